@@ -1,0 +1,284 @@
+"""The provider API: how CIM classes are served by Python code.
+
+A provider is a Python object registered, per namespace, for the CIM classes
+it serves (leaf classes: ``KVM_ComputerSystem``, not ``CIM_ComputerSystem``).
+The operations layer routes each request to the providers of the class and
+of its subclasses, and handles once, for every provider, what DSP0200 asks of
+all of them: property lists, qualifiers, class origin, deep inheritance, the
+association filters (Role, ResultRole, AssocClass, ResultClass) and pulled
+enumerations. So a provider only produces and changes instances:
+
+.. code-block:: python
+
+    class GreetingProvider(InstanceProvider, MethodProvider):
+        '''Demo_Greeting: one instance per configured greeting.'''
+
+        def enumerate_instances(self, ctx, classname, property_list):
+            for name, text in self.greetings.items():
+                yield ctx.instance(classname, Name=name, Text=text)
+
+        @cim_method
+        def Shout(self, ctx, target, Volume=None):
+            return 0, {"Echo": self.greetings[target["Name"]].upper()}
+
+Providers raise :class:`pywbem.CIMError` for failures a client should see,
+with a message naming the object (``no guest 'web1' on qemu:///system``).
+Anything else they raise is reported as ``CIM_ERR_FAILED`` and logged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pywbem import (
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMClassName,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
+
+if TYPE_CHECKING:
+    from virtcim.repository.schema import Repository
+
+__all__ = [
+    "AssociationProvider",
+    "Cimom",
+    "InstanceProvider",
+    "MethodProvider",
+    "Provider",
+    "ProviderRegistry",
+    "RequestContext",
+    "cim_method",
+]
+
+
+class Cimom(Protocol):
+    """What a provider may ask of the rest of the server during a request.
+
+    Associations use it to reach the instances at their ends, and the interop
+    providers to find the central instances in another namespace. Each call
+    goes through the providers of the named class (and its subclasses).
+    """
+
+    def get_instance(self, ctx: RequestContext, path: CIMInstanceName) -> CIMInstance: ...
+
+    def enumerate_instances(
+        self, ctx: RequestContext, namespace: str, classname: str
+    ) -> Iterator[CIMInstance]: ...
+
+    def enumerate_instance_names(
+        self, ctx: RequestContext, namespace: str, classname: str
+    ) -> Iterator[CIMInstanceName]: ...
+
+
+@dataclass
+class RequestContext:
+    """Who asks, where, and the server's services, for one request.
+
+    ``namespace`` is the canonical name of the request's namespace and
+    ``host`` the name the server writes into full paths.
+    """
+
+    namespace: str
+    repository: Repository
+    cimom: Cimom
+    user: str | None = None
+    host: str = "localhost"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def instance(self, classname: str, /, **values: Any) -> CIMInstance:
+        """A typed instance of ``classname`` in this namespace, path included.
+
+        Plain Python values are converted to the types the class declares, so
+        providers write ``EnabledState=2`` rather than ``Uint16(2)``.
+        """
+        return self.repository.build_instance(self.namespace, classname, values)
+
+    def path(self, classname: str, /, namespace: str | None = None, **keys: Any) -> CIMInstanceName:
+        """A typed instance path of ``classname`` (in this namespace unless told)."""
+        return self.repository.build_path(namespace or self.namespace, classname, keys)
+
+    def check_cancelled(self) -> None:
+        """Stop a long enumeration whose client has gone away."""
+        if self.cancelled.is_set():
+            raise CIMError(CIM_ERR_NOT_SUPPORTED, "request cancelled")
+
+
+class Provider:
+    """Base of every provider. Subclasses mix in the capabilities below."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class InstanceProvider(Provider):
+    """Serves the instances of its classes.
+
+    Only :meth:`enumerate_instances` is required; the others have correct
+    but slow defaults or answer ``CIM_ERR_NOT_SUPPORTED``.
+    """
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        """Every instance of exactly ``classname``, each with its path.
+
+        ``property_list`` is a hint (``None``: all properties): a provider may
+        skip work for properties the client did not ask for; the operations
+        layer filters anyway.
+        """
+        raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} cannot be enumerated")
+
+    def enumerate_instance_names(
+        self, ctx: RequestContext, classname: str
+    ) -> Iterable[CIMInstanceName]:
+        """The paths of every instance of exactly ``classname``."""
+        return (inst.path for inst in self.enumerate_instances(ctx, classname, []))
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none."""
+        for inst in self.enumerate_instances(ctx, path.classname, property_list):
+            if same_keys(inst.path, path):
+                return inst
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path}")
+
+    def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
+        """Create ``instance`` and return its path."""
+        raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{instance.classname} instances cannot be created")
+
+    def modify_instance(
+        self, ctx: RequestContext, instance: CIMInstance, property_list: Sequence[str] | None
+    ) -> None:
+        """Change the instance at ``instance.path`` to the values given.
+
+        ``property_list`` names the properties to change (``None``: all of
+        those present in ``instance``).
+        """
+        raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{instance.classname} instances cannot be modified")
+
+    def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
+        """Delete the instance at ``path``."""
+        raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{path.classname} instances cannot be deleted")
+
+
+class AssociationProvider(InstanceProvider):
+    """Serves an association class: its instances are the links.
+
+    The operations layer answers References, ReferenceNames, Associators and
+    AssociatorNames from :meth:`references` alone: it reads the other ends
+    from each link, applies ResultRole and ResultClass, and fetches the
+    instances at those ends from their own providers.
+    """
+
+    def references(
+        self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
+    ) -> Iterable[CIMInstance]:
+        """The links of association ``classname`` that point at ``source``.
+
+        ``role``, when given, names the reference property that must point
+        at ``source``. The default scans every link; providers over large
+        sets override it so that one object's links cost one object's work.
+        """
+        for link in self.enumerate_instances(ctx, classname, None):
+            if refers_to(link, source, role):
+                yield link
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cim_method(func: F) -> F:
+    """Mark a provider method as the implementation of the CIM method of its name.
+
+    It is called as ``func(ctx, target, **params)`` with ``target`` the
+    instance or class path and ``params`` the input parameters, typed by the
+    method's declaration (only those the client sent). It returns the return
+    value, or ``(return_value, {output name: value})``.
+    """
+    func.__cim_method__ = True  # type: ignore[attr-defined]
+    return func
+
+
+class MethodProvider(Provider):
+    """Serves extrinsic methods, each a Python method marked :func:`cim_method`."""
+
+    def method(self, name: str) -> Callable[..., Any] | None:
+        """The implementation of CIM method ``name`` (as the class declares it)."""
+        func = getattr(self, name, None)
+        return func if getattr(func, "__cim_method__", False) else None
+
+
+class ProviderRegistry:
+    """Which provider serves which class, per namespace.
+
+    Class and namespace names compare case-insensitively, as DSP0004 says.
+    """
+
+    def __init__(self) -> None:
+        self._providers: dict[tuple[str, str], Provider] = {}
+
+    def register(self, namespace: str, classnames: Iterable[str], provider: Provider) -> None:
+        for classname in classnames:
+            key = (namespace.lower(), classname.lower())
+            if key in self._providers:
+                raise ValueError(f"{classname} in {namespace} already has a provider")
+            self._providers[key] = provider
+
+    def provider_for(self, namespace: str, classname: str) -> Provider | None:
+        return self._providers.get((namespace.lower(), classname.lower()))
+
+    def classnames(self, namespace: str) -> list[str]:
+        """The lower-cased names of the classes served in ``namespace``."""
+        ns = namespace.lower()
+        return [cls for (space, cls) in self._providers if space == ns]
+
+
+def same_keys(a: CIMInstanceName, b: CIMInstanceName) -> bool:
+    """Whether two paths name the same instance in a namespace.
+
+    Class names compare case-insensitively, key names too (pywbem's
+    keybindings are a case-insensitive dict), key values exactly.
+    """
+    if a.classname.lower() != b.classname.lower():
+        return False
+    if len(a.keybindings) != len(b.keybindings):
+        return False
+    return all(
+        name in b.keybindings and _key_equal(value, b.keybindings[name])
+        for name, value in a.keybindings.items()
+    )
+
+
+def _key_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, CIMInstanceName) and isinstance(b, CIMInstanceName):
+        return same_keys(a, b) and _same_namespace(a.namespace, b.namespace)
+    return bool(a == b)
+
+
+def _same_namespace(a: str | None, b: str | None) -> bool:
+    # A reference without a namespace means "the namespace of the request".
+    return a is None or b is None or a.strip("/").lower() == b.strip("/").lower()
+
+
+def refers_to(link: CIMInstance, target: CIMInstanceName, role: str | None) -> bool:
+    """Whether association instance ``link`` points at ``target``."""
+    props: Mapping[str, Any] = link.properties
+    names = [role] if role else list(props)
+    for name in names:
+        prop = props.get(name)
+        if prop is not None and isinstance(prop.value, CIMInstanceName):
+            if _key_equal(prop.value, target):
+                return True
+    return False
+
+
+def class_path(target: CIMInstanceName | CIMClassName) -> CIMClassName:
+    """The class path of an instance or class target."""
+    return CIMClassName(target.classname, namespace=target.namespace, host=target.host)
