@@ -1,0 +1,140 @@
+"""InvokeMethod: declarations, typing of inputs and outputs, routing."""
+
+import pytest
+from conftest import NS, GuestProvider, cim_status, guest_path, host_path
+from pywbem import (
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_CLASS,
+    CIM_ERR_INVALID_NAMESPACE,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_METHOD_NOT_AVAILABLE,
+    CIM_ERR_METHOD_NOT_FOUND,
+    CIMClassName,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+    CIMProperty,
+    Uint16,
+    Uint32,
+)
+
+from virtcim.cimxml.messages import ExtrinsicCall
+from virtcim.operations import Dispatcher
+from virtcim.provider import ProviderRegistry, cim_method
+
+
+def test_inputs_are_typed_by_the_declaration(world):
+    setting = CIMInstance("T_Setting", properties={"InstanceID": "s1", "Size": "4096",
+                                                   "Enabled": "true"})
+    result = world.invoke(guest_path("g1"), "start", delay="5", Where=host_path("h1"),
+                          Setting=setting, Echo="hi")
+    target, params = world.guests.calls[-1]
+    assert target == guest_path("g1")
+    assert params["Delay"] == Uint16(5) and isinstance(params["Delay"], Uint16)
+    assert params["Where"] == host_path("h1")
+    typed = params["Setting"]
+    assert typed["Size"] == 4096 and typed.properties["Size"].type == "uint64"
+    assert typed["Enabled"] is True
+    assert result.return_value == Uint32(0) and isinstance(result.return_value, Uint32)
+    assert result.out_params == {"Echo": "hi", "Count": Uint32(3)}
+    assert isinstance(result.out_params["Count"], Uint32)
+
+
+def test_only_sent_parameters_reach_the_provider(world):
+    world.invoke(guest_path("g1"), "Start")
+    assert world.guests.calls[-1][1] == {}
+
+
+def test_static_method_on_a_class_path(world):
+    result = world.invoke(CIMClassName("T_Guest", namespace=NS), "Create", Name="new")
+    target, params = world.guests.calls[-1]
+    assert isinstance(target, CIMClassName) and params == {"Name": "new"}
+    assert result.out_params["Created"] == CIMInstanceName("T_Guest", {"Name": "new"},
+                                                           namespace=NS)
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"Bogus": "1"}, "Bogus"),
+    ({"Count": "1"}, "Count"),
+    ({"Delay": "soon"}, "Delay"),
+    ({"Delay": "70000"}, "Delay"),
+    ({"Where": "h1"}, "Where"),
+    ({"Setting": "InstanceID=s1"}, "Setting"),
+    ({"Setting": CIMInstance("T_Nope")}, "T_Nope"),
+    ({"Setting": CIMInstance("T_Host", properties={"Name": "x"})}, "T_Setting"),
+    ({"Setting": CIMInstance("T_Setting", properties={"Bogus": "x"})}, "Bogus"),
+    ({"Setting": CIMInstance("T_Setting", properties={"Size": "lots"})}, "Size"),
+])
+def test_bad_inputs_are_invalid_parameter_naming_it(world, params, fragment):
+    with pytest.raises(CIMError) as exc:
+        world.invoke(guest_path("g1"), "Start", **params)
+    assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
+    assert fragment in exc.value.status_description
+
+
+def test_same_parameter_twice_in_different_case_is_invalid(world):
+    with pytest.raises(CIMError) as exc:
+        world.invoke(guest_path("g1"), "Start", Delay="1", delay="2")
+    assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
+
+
+def test_method_errors(world):
+    with pytest.raises(CIMError) as exc:
+        world.invoke(guest_path("g1"), "Explode")
+    assert cim_status(exc) == CIM_ERR_METHOD_NOT_FOUND
+    with pytest.raises(CIMError) as exc:
+        world.invoke(guest_path("g1"), "Stop")
+    assert cim_status(exc) == CIM_ERR_METHOD_NOT_AVAILABLE
+    with pytest.raises(CIMError) as exc:
+        world.invoke(CIMInstanceName("T_Nope", {"a": "b"}, namespace=NS), "Start")
+    assert cim_status(exc) == CIM_ERR_INVALID_CLASS
+    with pytest.raises(CIMError) as exc:
+        world.invoke(CIMInstanceName("T_Guest", {"Name": "g1"}, namespace="nope"), "Start")
+    assert cim_status(exc) == CIM_ERR_INVALID_NAMESPACE
+
+
+def test_method_of_another_class_is_not_found(world):
+    with pytest.raises(CIMError) as exc:
+        world.invoke(host_path("h1"), "Start")
+    assert cim_status(exc) == CIM_ERR_METHOD_NOT_FOUND
+
+
+def test_method_of_subclass_instance_reaches_its_provider(world):
+    result = world.invoke(guest_path("k1", "T_KVMGuest"), "Start")
+    assert result.return_value == 0
+    assert world.guests.calls[-1][0].classname == "T_KVMGuest"
+
+
+class WrongOutputs(GuestProvider):
+    @cim_method
+    def Start(self, ctx, target, **params):
+        return "zero"
+
+
+def test_provider_outputs_of_wrong_type_are_failed(world):
+    registry = ProviderRegistry()
+    registry.register(NS, ["T_Guest"], WrongOutputs({}))
+    dispatcher = Dispatcher(world.dispatcher.repository, registry)
+    call = ExtrinsicCall("1", "Start", guest_path("g1"), {})
+    with pytest.raises(CIMError) as exc:
+        dispatcher.extrinsic(call)
+    assert cim_status(exc) == CIM_ERR_FAILED
+    assert "T_Guest.Start" in exc.value.status_description
+
+
+def test_method_signature_types_the_outputs(world):
+    sig = world.dispatcher.method_signature("test", "t_guest", "start")
+    assert sig.name == "Start" and sig.return_type == "uint32"
+    assert sig.parameters["Count"].type == "uint32"
+    created = world.dispatcher.method_signature(NS, "T_Guest", "Create").parameters["Created"]
+    assert created.type == "reference" and created.reference_class == "T_Guest"
+    with pytest.raises(CIMError) as exc:
+        world.dispatcher.method_signature(NS, "T_Guest", "Explode")
+    assert cim_status(exc) == CIM_ERR_METHOD_NOT_FOUND
+
+
+def test_embedded_instance_properties_keep_their_declaration(world):
+    setting = CIMInstance("T_Setting", properties=[CIMProperty("Size", Uint16(7))])
+    world.invoke(guest_path("g1"), "Start", Setting=setting)
+    typed = world.guests.calls[-1][1]["Setting"]
+    assert typed.properties["Size"].type == "uint64" and typed["Size"] == 7

@@ -1,0 +1,228 @@
+"""Instance operations, routed to the providers of a class and its subclasses.
+
+An enumeration of a class visits the class and every subclass that has a
+provider, lazily: a provider's generator is only started when the previous
+one is exhausted, and each instance is shaped as it passes, so memory stays
+flat however many instances there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+from pywbem import (
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NO_SUCH_PROPERTY,
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIM_ERR_TYPE_MISMATCH,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+    CIMProperty,
+)
+
+from virtcim.operations.errors import guarded, provider_errors
+from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper
+from virtcim.operations.values import typed
+from virtcim.provider import InstanceProvider, ProviderRegistry, RequestContext
+from virtcim.repository.schema import PropertyType, Repository
+
+__all__ = ["InstanceOperations"]
+
+
+class InstanceOperations:
+    def __init__(self, repository: Repository, registry: ProviderRegistry,
+                 shaper: Shaper) -> None:
+        self._repository = repository
+        self._registry = registry
+        self._shaper = shaper
+        self._family = lru_cache(maxsize=4096)(self._make_family)
+
+    # -- reading --------------------------------------------------------------
+
+    def enumerate(self, ctx: RequestContext, classname: str,
+                  view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
+        """Instances of ``classname`` and its subclasses, shaped, as a lazy iterator."""
+        served = self._served_family(ctx.namespace, classname)
+        return self._enumerate(ctx, served, view)
+
+    def _enumerate(self, ctx: RequestContext, served: list[tuple[str, InstanceProvider]],
+                   view: InstanceView) -> Iterator[CIMInstance]:
+        hint = None if view.property_list is None else sorted(view.property_list)
+        for classname, provider in served:
+            found = guarded(classname, _call(provider.enumerate_instances,
+                                             ctx, classname, hint))
+            for inst in found:
+                yield self._shaper.instance(ctx.namespace, classname, inst, view)
+
+    def enumerate_names(self, ctx: RequestContext, classname: str) -> Iterator[CIMInstanceName]:
+        """Paths of the instances of ``classname`` and its subclasses, lazily."""
+        served = self._served_family(ctx.namespace, classname)
+        return self._enumerate_names(ctx, served)
+
+    def _enumerate_names(self, ctx: RequestContext, served: list[tuple[str, InstanceProvider]]
+                         ) -> Iterator[CIMInstanceName]:
+        for classname, provider in served:
+            for found in guarded(classname, self._names_from(provider, ctx, classname)):
+                yield self._shaper.instance_path(ctx.namespace, classname, found)
+
+    def _names_from(self, provider: InstanceProvider, ctx: RequestContext, classname: str
+                    ) -> Iterator[CIMInstance | CIMInstanceName]:
+        """The provider's paths, or its instances when it has no faster way.
+
+        The default ``enumerate_instance_names`` reads paths off instances,
+        which providers may leave unset; the keys are read from the instance
+        then.
+        """
+        if type(provider).enumerate_instance_names is not InstanceProvider.enumerate_instance_names:
+            yield from provider.enumerate_instance_names(ctx, classname)
+            return
+        keys = [decl.name for decl in self._repository.property_types(
+            ctx.namespace, classname).values() if decl.is_key]
+        yield from provider.enumerate_instances(ctx, classname, keys)
+
+    def get(self, ctx: RequestContext, path: CIMInstanceName,
+            view: InstanceView = FULL_VIEW) -> CIMInstance:
+        """The instance at ``path``, shaped; ``CIM_ERR_NOT_FOUND`` when none."""
+        classname = self._repository.get_class(ctx.namespace, path.classname).classname
+        provider = self._provider(ctx.namespace, classname)
+        if provider is None:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} "
+                                              f"in {ctx.namespace}: the class has no provider")
+        hint = None if view.property_list is None else sorted(view.property_list)
+        with provider_errors(classname):
+            inst = provider.get_instance(ctx, _local(path, ctx.namespace, classname), hint)
+        return self._shaper.instance(ctx.namespace, classname, inst, view)
+
+    def get_property(self, ctx: RequestContext, path: CIMInstanceName, name: str) -> Any:
+        decl = self._declared_property(ctx.namespace, path.classname, name)
+        inst = self.get(ctx, path, InstanceView.of([decl.name]))
+        return inst.properties[decl.name].value
+
+    # -- changing -------------------------------------------------------------
+
+    def create(self, ctx: RequestContext, new: CIMInstance) -> CIMInstanceName:
+        inst = self._client_instance(ctx.namespace, new)
+        provider = self._provider(ctx.namespace, inst.classname)
+        if provider is None:
+            raise CIMError(CIM_ERR_NOT_SUPPORTED,
+                           f"{inst.classname} instances cannot be created in {ctx.namespace}")
+        with provider_errors(inst.classname):
+            path = provider.create_instance(ctx, inst)
+        return self._shaper.instance_path(ctx.namespace, inst.classname, path)
+
+    def modify(self, ctx: RequestContext, modified: CIMInstance,
+               property_list: Sequence[str] | None) -> None:
+        if modified.path is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, "ModifiedInstance has no instance path")
+        inst = self._client_instance(ctx.namespace, modified)
+        if property_list is not None:
+            property_list = [self._declared(ctx.namespace, inst.classname, name,
+                                            CIM_ERR_INVALID_PARAMETER).name
+                             for name in property_list]
+        self._modify(ctx, inst, property_list)
+
+    def set_property(self, ctx: RequestContext, path: CIMInstanceName, name: str,
+                     value: Any) -> None:
+        decl = self._declared_property(ctx.namespace, path.classname, name)
+        try:
+            prop = _property(decl, value)
+        except (TypeError, ValueError) as exc:
+            raise CIMError(CIM_ERR_TYPE_MISMATCH,
+                           f"{path.classname}.{decl.name}: {value!r}: {exc}") from None
+        inst = CIMInstance(path.classname, properties=[prop],
+                           path=_local(path, ctx.namespace, path.classname))
+        self._modify(ctx, inst, [decl.name])
+
+    def delete(self, ctx: RequestContext, path: CIMInstanceName) -> None:
+        classname = self._repository.get_class(ctx.namespace, path.classname).classname
+        provider = self._existing_provider(ctx.namespace, classname, path)
+        with provider_errors(classname):
+            provider.delete_instance(ctx, _local(path, ctx.namespace, classname))
+
+    def _modify(self, ctx: RequestContext, inst: CIMInstance,
+                property_list: Sequence[str] | None) -> None:
+        provider = self._existing_provider(ctx.namespace, inst.classname, inst.path)
+        with provider_errors(inst.classname):
+            provider.modify_instance(ctx, inst, property_list)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _provider(self, namespace: str, classname: str) -> InstanceProvider | None:
+        provider = self._registry.provider_for(namespace, classname)
+        return provider if isinstance(provider, InstanceProvider) else None
+
+    def _existing_provider(self, namespace: str, classname: str,
+                           path: CIMInstanceName) -> InstanceProvider:
+        provider = self._provider(namespace, classname)
+        if provider is None:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} "
+                                              f"in {namespace}: the class has no provider")
+        return provider
+
+    def _served_family(self, namespace: str, classname: str
+                       ) -> list[tuple[str, InstanceProvider]]:
+        """``classname`` and its subclasses that have a provider, with it."""
+        served = []
+        for name in self._family(namespace, classname.lower()):
+            provider = self._provider(namespace, name)
+            if provider is not None:
+                served.append((name, provider))
+        return served
+
+    def _make_family(self, namespace: str, classname: str) -> tuple[str, ...]:
+        cls = self._repository.get_class(namespace, classname)
+        subclasses = self._repository.subclassnames(namespace, cls.classname, deep=True)
+        return (cls.classname, *subclasses)
+
+    def _client_instance(self, namespace: str, inst: CIMInstance) -> CIMInstance:
+        """A client's instance with each property typed as its class declares."""
+        cls = self._repository.get_class(namespace, inst.classname)
+        typed_inst = CIMInstance(cls.classname)
+        for name, prop in inst.properties.items():
+            decl = self._declared(namespace, cls.classname, name, CIM_ERR_INVALID_PARAMETER)
+            try:
+                typed_inst.properties[decl.name] = _property(decl, prop.value)
+            except (TypeError, ValueError) as exc:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"{cls.classname}.{decl.name}: {prop.value!r}: {exc}") from None
+        if inst.path is not None:
+            typed_inst.path = _local(inst.path, namespace, cls.classname)
+        return typed_inst
+
+    def _declared_property(self, namespace: str, classname: str, name: str) -> PropertyType:
+        self._repository.get_class(namespace, classname)
+        return self._declared(namespace, classname, name, CIM_ERR_NO_SUCH_PROPERTY)
+
+    def _declared(self, namespace: str, classname: str, name: str, code: int) -> PropertyType:
+        decl = self._repository.property_types(namespace, classname).get(name.lower())
+        if decl is None:
+            raise CIMError(code, f"{classname} has no property {name!r}")
+        return decl
+
+
+def _call(func: Any, *args: Any) -> Iterator[Any]:
+    """Call a provider's enumeration lazily, so that its failures are guarded too."""
+    yield from func(*args)
+
+
+def _property(decl: PropertyType, value: Any) -> CIMProperty:
+    if not decl.embedded_object:
+        value = typed(decl.type, decl.is_array, value)
+    return CIMProperty(decl.name, value, type=decl.type, is_array=decl.is_array,
+                       reference_class=decl.reference_class,
+                       embedded_object=decl.embedded_object)
+
+
+def _local(path: CIMInstanceName, namespace: str, classname: str) -> CIMInstanceName:
+    """``path`` as providers receive it: declared class spelling, no host."""
+    return CIMInstanceName(classname, path.keybindings, namespace=namespace)
+
+
+def _keys(path: CIMInstanceName | None) -> str:
+    if path is None:
+        return ""
+    return ",".join(f"{name}={value!r}" for name, value in path.keybindings.items())

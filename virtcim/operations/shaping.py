@@ -1,0 +1,211 @@
+"""Shaping what providers return into what DSP0200 promises the client.
+
+Every instance leaves the server shaped against its class: all the
+properties the class declares and the view asks for, in declaration order,
+each of its declared type (the class default when the provider gave none),
+class origins when asked, and a full path. Undeclared properties are a
+provider bug: logged once and dropped.
+
+The per-class work (which properties, their types and origins) is planned
+once per class and view and cached, so shaping an instance is one pass over
+its properties.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pywbem import (
+    CIM_ERR_FAILED,
+    CIMClass,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+    CIMProperty,
+)
+
+from virtcim.operations.values import typed
+from virtcim.repository.schema import PropertyType, Repository
+
+__all__ = ["InstanceView", "Shaper", "shaped_class"]
+
+log = logging.getLogger(__name__)
+
+_PLAN_CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """Which parts of an instance a request asks for.
+
+    ``property_list`` is lower-cased (``None``: all properties);
+    ``declared_in`` restricts the properties to those of that class
+    (EnumerateInstances with DeepInheritance false).
+    """
+
+    property_list: frozenset[str] | None = None
+    include_class_origin: bool = False
+    declared_in: str | None = None
+
+    @classmethod
+    def of(cls, property_list: Sequence[str] | None, include_class_origin: bool = False,
+           declared_in: str | None = None) -> InstanceView:
+        names = None if property_list is None else frozenset(p.lower() for p in property_list)
+        return cls(names, include_class_origin, declared_in and declared_in.lower())
+
+
+#: Every property, no class origin.
+FULL_VIEW = InstanceView()
+
+
+@dataclass(frozen=True)
+class _Shown:
+    decl: PropertyType
+    class_origin: str | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    classname: str
+    shown: tuple[_Shown, ...]
+    keys: tuple[PropertyType, ...]
+    declared: frozenset[str]
+
+
+class Shaper:
+    """Shapes provider instances; one per repository, shared by all threads."""
+
+    def __init__(self, repository: Repository, host: str) -> None:
+        self._repository = repository
+        self._host = host
+        self._plan = lru_cache(maxsize=_PLAN_CACHE_SIZE)(self._make_plan)
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
+
+    def instance(self, namespace: str, classname: str, inst: CIMInstance,
+                 view: InstanceView = FULL_VIEW) -> CIMInstance:
+        """A new instance of ``classname`` shaped from the provider's ``inst``."""
+        plan = self._plan(classname.lower(), view)
+        given = inst.properties
+        if any(name.lower() not in plan.declared for name in given):
+            self._warn_undeclared(plan, given)
+        shaped = CIMInstance(plan.classname)
+        props = shaped.properties
+        for shown in plan.shown:
+            decl = shown.decl
+            prop = given.get(decl.name)
+            value = decl.default if prop is None else _provider_value(plan, decl, prop)
+            props[decl.name] = CIMProperty(
+                decl.name, value, type=decl.type, is_array=decl.is_array,
+                reference_class=decl.reference_class, embedded_object=decl.embedded_object,
+                class_origin=shown.class_origin)
+        shaped.path = self.path(namespace, plan, inst)
+        return shaped
+
+    def instance_path(self, namespace: str, classname: str,
+                      inst_or_path: CIMInstance | CIMInstanceName) -> CIMInstanceName:
+        """The full path (host, namespace, declared class spelling) of an instance."""
+        plan = self._plan(classname.lower(), FULL_VIEW)
+        if isinstance(inst_or_path, CIMInstanceName):
+            return self._full(namespace, plan, inst_or_path)
+        return self.path(namespace, plan, inst_or_path)
+
+    def path(self, namespace: str, plan: _Plan, inst: CIMInstance) -> CIMInstanceName:
+        if inst.path is not None and inst.path.keybindings:
+            return self._full(namespace, plan, inst.path)
+        keys = {}
+        for decl in plan.keys:
+            prop = inst.properties.get(decl.name)
+            value = decl.default if prop is None else _provider_value(plan, decl, prop)
+            keys[decl.name] = value
+        return CIMInstanceName(plan.classname, keys, namespace=namespace, host=self._host)
+
+    def _full(self, namespace: str, plan: _Plan, path: CIMInstanceName) -> CIMInstanceName:
+        return CIMInstanceName(plan.classname, path.keybindings, namespace=namespace,
+                               host=self._host)
+
+    def _make_plan(self, classname: str, view: InstanceView) -> _Plan:
+        cls = self._repository.get_class("", classname)
+        types = self._repository.property_types("", classname)
+        allowed = None
+        if view.declared_in is not None:
+            allowed = set(self._repository.property_types("", view.declared_in))
+        shown = []
+        for name, prop in cls.properties.items():
+            lower = name.lower()
+            if view.property_list is not None and lower not in view.property_list:
+                continue
+            if allowed is not None and lower not in allowed:
+                continue
+            origin = prop.class_origin if view.include_class_origin else None
+            shown.append(_Shown(types[lower], origin))
+        keys = tuple(decl for decl in types.values() if decl.is_key)
+        return _Plan(cls.classname, tuple(shown), keys, frozenset(types))
+
+    def _warn_undeclared(self, plan: _Plan, given: Any) -> None:
+        for name in given:
+            key = (plan.classname.lower(), name.lower())
+            if name.lower() in plan.declared:
+                continue
+            with self._warned_lock:
+                if key in self._warned:
+                    continue
+                self._warned.add(key)
+            log.warning("provider of %s gave undeclared property %s; dropped",
+                        plan.classname, name)
+
+
+def _provider_value(plan: _Plan, decl: PropertyType, prop: Any) -> Any:
+    value = prop.value if isinstance(prop, CIMProperty) else prop
+    if decl.embedded_object:
+        return value
+    try:
+        return typed(decl.type, decl.is_array, value)
+    except (TypeError, ValueError) as exc:
+        raise CIMError(CIM_ERR_FAILED, f"provider of {plan.classname} gave {decl.name} "
+                                       f"a value that is not a {decl.type}: {exc}") from None
+
+
+def shaped_class(cls: CIMClass, local_only: bool, include_qualifiers: bool,
+                 include_class_origin: bool, property_list: Sequence[str] | None = None
+                 ) -> CIMClass:
+    """A copy of repository class ``cls`` with what the request asked for.
+
+    LocalOnly keeps the properties and methods the class itself defines or
+    overrides (the resolved class marks the others propagated).
+    """
+    # CIMClass.copy shares the members' qualifier dicts: copy deeply.
+    shaped = copy.deepcopy(cls)
+    if local_only:
+        _keep(shaped.properties, lambda prop: not prop.propagated)
+        _keep(shaped.methods, lambda meth: not meth.propagated)
+    if property_list is not None:
+        wanted = {name.lower() for name in property_list}
+        _keep(shaped.properties, lambda prop: prop.name.lower() in wanted)
+    if not include_qualifiers:
+        _strip_qualifiers(shaped)
+    if not include_class_origin:
+        for member in (*shaped.properties.values(), *shaped.methods.values()):
+            member.class_origin = None
+    return shaped
+
+
+def _keep(members: Any, wanted: Any) -> None:
+    for name in [name for name, member in members.items() if not wanted(member)]:
+        del members[name]
+
+
+def _strip_qualifiers(cls: CIMClass) -> None:
+    cls.qualifiers.clear()
+    for prop in cls.properties.values():
+        prop.qualifiers.clear()
+    for meth in cls.methods.values():
+        meth.qualifiers.clear()
+        for param in meth.parameters.values():
+            param.qualifiers.clear()
