@@ -117,7 +117,7 @@ class Dispatcher:
         if handler is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"operation {call.name} is not supported")
         namespace = self.repository.canonical_namespace(call.namespace)
-        args = parse_params(call.name, call.params)
+        args = _in_namespace(parse_params(call.name, call.params), namespace)
         return handler(self._context(namespace, user), args)
 
     def extrinsic(self, call: ExtrinsicCall, user: str | None = None) -> MethodResult:
@@ -294,6 +294,21 @@ class Dispatcher:
 
     def _enumeration_count(self, ctx: RequestContext, args: Args) -> int | None:
         return self._contexts.count(ctx.namespace, args["EnumerationContext"], ctx.user)
+
+
+def _in_namespace(args: Args, namespace: str) -> Args:
+    """Name the request's objects by the canonical spelling of its namespace.
+
+    A client may address ``interop`` and mean ``root/interop``; paths
+    compare by namespace, so they must all use one spelling.
+    """
+    for name in ("InstanceName", "ObjectName"):
+        path = args.get(name)
+        if path is not None:
+            path = path.copy()
+            path.namespace = namespace
+            args[name] = path
+    return args
 
 
 def _view(args: Args) -> InstanceView:

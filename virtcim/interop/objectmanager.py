@@ -1,0 +1,280 @@
+"""The server describing itself: its object manager, namespaces and protocol.
+
+Clients learn what they talk to from the interop namespace: pywbem and
+pywbemcli read the brand and version from the one ``CIM_ObjectManager``
+(``ElementName``, and the version after the word "version" in
+``Description``), the namespaces from the ``Name`` keys of ``CIM_Namespace``,
+and what the protocol offers from ``CIM_CIMXMLCommunicationMechanism``. These
+classes are deprecated in favour of DSP1092's ``CIM_WBEMServer`` family, but
+the clients still require them, so they are what this server answers.
+
+Everything here is fixed at start-up and must stay truthful: a functional
+profile is listed only when the operations layer implements all of it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError, CIMInstance, CIMInstanceName
+
+from virtcim.operations.pull import PullSettings
+from virtcim.provider import AssociationProvider, RequestContext
+from virtcim.repository.schema import Repository
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SUPPORTED_FUNCTIONAL_PROFILES",
+    "AuthenticationMechanism",
+    "FunctionalProfile",
+    "ObjectManagerProvider",
+    "ServerDescription",
+]
+
+#: The DMTF CIM Schema release the classes in ``schemas/`` come from.
+SCHEMA_VERSION = "2.49.0"
+
+PRODUCT = "virtcim"
+#: The object manager's own ``Name`` key; one per server, so a constant.
+OBJECT_MANAGER_NAME = PRODUCT
+COMM_MECHANISM_NAME = "cim-xml"
+#: Services are keyed by the system hosting them; the host itself is not
+#: modelled in the interop namespace, so its generic class names it.
+HOSTING_SYSTEM_CLASS = "CIM_ComputerSystem"
+#: The pull layer refuses only 0 ("never expire"): one second is the least.
+MIN_OPERATION_TIMEOUT = 1
+
+
+class FunctionalProfile(enum.IntEnum):
+    """``FunctionalProfilesSupported``: groups of DSP0200 operations."""
+
+    BASIC_READ = 2
+    BASIC_WRITE = 3
+    SCHEMA_MANIPULATION = 4
+    INSTANCE_MANIPULATION = 5
+    ASSOCIATION_TRAVERSAL = 6
+    QUERY_EXECUTION = 7
+    QUALIFIER_DECLARATION = 8
+    INDICATIONS = 9
+    PULLED_READ = 10
+    PULLED_READ_COUNT = 11
+    PULLED_QUERY_EXECUTION = 12
+
+
+#: What the operations layer implements in full. Not Schema Manipulation nor
+#: Qualifier Declaration (the schema is read-only), not Query Execution (no
+#: query language yet), not Indications (no subscriptions yet).
+SUPPORTED_FUNCTIONAL_PROFILES = (
+    FunctionalProfile.BASIC_READ,
+    FunctionalProfile.BASIC_WRITE,
+    FunctionalProfile.INSTANCE_MANIPULATION,
+    FunctionalProfile.ASSOCIATION_TRAVERSAL,
+    FunctionalProfile.PULLED_READ,
+    FunctionalProfile.PULLED_READ_COUNT,
+)
+
+
+class AuthenticationMechanism(enum.IntEnum):
+    """``AuthenticationMechanismsSupported``."""
+
+    NONE = 2
+    BASIC = 3
+    DIGEST = 4
+
+
+class CommunicationMechanism(enum.IntEnum):
+    CIM_XML = 2
+
+
+class CIMXMLProtocolVersion(enum.IntEnum):
+    V1_0 = 1
+
+
+class AdvertiseType(enum.IntEnum):
+    """How the server is advertised; there is no SLP agent."""
+
+    NOT_ADVERTISED = 2
+
+
+class EnabledState(enum.IntEnum):
+    ENABLED = 2
+
+
+class OperationalStatus(enum.IntEnum):
+    OK = 2
+
+
+class ClassInfo(enum.IntEnum):
+    """``CIM_Namespace.ClassInfo``: its ValueMap stops at CIM 2.8, so newer is Other."""
+
+    OTHER = 1
+
+
+class ClassType(enum.IntEnum):
+    CIM = 2
+
+
+@dataclass(frozen=True)
+class ServerDescription:
+    """What the interop namespace says about this server, fixed at start-up.
+
+    ``namespaces`` are the canonical names the server answers, the interop
+    namespace included; ``host`` is the name of the system it runs on.
+    """
+
+    host: str
+    version: str
+    interop_namespace: str
+    namespaces: tuple[str, ...]
+    auth_mechanisms: tuple[AuthenticationMechanism, ...]
+    functional_profiles: tuple[FunctionalProfile, ...]
+    pull: PullSettings
+
+
+class ObjectManagerProvider(AssociationProvider):
+    """``CIM_ObjectManager`` and what hangs off it, in the interop namespace.
+
+    One provider for the five classes, because every one of them is keyed by
+    (or points at) the one object manager.
+    """
+
+    classnames = (
+        "CIM_ObjectManager",
+        "CIM_CIMXMLCommunicationMechanism",
+        "CIM_CommMechanismForManager",
+        "CIM_Namespace",
+        "CIM_NamespaceInManager",
+    )
+
+    def __init__(self, server: ServerDescription) -> None:
+        self.server = server
+        self._producers: dict[str, Callable[[Repository], list[CIMInstance]]] = {
+            "cim_objectmanager": lambda repo: [self._object_manager(repo)],
+            "cim_cimxmlcommunicationmechanism": lambda repo: [self._comm_mechanism(repo)],
+            "cim_commmechanismformanager": lambda repo: [self._comm_mechanism_link(repo)],
+            "cim_namespace": self._namespaces,
+            "cim_namespaceinmanager": self._namespace_links,
+        }
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        produce = self._producers.get(classname.lower())
+        if produce is None:
+            raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} is not served by {self!r}")
+        return produce(ctx.repository)
+
+    # -- the object manager ---------------------------------------------------
+
+    def _object_manager(self, repo: Repository) -> CIMInstance:
+        return self._instance(
+            repo, "CIM_ObjectManager", **self._object_manager_keys(),
+            ElementName=PRODUCT,
+            # pywbem reads the version from the word after "version".
+            Description=f"{PRODUCT} WBEM server version {self.server.version}",
+            Started=True,
+            EnabledState=EnabledState.ENABLED,
+            OperationalStatus=[OperationalStatus.OK],
+            # Statistics are not gathered, so a client cannot switch them on.
+            GatherStatisticalData=False,
+        )
+
+    def _object_manager_keys(self) -> dict[str, str]:
+        return {
+            "SystemCreationClassName": HOSTING_SYSTEM_CLASS,
+            "SystemName": self.server.host,
+            "CreationClassName": "CIM_ObjectManager",
+            "Name": OBJECT_MANAGER_NAME,
+        }
+
+    def _object_manager_path(self, repo: Repository) -> CIMInstanceName:
+        return repo.build_path(self.server.interop_namespace, "CIM_ObjectManager",
+                               self._object_manager_keys())
+
+    # -- the protocol -------------------------------------------------------------
+
+    def _comm_mechanism(self, repo: Repository) -> CIMInstance:
+        server = self.server
+        return self._instance(
+            repo, "CIM_CIMXMLCommunicationMechanism", **self._comm_mechanism_keys(),
+            ElementName=f"{PRODUCT} CIM-XML",
+            CommunicationMechanism=CommunicationMechanism.CIM_XML,
+            Version="1.0",
+            CIMXMLProtocolVersion=CIMXMLProtocolVersion.V1_0,
+            # Requests are checked by the decoder, not validated against the DTD.
+            CIMValidated=False,
+            FunctionalProfilesSupported=list(server.functional_profiles),
+            FunctionalProfileDescriptions=[_described(p) for p in server.functional_profiles],
+            MultipleOperationsSupported=False,
+            AuthenticationMechanismsSupported=list(server.auth_mechanisms),
+            AuthenticationMechanismDescriptions=[_described(m) for m in server.auth_mechanisms],
+            AdvertiseTypes=[AdvertiseType.NOT_ADVERTISED],
+            EnabledState=EnabledState.ENABLED,
+            PulledEnumerationMaximumOperationTimeout=server.pull.max_timeout,
+            PulledEnumerationMinimumOperationTimeout=MIN_OPERATION_TIMEOUT,
+            PulledEnumerationNoOperationTimeoutSupported=False,
+            PulledEnumerationContinuationOnErrorSupported=False,
+            # Past a limit an Open* is refused; open enumerations are never cut short.
+            PulledEnumerationClosureOnExceedingServerLimitsSupported=False,
+        )
+
+    def _comm_mechanism_keys(self) -> dict[str, str]:
+        return {
+            "SystemCreationClassName": HOSTING_SYSTEM_CLASS,
+            "SystemName": self.server.host,
+            "CreationClassName": "CIM_CIMXMLCommunicationMechanism",
+            "Name": COMM_MECHANISM_NAME,
+        }
+
+    def _comm_mechanism_link(self, repo: Repository) -> CIMInstance:
+        mechanism = repo.build_path(self.server.interop_namespace,
+                                    "CIM_CIMXMLCommunicationMechanism",
+                                    self._comm_mechanism_keys())
+        return self._instance(repo, "CIM_CommMechanismForManager",
+                              Antecedent=self._object_manager_path(repo), Dependent=mechanism)
+
+    # -- the namespaces -------------------------------------------------------------
+
+    def _namespaces(self, repo: Repository) -> list[CIMInstance]:
+        return [
+            self._instance(
+                repo, "CIM_Namespace", **self._namespace_keys(name),
+                ClassInfo=ClassInfo.OTHER,
+                DescriptionOfClassInfo=f"CIM {SCHEMA_VERSION}",
+                ClassType=ClassType.CIM,
+                ClassTypeVersion=SCHEMA_VERSION,
+            )
+            for name in self.server.namespaces
+        ]
+
+    def _namespace_keys(self, name: str) -> dict[str, str]:
+        return {
+            "SystemCreationClassName": HOSTING_SYSTEM_CLASS,
+            "SystemName": self.server.host,
+            "ObjectManagerCreationClassName": "CIM_ObjectManager",
+            "ObjectManagerName": OBJECT_MANAGER_NAME,
+            "CreationClassName": "CIM_Namespace",
+            "Name": name,
+        }
+
+    def _namespace_links(self, repo: Repository) -> list[CIMInstance]:
+        manager = self._object_manager_path(repo)
+        return [
+            self._instance(
+                repo, "CIM_NamespaceInManager", Antecedent=manager,
+                Dependent=repo.build_path(self.server.interop_namespace, "CIM_Namespace",
+                                          self._namespace_keys(name)),
+            )
+            for name in self.server.namespaces
+        ]
+
+    def _instance(self, repo: Repository, classname: str, **values: Any) -> CIMInstance:
+        return repo.build_instance(self.server.interop_namespace, classname, values)
+
+
+def _described(value: enum.IntEnum) -> str:
+    """The DMTF ``Values`` text of a ValueMap member: ``PULLED_READ`` -> ``Pulled Read``."""
+    return value.name.replace("_", " ").title()
