@@ -1,0 +1,56 @@
+"""The libvirt adapter: connections and events, the domain-XML model, naming, errors, units.
+
+Providers reach libvirt only through this package:
+
+* :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
+  domains, host, storage pools, networks, events, transactions;
+* :class:`~providers.virt.domain.Domain` and :class:`~providers.virt.domain.DomainXML`
+  — a domain's state and definition, read and edited;
+* :mod:`providers.virt.naming` — class prefixes, InstanceIDs, device ids;
+* :mod:`providers.virt.errors` — libvirt errors as CIM errors;
+* :mod:`providers.virt.units` — AllocationUnits and libvirt units.
+"""
+
+from providers.virt.connection import (
+    Event,
+    Hypervisor,
+    Network,
+    NodeInfo,
+    StoragePool,
+    start_event_loop,
+)
+from providers.virt.domain import (
+    CharDevice,
+    Controller,
+    Disk,
+    Domain,
+    DomainState,
+    DomainXML,
+    Graphics,
+    Input,
+    Interface,
+    Transaction,
+    device_id,
+    parse_xml,
+)
+
+__all__ = [
+    "CharDevice",
+    "Controller",
+    "Disk",
+    "Domain",
+    "DomainState",
+    "DomainXML",
+    "Event",
+    "Graphics",
+    "Hypervisor",
+    "Input",
+    "Interface",
+    "Network",
+    "NodeInfo",
+    "StoragePool",
+    "Transaction",
+    "device_id",
+    "parse_xml",
+    "start_event_loop",
+]

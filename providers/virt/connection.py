@@ -1,0 +1,616 @@
+"""Connections to libvirt: one per hypervisor URI, shared, event-driven, self-healing.
+
+A :class:`Hypervisor` holds one long-lived ``virConnect`` for its URI, shared
+by every thread (libvirt connections are thread-safe). It opens lazily, and
+reopens when the daemon went away: a call that fails because the connection
+is gone is retried once on a new connection if it only reads; a change is
+not retried (it may have happened) and reports the hypervisor unreachable.
+
+One process-wide thread runs libvirt's default event loop
+(:func:`start_event_loop`, called before any connection opens). Domain
+events invalidate a per-domain cache of fetched :class:`Domain` objects;
+every event, including storage pool and network events where the driver has
+them, is also passed to listeners (:meth:`Hypervisor.add_listener`), which
+is how indications learn of changes.
+
+The cache never serves what libvirt would not: it is used only when the
+driver delivers domain lifecycle events, each listing still asks libvirt for
+every domain's ``info()`` (state, memory, vCPUs: changes libvirt does not
+announce by event, such as ``setMemoryFlags``, show there), and an entry
+stored while an event for its domain arrived is dropped. Changes made by
+other clients become visible as soon as libvirt delivers their event.
+
+With the test driver, ``test:///default`` connections opened in one process
+share one state while any of them is open (a second ``libvirt.open`` sees
+and makes the same changes, and its changes raise events on the first); the
+state starts afresh once all are closed. ``test:///path/to/node.xml`` loads
+a custom node.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import libvirt
+from lxml import etree
+from pywbem import CIM_ERR_NOT_FOUND, CIMError
+
+from providers.virt import errors, naming
+from providers.virt.domain import Domain, DomainXML, Transaction, parse_xml
+
+__all__ = [
+    "Event",
+    "Hypervisor",
+    "Network",
+    "NodeInfo",
+    "StoragePool",
+    "start_event_loop",
+]
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Domain events after which a domain's XML or state may differ. LIFECYCLE
+#: is required for caching; the others are registered where the driver has them.
+_DOMAIN_EVENTS = (
+    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+    libvirt.VIR_DOMAIN_EVENT_ID_RTC_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_DISK_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_TRAY_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_PMWAKEUP,
+    libvirt.VIR_DOMAIN_EVENT_ID_PMSUSPEND,
+    libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+    libvirt.VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2,
+    libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+    libvirt.VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
+)
+_UNSUPPORTED = frozenset(
+    {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED, libvirt.VIR_ERR_INVALID_ARG}
+)
+#: The live definition, with passwords, so that providers can tell whether one is set.
+_LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
+#: Seconds between keepalive probes, and probes missed before the connection is dead.
+_KEEPALIVE = (5, 3)
+
+
+# --- the event loop --------------------------------------------------------------------------
+
+
+class _EventLoop:
+    """libvirt's default event implementation, run by one daemon thread per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            libvirt.registerErrorHandler(_log_libvirt_error, None)
+            libvirt.virEventRegisterDefaultImpl()
+            self._thread = threading.Thread(target=self._run, name="libvirt-events", daemon=True)
+            self._thread.start()
+
+    @staticmethod
+    def _run() -> None:
+        while True:
+            if libvirt.virEventRunDefaultImpl() < 0:
+                _log.error("libvirt event loop iteration failed")
+
+
+_EVENT_LOOP = _EventLoop()
+
+
+def start_event_loop() -> None:
+    """Start the process's libvirt event loop (idempotent, thread-safe).
+
+    libvirt delivers events only on connections opened after this; every
+    :class:`Hypervisor` calls it before opening.
+    """
+    _EVENT_LOOP.start()
+
+
+def _log_libvirt_error(_context: object, error: tuple[Any, ...]) -> None:
+    """Keep libvirt from printing every error on stderr: callers report them."""
+    _log.debug("libvirt: %s", error[2] if len(error) > 2 else error)
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A libvirt event: ``kind`` is ``domain``, ``pool`` or ``network``; ``event_id``
+    the ``VIR_*_EVENT_ID_*`` constant; ``detail`` the event's own arguments."""
+
+    kind: str
+    name: str
+    uuid: str
+    event_id: int
+    detail: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """The host, from ``virNodeGetInfo`` (memory at MiB precision)."""
+
+    model: str
+    memory_kib: int
+    cpus: int
+    mhz: int
+    nodes: int
+    sockets: int
+    cores: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class StoragePool:
+    """A libvirt storage pool as fetched at one moment (sizes in bytes)."""
+
+    name: str
+    uuid: str
+    is_active: bool
+    autostart: bool
+    capacity: int
+    allocation: int
+    available: int
+    xml: etree._Element = field(repr=False, compare=False)
+    handle: libvirt.virStoragePool = field(repr=False, compare=False)
+
+    @property
+    def pool_type(self) -> str | None:
+        """``dir``, ``fs``, ``netfs``, ``logical``, ``iscsi``..."""
+        return self.xml.get("type")
+
+    @property
+    def target_path(self) -> str | None:
+        return self.xml.findtext("target/path")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A libvirt virtual network as fetched at one moment."""
+
+    name: str
+    uuid: str
+    is_active: bool
+    autostart: bool
+    xml: etree._Element = field(repr=False, compare=False)
+    handle: libvirt.virNetwork = field(repr=False, compare=False)
+
+    @property
+    def bridge(self) -> str | None:
+        bridge = self.xml.find("bridge")
+        return bridge.get("name") if bridge is not None else None
+
+    @property
+    def forward_mode(self) -> str | None:
+        """``nat``, ``route``, ``bridge``...; ``None`` for an isolated network."""
+        forward = self.xml.find("forward")
+        return forward.get("mode", "nat") if forward is not None else None
+
+
+@dataclass
+class _CacheEntry:
+    fingerprint: tuple[Any, ...]
+    domain: Domain
+
+
+# --- the hypervisor --------------------------------------------------------------------------
+
+
+class Hypervisor:
+    """One libvirt URI: its shared connection, domain cache and events.
+
+    Every public method raises :class:`pywbem.CIMError` on failure, with a
+    message naming the object and the URI.
+    """
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._lock = threading.RLock()
+        self._conn: libvirt.virConnect | None = None
+        self._broken: libvirt.virConnect | None = None
+        self._callbacks: list[tuple[Callable[[int], Any], int]] = []
+        self._caching = False
+        self._capabilities: etree._Element | None = None
+        self._cache_lock = threading.Lock()
+        self._cache: dict[str, _CacheEntry] = {}
+        self._generations: dict[str, int] = {}
+        self._epoch = 0
+        self._listeners_lock = threading.Lock()
+        self._listeners: list[Callable[[Event], None]] = []
+        self._driver = naming.driver_from_uri(uri)
+
+    def __repr__(self) -> str:
+        return f"<Hypervisor {self.uri}>"
+
+    # identity
+
+    @property
+    def driver(self) -> str:
+        """The libvirt driver, lower case (``qemu``, ``xen``, ``lxc``, ``test``...)."""
+        if self._driver is None:
+            canonical = self.run("hypervisor", lambda conn: conn.getURI(), read=True)
+            self._driver = naming.driver_from_uri(canonical) or "unknown"
+        return self._driver
+
+    @property
+    def prefix(self) -> str:
+        """The class-name prefix for this hypervisor (``KVM``, ``Xen``, ``LXC``, ``Test``)."""
+        return naming.prefix_for_driver(self.driver)
+
+    @property
+    def hostname(self) -> str:
+        return str(self.run("host name", lambda conn: conn.getHostname(), read=True))
+
+    @property
+    def caching(self) -> bool:
+        """Whether domains are cached (the driver delivers lifecycle events)."""
+        self._connection()
+        return self._caching
+
+    # domains
+
+    def domains(self) -> list[Domain]:
+        """Every domain, active or not: one listing, XML fetched only when not cached."""
+        return self.run("guests", self._list_domains, read=True)
+
+    def domain(self, name: str) -> Domain:
+        """The domain named ``name``; ``CIM_ERR_NOT_FOUND`` if there is none."""
+        if "\0" in name:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no guest {name!r} on {self.uri}")
+        return self.run(f"guest {name!r}", lambda conn: self._load(conn.lookupByName(name)))
+
+    def domain_by_uuid(self, uuid: str) -> Domain:
+        """The domain with ``uuid``; ``CIM_ERR_NOT_FOUND`` if there is none."""
+        if "\0" in uuid:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no guest with UUID {uuid!r} on {self.uri}")
+        return self.run(
+            f"guest with UUID {uuid!r}", lambda conn: self._load(conn.lookupByUUIDString(uuid))
+        )
+
+    def define(self, xml: DomainXML | etree._Element) -> Domain:
+        """Define (or redefine) a persistent domain from an XML tree."""
+        model = xml if isinstance(xml, DomainXML) else DomainXML(xml)
+        text = model.to_string()
+        handle = self.run(
+            f"guest {model.name!r}", lambda conn: conn.defineXML(text), read=False, action="define"
+        )
+        self.invalidate(handle.UUIDString())
+        return self.domain_by_uuid(handle.UUIDString())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A :class:`Transaction`: on failure inside the block, libvirt is put back.
+
+        Example::
+
+            with hv.transaction() as txn:
+                domain = txn.define(tree)
+                domain.set_autostart(True)      # fails -> the domain is undefined again
+        """
+        with Transaction(self) as transaction:
+            yield transaction
+
+    def invalidate(self, uuid: str) -> None:
+        """Forget what is cached about one domain (done on its events and our changes)."""
+        with self._cache_lock:
+            self._cache.pop(uuid, None)
+            self._generations[uuid] = self._generations.get(uuid, 0) + 1
+
+    # the host
+
+    def capabilities(self) -> etree._Element:
+        """The parsed ``<capabilities>`` document (fetched once per connection; read-only)."""
+        if self._capabilities is None:
+            text = self.run("capabilities", lambda conn: conn.getCapabilities(), read=True)
+            self._capabilities = parse_xml(text)
+        return self._capabilities
+
+    def node_info(self) -> NodeInfo:
+        model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = self.run(
+            "host", lambda conn: conn.getInfo(), read=True
+        )[:8]
+        return NodeInfo(model, memory_mib * 1024, cpus, mhz, nodes, sockets, cores, threads)
+
+    def version(self) -> tuple[int, int, int]:
+        """The hypervisor's version (major, minor, release)."""
+        return _version(self.run("hypervisor version", lambda conn: conn.getVersion(), read=True))
+
+    def library_version(self) -> tuple[int, int, int]:
+        """The libvirt version behind the connection."""
+        return _version(self.run("libvirt version", lambda conn: conn.getLibVersion(), read=True))
+
+    # storage and networks
+
+    def storage_pools(self) -> list[StoragePool]:
+        return self.run(
+            "storage pools",
+            lambda conn: [_storage_pool(pool) for pool in conn.listAllStoragePools()],
+            read=True,
+        )
+
+    def storage_pool(self, name: str) -> StoragePool:
+        return self.run(
+            f"storage pool {name!r}",
+            lambda conn: _storage_pool(conn.storagePoolLookupByName(name)),
+            read=True,
+        )
+
+    def networks(self) -> list[Network]:
+        return self.run(
+            "networks",
+            lambda conn: [_network(network) for network in conn.listAllNetworks()],
+            read=True,
+        )
+
+    def network(self, name: str) -> Network:
+        return self.run(
+            f"network {name!r}", lambda conn: _network(conn.networkLookupByName(name)), read=True
+        )
+
+    # events
+
+    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` (in the event thread; keep it quick) for every event.
+
+        Returns a function that removes the listener.
+        """
+        with self._listeners_lock:
+            self._listeners.append(listener)
+        self._connection()
+        return functools.partial(self._remove_listener, listener)
+
+    # running libvirt calls
+
+    def run(
+        self,
+        what: str,
+        operation: Callable[[libvirt.virConnect], T],
+        *,
+        read: bool = True,
+        action: str | None = None,
+    ) -> T:
+        """``operation(conn)``, with libvirt errors translated to CIM errors.
+
+        ``what`` names the object for messages (``"guest 'web1'"``), ``action``
+        what was attempted (``"start"``). When the connection turns out to be
+        gone, it is reopened; a ``read`` operation is then retried once, a
+        change is reported as ``hypervisor at <uri> unreachable``.
+        """
+        conn = self._connection()
+        try:
+            return operation(conn)
+        except libvirt.libvirtError as error:
+            if not self._is_lost(conn, error):
+                raise errors.cim_error(error, what, self.uri, action) from error
+            _log.warning("connection to %s lost: %s", self.uri, error.get_error_message())
+            self._drop(conn)
+            if not read:
+                raise errors.unreachable(self.uri, error) from error
+        with errors.translate(what, self.uri, action):
+            return operation(self._connection())
+
+    def close(self) -> None:
+        """Close the connection; the next call opens a new one."""
+        with self._lock:
+            if self._conn is not None:
+                self._drop(self._conn)
+
+    # connection management
+
+    def _connection(self) -> libvirt.virConnect:
+        with self._lock:
+            if self._conn is not None and self._conn is self._broken:
+                self._drop(self._conn)
+            if self._conn is None:
+                self._conn = self._open()
+            return self._conn
+
+    def _open(self) -> libvirt.virConnect:
+        start_event_loop()
+        try:
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError as error:
+            raise errors.unreachable(self.uri, error) from error
+        _log.info("connected to %s", self.uri)
+        self._capabilities = None
+        self._clear_cache()
+        self._register_events(conn)
+        return conn
+
+    def _drop(self, conn: libvirt.virConnect) -> None:
+        """Forget ``conn`` (if still current), its callbacks and the cache; close it."""
+        with self._lock:
+            if not self._is_current(conn):
+                return
+            self._conn = None
+            if self._broken is conn:
+                self._broken = None
+            callbacks, self._callbacks = self._callbacks, []
+        for deregister, callback_id in callbacks:
+            _quietly(deregister, callback_id)
+        _quietly(conn.close)
+        self._clear_cache()
+
+    def _is_current(self, conn: libvirt.virConnect) -> bool:
+        return self._conn is conn
+
+    def _is_lost(self, conn: libvirt.virConnect, error: libvirt.libvirtError) -> bool:
+        if errors.is_connection_error(error) or conn is self._broken:
+            return True
+        try:
+            return conn.isAlive() != 1
+        except libvirt.libvirtError:
+            return True
+
+    def _on_connection_closed(self, conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
+        """Close callback (event thread): reopen on the next call, not here."""
+        _log.warning("connection to %s closed (reason %d)", self.uri, reason)
+        self._broken = conn
+        self._clear_cache()
+
+    def _register_events(self, conn: libvirt.virConnect) -> None:
+        _quietly(conn.setKeepAlive, *_KEEPALIVE)
+        self._callbacks = []
+        try:
+            conn.registerCloseCallback(self._on_connection_closed, None)
+            self._callbacks.append((lambda _id: conn.unregisterCloseCallback(), 0))
+        except libvirt.libvirtError as error:
+            _log.debug("%s has no close callback: %s", self.uri, error.get_error_message())
+        registered = [
+            self._register(conn.domainEventRegisterAny, conn.domainEventDeregisterAny,
+                           event_id, self._on_domain_event)
+            for event_id in _DOMAIN_EVENTS
+        ]  # fmt: skip
+        self._caching = registered[0]
+        self._register(conn.storagePoolEventRegisterAny, conn.storagePoolEventDeregisterAny,
+                       libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, self._on_pool_event)  # fmt: skip
+        self._register(conn.networkEventRegisterAny, conn.networkEventDeregisterAny,
+                       libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._on_network_event)  # fmt: skip
+        if not self._caching:
+            _log.info("%s delivers no domain events: domains are not cached", self.uri)
+
+    def _register(
+        self,
+        register: Callable[..., int],
+        deregister: Callable[[int], Any],
+        event_id: int,
+        handler: Callable[..., None],
+    ) -> bool:
+        """Register one event callback; False when the driver does not have the event."""
+        try:
+            callback_id = register(None, event_id, functools.partial(handler, event_id), None)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() not in _UNSUPPORTED:
+                raise errors.cim_error(error, "events", self.uri, "register") from error
+            return False
+        self._callbacks.append((deregister, callback_id))
+        return True
+
+    # events (called in the event thread)
+
+    def _on_domain_event(
+        self, event_id: int, _conn: object, dom: libvirt.virDomain, *rest: Any
+    ) -> None:
+        uuid = dom.UUIDString()
+        self.invalidate(uuid)
+        self._notify(Event("domain", dom.name(), uuid, event_id, tuple(rest[:-1])))
+
+    def _on_pool_event(
+        self, event_id: int, _conn: object, pool: libvirt.virStoragePool, *rest: Any
+    ) -> None:
+        self._notify(Event("pool", pool.name(), pool.UUIDString(), event_id, tuple(rest[:-1])))
+
+    def _on_network_event(
+        self, event_id: int, _conn: object, net: libvirt.virNetwork, *rest: Any
+    ) -> None:
+        self._notify(Event("network", net.name(), net.UUIDString(), event_id, tuple(rest[:-1])))
+
+    def _notify(self, event: Event) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                _log.exception("event listener failed on %s %r", event.kind, event.name)
+
+    def _remove_listener(self, listener: Callable[[Event], None]) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    # the domain cache
+
+    def _list_domains(self, conn: libvirt.virConnect) -> list[Domain]:
+        domains = []
+        for handle in conn.listAllDomains():
+            try:
+                domains.append(self._load(handle))
+            except libvirt.libvirtError as error:
+                if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                _log.debug("guest %r vanished while listing", handle.name())
+        return domains
+
+    def _load(self, handle: libvirt.virDomain) -> Domain:
+        """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""
+        uuid = handle.UUIDString()
+        token = self._cache_token(uuid)
+        info = handle.info()
+        fingerprint = (handle.ID(), *info[:4])
+        with self._cache_lock:
+            entry = self._cache.get(uuid)
+            if entry is not None and entry.fingerprint == fingerprint:
+                return entry.domain
+        xml = DomainXML.from_string(handle.XMLDesc(_LIVE_XML), editable=False)
+        domain = Domain(self, handle, xml, info)
+        with self._cache_lock:
+            if self._caching and token == (self._epoch, self._generations.get(uuid, 0)):
+                self._cache[uuid] = _CacheEntry(fingerprint, domain)
+        return domain
+
+    def _cache_token(self, uuid: str) -> tuple[int, int]:
+        with self._cache_lock:
+            return self._epoch, self._generations.get(uuid, 0)
+
+    def _clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+            self._epoch += 1
+
+
+def _storage_pool(handle: libvirt.virStoragePool) -> StoragePool:
+    _state, capacity, allocation, available = handle.info()
+    return StoragePool(
+        name=handle.name(),
+        uuid=handle.UUIDString(),
+        is_active=bool(handle.isActive()),
+        autostart=bool(handle.autostart()),
+        capacity=capacity,
+        allocation=allocation,
+        available=available,
+        xml=parse_xml(handle.XMLDesc(0)),
+        handle=handle,
+    )
+
+
+def _network(handle: libvirt.virNetwork) -> Network:
+    return Network(
+        name=handle.name(),
+        uuid=handle.UUIDString(),
+        is_active=bool(handle.isActive()),
+        autostart=bool(handle.autostart()),
+        xml=parse_xml(handle.XMLDesc(0)),
+        handle=handle,
+    )
+
+
+def _version(number: int) -> tuple[int, int, int]:
+    """libvirt's major * 1,000,000 + minor * 1,000 + release encoding, split."""
+    return number // 1_000_000, number // 1_000 % 1_000, number % 1_000
+
+
+def _quietly(call: Callable[..., Any], *args: Any) -> None:
+    """Call something whose failure changes nothing (tearing down a dead connection)."""
+    try:
+        call(*args)
+    except libvirt.libvirtError as error:
+        _log.debug("ignored: %s", error.get_error_message())

@@ -1,0 +1,145 @@
+"""The one place where libvirt errors become CIM errors.
+
+A client sees a DSP0200 status code chosen from libvirt's error code and a
+message naming the object, the hypervisor URI and libvirt's own words::
+
+    no guest 'web1' on qemu:///system: Domain not found: no domain with matching name 'web1'
+
+Use :func:`translate` around libvirt calls; :class:`Hypervisor.run
+<providers.virt.connection.Hypervisor.run>` does so for every call it makes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import libvirt
+from pywbem import (
+    CIM_ERR_ACCESS_DENIED,
+    CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMError,
+)
+
+__all__ = ["cim_error", "is_connection_error", "translate", "unreachable"]
+
+_log = logging.getLogger(__name__)
+
+_NOT_FOUND = frozenset(
+    {
+        libvirt.VIR_ERR_NO_DOMAIN,
+        libvirt.VIR_ERR_NO_STORAGE_POOL,
+        libvirt.VIR_ERR_NO_STORAGE_VOL,
+        libvirt.VIR_ERR_NO_NETWORK,
+        libvirt.VIR_ERR_NO_NETWORK_PORT,
+        libvirt.VIR_ERR_NO_INTERFACE,
+        libvirt.VIR_ERR_NO_NODE_DEVICE,
+        libvirt.VIR_ERR_NO_NWFILTER,
+        libvirt.VIR_ERR_NO_SECRET,
+        libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT,
+        libvirt.VIR_ERR_NO_DOMAIN_CHECKPOINT,
+        libvirt.VIR_ERR_NO_DOMAIN_METADATA,
+    }
+)
+_INVALID_PARAMETER = frozenset(
+    {
+        libvirt.VIR_ERR_INVALID_ARG,
+        libvirt.VIR_ERR_XML_ERROR,
+        libvirt.VIR_ERR_XML_DETAIL,
+        libvirt.VIR_ERR_XML_INVALID_SCHEMA,
+        libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+        libvirt.VIR_ERR_INVALID_MAC,
+    }
+)
+_NOT_SUPPORTED = frozenset(
+    {
+        libvirt.VIR_ERR_NO_SUPPORT,
+        libvirt.VIR_ERR_OPERATION_UNSUPPORTED,
+        libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+    }
+)
+_ALREADY_EXISTS = frozenset(
+    {
+        libvirt.VIR_ERR_DOM_EXIST,
+        libvirt.VIR_ERR_NETWORK_EXIST,
+        libvirt.VIR_ERR_STORAGE_VOL_EXIST,
+    }
+)
+_ACCESS_DENIED = frozenset(
+    {
+        libvirt.VIR_ERR_ACCESS_DENIED,
+        libvirt.VIR_ERR_OPERATION_DENIED,
+        libvirt.VIR_ERR_AUTH_FAILED,
+    }
+)
+#: Codes that mean the connection itself is unusable, whatever the call was.
+_CONNECTION = frozenset(
+    {
+        libvirt.VIR_ERR_NO_CONNECT,
+        libvirt.VIR_ERR_INVALID_CONN,
+        libvirt.VIR_ERR_RPC,
+    }
+)
+
+
+def is_connection_error(error: libvirt.libvirtError) -> bool:
+    """True when ``error`` says the connection is gone rather than the call wrong."""
+    return error.get_error_code() in _CONNECTION
+
+
+def unreachable(uri: str, error: libvirt.libvirtError | None = None) -> CIMError:
+    """``CIM_ERR_FAILED`` for a hypervisor that cannot be reached."""
+    detail = f": {_libvirt_text(error)}" if error is not None else ""
+    return CIMError(CIM_ERR_FAILED, f"hypervisor at {uri} unreachable{detail}")
+
+
+def cim_error(
+    error: libvirt.libvirtError, what: str, uri: str, action: str | None = None
+) -> CIMError:
+    """The CIM error for libvirt ``error`` raised while working on ``what``.
+
+    ``what`` names the object (``"guest 'web1'"``); ``action``, when given,
+    says what was attempted (``"start"`` -> "cannot start guest 'web1' ...").
+    """
+    code = error.get_error_code()
+    text = _libvirt_text(error)
+    _log.debug("libvirt error %s on %s at %s: %s", code, what, uri, text)
+    if code in _CONNECTION:
+        return unreachable(uri, error)
+    if code in _NOT_FOUND:
+        return CIMError(CIM_ERR_NOT_FOUND, f"no {what} on {uri}: {text}")
+    subject = f"cannot {action} {what}" if action else what
+    message = f"{subject} on {uri}: {text}"
+    if code in _INVALID_PARAMETER:
+        return CIMError(CIM_ERR_INVALID_PARAMETER, message)
+    if code in _NOT_SUPPORTED:
+        return CIMError(CIM_ERR_NOT_SUPPORTED, message)
+    if code in _ALREADY_EXISTS:
+        return CIMError(CIM_ERR_ALREADY_EXISTS, message)
+    if code in _ACCESS_DENIED:
+        return CIMError(CIM_ERR_ACCESS_DENIED, message)
+    return CIMError(CIM_ERR_FAILED, message)
+
+
+@contextmanager
+def translate(what: str, uri: str, action: str | None = None) -> Iterator[None]:
+    """Raise any :class:`libvirt.libvirtError` in the block as a :class:`CIMError`.
+
+    Example::
+
+        with translate("guest 'web1'", "qemu:///system", action="start"):
+            conn.lookupByName("web1").create()
+    """
+    try:
+        yield
+    except libvirt.libvirtError as error:
+        raise cim_error(error, what, uri, action) from error
+
+
+def _libvirt_text(error: libvirt.libvirtError) -> str:
+    return error.get_error_message() or str(error)
