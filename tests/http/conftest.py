@@ -1,0 +1,46 @@
+"""Fixtures for tests that run a real server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from virtcim.http.server import Handler, HTTPServerGroup, Limits, Listener
+
+
+@pytest.fixture
+def start_transport() -> Iterator[Callable[..., HTTPServerGroup]]:
+    """Start an :class:`HTTPServerGroup` on 127.0.0.1 (free port) around a handler; stopped after the test.
+
+    Call it as ``start_transport(handler, listeners=None, authenticator=None, **limits)``.
+    """
+    groups: list[HTTPServerGroup] = []
+
+    def start(
+        handler: Handler,
+        listeners: list[Listener] | None = None,
+        authenticator=None,
+        **limits,
+    ) -> HTTPServerGroup:
+        group = HTTPServerGroup(
+            listeners or [Listener("127.0.0.1", 0)], handler, authenticator, Limits(**limits)
+        )
+        group.start()
+        groups.append(group)
+        return group
+
+    yield start
+    for group in groups:
+        group.stop()
+
+
+@pytest.fixture(scope="session")
+def transport_tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate and key for localhost, made by ``virtcim cert``."""
+    from virtcim.cli import main
+
+    out = tmp_path_factory.mktemp("tls")
+    assert main(["cert", "--out", str(out), "--host", "localhost"]) == 0
+    return out / "server.pem", out / "server.key"
