@@ -42,6 +42,7 @@ from pywbem import (
     CIMError,
     CIMInstance,
     CIMInstanceName,
+    CIMQualifierDeclaration,
 )
 
 from virtcim.cimxml.messages import IntrinsicCall
@@ -259,10 +260,42 @@ def instance_form(inst: CIMInstance) -> Any:
     return (path_form(inst.path), props)
 
 
+#: What an absent flavor means in CIM-XML (DSP0201): on the wire, an unset
+#: flavor and its default cannot be told apart.
+FLAVOR_DEFAULTS = {"overridable": True, "tosubclass": True,
+                   "translatable": False, "toinstance": False}
+
+
+ALL_SCOPES = {"CLASS", "ASSOCIATION", "INDICATION", "PROPERTY", "REFERENCE", "METHOD",
+              "PARAMETER"}
+
+
+def with_default_flavors(qualifier: Any) -> Any:
+    for flavor, default in FLAVOR_DEFAULTS.items():
+        if getattr(qualifier, flavor) is None:
+            setattr(qualifier, flavor, default)
+    return qualifier
+
+
 def class_form(cls: CIMClass) -> str:
     shown = cls.copy()
     shown.path = None
+    owners = [shown, *shown.properties.values(), *shown.methods.values(),
+              *(p for m in shown.methods.values() for p in m.parameters.values())]
+    for owner in owners:
+        for qualifier in owner.qualifiers.values():
+            with_default_flavors(qualifier)
     return repr(shown)
+
+
+def qualifier_declaration_form(decl: CIMQualifierDeclaration) -> Any:
+    shown = with_default_flavors(decl.copy())
+    # CIM-XML has no ANY scope: it is sent as every scope.
+    scopes = ALL_SCOPES if shown.scopes.get("ANY") else {
+        scope.upper() for scope, on in shown.scopes.items() if on}
+    return (repr(shown.name), shown.type, shown.is_array, repr(shown.value),
+            tuple(sorted(scopes)),
+            tuple(getattr(shown, flavor) for flavor in FLAVOR_DEFAULTS))
 
 
 def form(result: Any) -> Any:
@@ -277,6 +310,8 @@ def form(result: Any) -> Any:
         return instance_form(result)
     if isinstance(result, CIMClass):
         return class_form(result)
+    if isinstance(result, CIMQualifierDeclaration):
+        return qualifier_declaration_form(result)
     if isinstance(result, (CIMInstanceName, CIMClassName)):
         return path_form(result)
     return repr(result)

@@ -229,15 +229,20 @@ def _named_instance(instance: CIMInstance) -> str:
     return f"<VALUE.NAMEDINSTANCE>{_instancename(instance.path)}{encode_instance(instance)}</VALUE.NAMEDINSTANCE>"
 
 
-def _object_with_path(instance: CIMInstance) -> str:
-    return f"<VALUE.OBJECTWITHPATH>{_instancepath(instance.path)}{encode_instance(instance)}</VALUE.OBJECTWITHPATH>"
+def _object_with_path(obj: CIMInstance | CIMClass) -> str:
+    """An associated (or referencing) instance, or class for class-level calls."""
+    if isinstance(obj, CIMClass):
+        return f"<VALUE.OBJECTWITHPATH>{_classpath(obj.path)}{_class(obj)}</VALUE.OBJECTWITHPATH>"
+    return f"<VALUE.OBJECTWITHPATH>{_instancepath(obj.path)}{encode_instance(obj)}</VALUE.OBJECTWITHPATH>"
 
 
 def _instance_with_path(instance: CIMInstance) -> str:
     return f"<VALUE.INSTANCEWITHPATH>{_instancepath(instance.path)}{encode_instance(instance)}</VALUE.INSTANCEWITHPATH>"
 
 
-def _objectpath(path: CIMInstanceName) -> str:
+def _objectpath(path: CIMInstanceName | CIMClassName) -> str:
+    if isinstance(path, CIMClassName):
+        return f"<OBJECTPATH>{_classpath(path)}</OBJECTPATH>"
     return f"<OBJECTPATH>{_instancepath(path)}</OBJECTPATH>"
 
 
@@ -337,7 +342,7 @@ def _reference(path: CIMInstanceName | CIMClassName) -> str:
     """VALUE.REFERENCE with the most complete path the value has."""
     if isinstance(path, CIMClassName):
         if path.host is not None and path.namespace is not None:
-            inner = f"<CLASSPATH>{_namespacepath(path)}{_classname(path)}</CLASSPATH>"
+            inner = _classpath(path)
         elif path.namespace is not None:
             inner = f"<LOCALCLASSPATH>{_localnamespacepath(path.namespace)}{_classname(path)}</LOCALCLASSPATH>"
         else:
@@ -349,6 +354,10 @@ def _reference(path: CIMInstanceName | CIMClassName) -> str:
     else:
         inner = _instancename(path)
     return f"<VALUE.REFERENCE>{inner}</VALUE.REFERENCE>"
+
+
+def _classpath(path: CIMClassName) -> str:
+    return f"<CLASSPATH>{_namespacepath(path)}{_classname(path)}</CLASSPATH>"
 
 
 def _instancepath(path: CIMInstanceName) -> str:
