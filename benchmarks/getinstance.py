@@ -1,0 +1,155 @@
+"""GetInstance requests per second with keep-alive, beside the transport's own floor.
+
+Two servers run as separate processes on loopback:
+
+* ``virtcim``: ``virtcim serve --uri test:///default``, answering
+  GetInstance of the object manager in ``root/interop`` (decode, dispatch,
+  provider, shaping, encode, HTTP);
+* ``baseline``: the same HTTP stack (:class:`HTTPServerGroup`) with a handler
+  that returns the very bytes virtcim answered, without looking at the request:
+  what the transport alone costs.
+
+Clients are separate processes, each with one keep-alive connection sending
+the same request a fixed number of times. The ratio is virtcim's rate over the
+baseline's: the share of the transport's capacity left after the CIM work.
+
+Run: ``.venv/bin/python benchmarks/getinstance.py [--clients 4] [--requests 2000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+REQUEST = textwrap.dedent("""\
+    <?xml version="1.0" encoding="utf-8" ?>
+    <CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ>
+    <IMETHODCALL NAME="GetInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"></NAMESPACE>
+    <NAMESPACE NAME="interop"></NAMESPACE></LOCALNAMESPACEPATH>
+    <IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="CIM_ObjectManager">
+    <KEYBINDING NAME="SystemCreationClassName"><KEYVALUE>CIM_ComputerSystem</KEYVALUE></KEYBINDING>
+    <KEYBINDING NAME="SystemName"><KEYVALUE>{host}</KEYVALUE></KEYBINDING>
+    <KEYBINDING NAME="CreationClassName"><KEYVALUE>CIM_ObjectManager</KEYVALUE></KEYBINDING>
+    <KEYBINDING NAME="Name"><KEYVALUE>virtcim</KEYVALUE></KEYBINDING>
+    </INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>
+    """)
+HEADERS = {
+    "Content-Type": 'application/xml; charset="utf-8"',
+    "CIMOperation": "MethodCall",
+    "CIMMethod": "GetInstance",
+    "CIMObject": "root/interop",
+}
+
+BASELINE_SERVER = textwrap.dedent("""\
+    import sys
+    from virtcim.http.server import CIMReply, HTTPServerGroup, Listener
+    body = open(sys.argv[1], "rb").read()
+    group = HTTPServerGroup([Listener("127.0.0.1", int(sys.argv[2]))], lambda request: CIMReply([body]))
+    sys.exit(group.serve_forever())
+    """)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"no server on port {port} after {deadline} s")
+
+
+def post(conn: http.client.HTTPConnection, body: bytes) -> bytes:
+    conn.request("POST", "/cimom", body, HEADERS)
+    response = conn.getresponse()
+    data = response.read()
+    if response.status != 200 or b"<ERROR" in data:
+        raise RuntimeError(f"server answered {response.status}: {data[:300]!r}")
+    return data
+
+
+def client(port: int, body: bytes, requests: int, start: multiprocessing.synchronize.Event,
+           results: multiprocessing.Queue) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    post(conn, body)  # connect and warm up before the clock starts
+    start.wait()
+    began = time.perf_counter()
+    for _ in range(requests):
+        post(conn, body)
+    results.put(time.perf_counter() - began)
+    conn.close()
+
+
+def rate(port: int, body: bytes, clients: int, requests: int) -> float:
+    """Requests per second over all clients, from the first start to the last finish."""
+    start = multiprocessing.Event()
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=client, args=(port, body, requests, start, results))
+               for _ in range(clients)]
+    for worker in workers:
+        worker.start()
+    time.sleep(1.0)
+    start.set()
+    slowest = max(results.get(timeout=600) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+    return clients * requests / slowest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=2000, help="per client")
+    args = parser.parse_args()
+    servers = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            port = free_port()
+            servers.append(subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "virtcim"), "serve", "--uri", "test:///default",
+                 "--auth", "none", "--http-port", str(port), "--state-dir", tmp,
+                 "--log-level", "warning"], cwd=ROOT))
+            wait_for(port)
+            body = REQUEST.format(host=socket.getfqdn()).encode()
+            canned = Path(tmp, "reply.xml")
+            canned.write_bytes(post(http.client.HTTPConnection("127.0.0.1", port), body))
+            base_port = free_port()
+            servers.append(subprocess.Popen([PYTHON, "-c", BASELINE_SERVER, str(canned),
+                                             str(base_port)], cwd=ROOT, env={**os.environ,
+                                                                              "PYTHONPATH": str(ROOT)}))
+            wait_for(base_port)
+            baseline = rate(base_port, body, args.clients, args.requests)
+            ours = rate(port, body, args.clients, args.requests)
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+    print(f"GetInstance, keep-alive, {args.clients} clients x {args.requests} requests, "
+          f"{os.cpu_count()} cores")
+    print(f"{'server':<10} {'req/s':>10} {'ratio':>8}")
+    print(f"{'baseline':<10} {baseline:>10.0f} {1.0:>8.2f}")
+    print(f"{'virtcim':<10} {ours:>10.0f} {ours / baseline:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
