@@ -6,9 +6,13 @@ skipped, each with a reason saying how to run them.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from providers.classes import build_repository
+from virtcim.repository.schema import Repository
 
 QEMU_URI_VARIABLE = "VIRTCIM_TEST_QEMU_URI"
 LIBVIRTD_TEST_DIR = Path(__file__).parent / "libvirtd"
@@ -35,3 +39,13 @@ def qemu_uri() -> str:
     if not uri:
         pytest.skip(NO_DAEMON_REASON)
     return uri
+
+
+@pytest.fixture(scope="session")
+def repository() -> Repository:
+    """The model's classes (KVM, Xen, LXC and Test leaves), compiled once per session.
+
+    The compiled form is cached in the temporary folder, keyed by the MOF's
+    content, so later runs start warm.
+    """
+    return build_repository([], Path(tempfile.gettempdir()) / "virtcim-test-repository")

@@ -9,15 +9,27 @@ its own, so tests do not see each other's changes.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import libvirt
 import pytest
+from lxml import etree
+from lxml.builder import E
+from pywbem import CIMClassName, CIMInstance, CIMInstanceName
 
+from providers import register_providers
+from providers.classes import VIRT_NAMESPACE
 from providers.virt import Hypervisor
+from virtcim.cimxml.messages import ExtrinsicCall, IntrinsicCall, MethodResult, ParamValue
+from virtcim.interop import ProfileRegistry
+from virtcim.operations import Dispatcher
+from virtcim.provider import ProviderRegistry
+from virtcim.repository.schema import Repository
 
 TEST_URI = "test:///default"
 
@@ -165,3 +177,96 @@ def _wait_for(condition: Callable[[], object], timeout: float = 5.0) -> object:
 @pytest.fixture
 def wait_for() -> Callable[..., object]:
     return _wait_for
+
+
+# --- the CIM model as the server wires it: providers and dispatcher over the test driver
+
+TEST_PREFIX = "Test"
+
+
+class Cim:
+    """Intrinsic and extrinsic calls in ``root/virt``, results as lists."""
+
+    def __init__(self, dispatcher: Dispatcher, hypervisor: Hypervisor) -> None:
+        self.dispatcher = dispatcher
+        self.hypervisor = hypervisor
+        self._ids = itertools.count(1)
+
+    def call(self, name: str, **params: Any) -> Any:
+        result = self.dispatcher.intrinsic(
+            IntrinsicCall(str(next(self._ids)), name, VIRT_NAMESPACE, params))
+        return result if isinstance(result, CIMInstance) else list(result)
+
+    def enumerate(self, classname: str) -> list[CIMInstance]:
+        return self.call("EnumerateInstances", ClassName=CIMClassName(classname))
+
+    def names(self, classname: str) -> list[CIMInstanceName]:
+        return self.call("EnumerateInstanceNames", ClassName=CIMClassName(classname))
+
+    def get(self, path: CIMInstanceName) -> CIMInstance:
+        return self.call("GetInstance", InstanceName=self.local(path))
+
+    def references(self, path: CIMInstanceName, **filters: Any) -> list[CIMInstance]:
+        return self.call("References", ObjectName=self.local(path), **filters)
+
+    def associator_names(self, path: CIMInstanceName, **filters: Any) -> list[CIMInstanceName]:
+        return self.call("AssociatorNames", ObjectName=self.local(path), **filters)
+
+    def associators(self, path: CIMInstanceName, **filters: Any) -> list[CIMInstance]:
+        return self.call("Associators", ObjectName=self.local(path), **filters)
+
+    def invoke(self, path: CIMInstanceName, method: str, **params: Any) -> MethodResult:
+        values = {name: ParamValue(name, value) for name, value in params.items()}
+        return self.dispatcher.extrinsic(
+            ExtrinsicCall(str(next(self._ids)), method, self.local(path), values))
+
+    def guest(self, name: str) -> CIMInstanceName:
+        """The path of guest ``name``, as a client would write it."""
+        classname = f"{TEST_PREFIX}_ComputerSystem"
+        return CIMInstanceName(classname, {"CreationClassName": classname, "Name": name},
+                               namespace=VIRT_NAMESPACE)
+
+    @staticmethod
+    def local(path: CIMInstanceName) -> CIMInstanceName:
+        return CIMInstanceName(path.classname, path.keybindings, namespace=VIRT_NAMESPACE)
+
+
+@pytest.fixture
+def cim(repository: Repository, hypervisor: Hypervisor) -> Iterator[Cim]:
+    registry = ProviderRegistry()
+    register_providers(registry, repository, [hypervisor], ProfileRegistry())
+    dispatcher = Dispatcher(repository, registry)
+    yield Cim(dispatcher, hypervisor)
+    dispatcher.close()
+
+
+def minimal_domain_xml(name: str) -> str:
+    """A shut-off test-driver domain; ``name`` goes in as element text, escaped by lxml."""
+    domain = E.domain(
+        E.name(name),
+        E.memory("65536"),
+        E.vcpu("2"),
+        E.os(E.type("hvm")),
+        E.devices(E.disk(E.source(file="/guest.img"), E.target(dev="vda"), type="file",
+                         device="disk")),
+        type="test",
+    )
+    return etree.tostring(domain, encoding="unicode")
+
+
+@pytest.fixture
+def libvirt_conn(hypervisor: Hypervisor) -> Iterator[libvirt.virConnect]:
+    """A plain libvirt connection to the same test-driver state as ``hypervisor``."""
+    conn = libvirt.open(TEST_URI)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def define_guest(libvirt_conn: libvirt.virConnect) -> Callable[..., libvirt.virDomain]:
+    """``define_guest(name, xml=None)``: define a domain through libvirt, not through CIM."""
+
+    def define(name: str, xml: str | None = None) -> libvirt.virDomain:
+        return libvirt_conn.defineXML(xml or minimal_domain_xml(name))
+
+    return define

@@ -1,0 +1,325 @@
+"""A guest's devices as CIM logical devices (DSP1057 Virtual System, DSP1041 Resource Allocation).
+
+One provider per CIM class, each reading one kind of element of the domain
+XML (already parsed once per domain by the adapter):
+
+==========================  ====================================  ======================
+class                       domain XML                            DeviceID
+==========================  ====================================  ======================
+Processor                   ``<vcpu>`` (one per vCPU in use)      ``<dom>/<n>``
+Memory                      ``<memory>``, ``<currentMemory>``     ``<dom>/mem``
+LogicalDisk                 ``<disk>``                            ``<dom>/<target dev>``
+NetworkPort                 ``<interface>``                       ``<dom>/<mac>``
+DisplayController           ``<graphics>``                        ``<dom>/<type>``
+ConsoleDisplayController    ``<console>``, ``<serial>``           ``<dom>/charconsole:0``
+PointingDevice              ``<input type='mouse|tablet'>``       ``<dom>/mouse:ps2``
+Controller                  ``<controller>``                      ``<dom>/controller:usb:0``
+==========================  ====================================  ======================
+
+The part of a DeviceID after ``<dom>/`` is the device id of the matching
+RASD (libvirt-cim's formats), except for processors: one device per vCPU,
+one RASD for all. Keys: SystemCreationClassName ``<Prefix>_ComputerSystem``,
+SystemName the domain's name, CreationClassName, DeviceID. A domain name may
+hold ``/``: the device id is what follows SystemName and a slash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+
+from providers.classes import VIRT_NAMESPACE
+from providers.computer_system import COMPUTER_SYSTEM
+from providers.states import (
+    CPUStatus,
+    EnabledState,
+    HealthState,
+    LinkTechnology,
+    OperationalStatus,
+    PointingType,
+    ProtocolSupported,
+)
+from providers.virt import Domain, Hypervisor, naming
+from virtcim.provider import InstanceProvider, RequestContext
+
+__all__ = [
+    "DEVICE_PROVIDERS",
+    "ConsoleDisplayControllerProvider",
+    "ControllerProvider",
+    "Device",
+    "DeviceProvider",
+    "DisplayControllerProvider",
+    "LogicalDiskProvider",
+    "MemoryProvider",
+    "NetworkPortProvider",
+    "PointingDeviceProvider",
+    "ProcessorProvider",
+    "device_location",
+    "device_path",
+    "device_provider_for",
+]
+
+#: Memory is counted in blocks of one KiB, libvirt's own unit: the sizes stay exact.
+MEMORY_BLOCK_SIZE = 1024
+#: libvirt input types that move a pointer.
+POINTING_TYPES: Mapping[str, PointingType] = {
+    "mouse": PointingType.MOUSE,
+    "tablet": PointingType.OTHER,
+}
+#: libvirt controller types with a DMTF protocol; the others are Other, named in
+#: ProtocolDescription (ccid, virtio-serial, xenbus...).
+CONTROLLER_PROTOCOLS: Mapping[str, ProtocolSupported] = {
+    "ide": ProtocolSupported.IDE,
+    "fdc": ProtocolSupported.FLEXIBLE_DISKETTE,
+    "scsi": ProtocolSupported.SCSI_PARALLEL_INTERFACE,
+    "sata": ProtocolSupported.SERIAL_ATA,
+    "pci": ProtocolSupported.PCI,
+    "usb": ProtocolSupported.UNIVERSAL_SERIAL_BUS,
+}
+
+
+class Device(NamedTuple):
+    """One device of a domain: its id (the DeviceID after ``<dom>/``) and class properties."""
+
+    ident: str
+    values: dict[str, Any]
+
+
+def device_path(
+    ctx: RequestContext, hv: Hypervisor, generic: str, domain: str, ident: str
+) -> CIMInstanceName:
+    """The path of device ``ident`` of class ``<Prefix>_<generic>`` of guest ``domain``."""
+    return ctx.path(
+        naming.classname(hv.prefix, generic),
+        namespace=VIRT_NAMESPACE,
+        SystemCreationClassName=naming.classname(hv.prefix, COMPUTER_SYSTEM),
+        SystemName=domain,
+        CreationClassName=naming.classname(hv.prefix, generic),
+        DeviceID=f"{domain}/{ident}",
+    )
+
+
+def device_location(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str] | None:
+    """``(domain name, device id)`` from a device path of ``hv``, or ``None`` if it is not one.
+
+    Only the keys are checked, not that the device exists.
+    """
+    keys = path.keybindings
+    system_class = naming.classname(hv.prefix, COMPUTER_SYSTEM).lower()
+    domain, device = keys.get("SystemName"), keys.get("DeviceID")
+    if not isinstance(domain, str) or not isinstance(device, str):
+        return None
+    if str(keys.get("SystemCreationClassName", "")).lower() != system_class:
+        return None
+    if str(keys.get("CreationClassName", "")).lower() != path.classname.lower():
+        return None
+    ident = device.removeprefix(f"{domain}/")
+    if ident == device or not ident:
+        return None
+    return domain, ident
+
+
+class DeviceProvider(InstanceProvider):
+    """A family of guest devices; subclasses say which XML elements they read.
+
+    Enumerations list the domains once; a GetInstance reads only the domain
+    its path names.
+    """
+
+    #: The class name without prefix (``Processor``).
+    generic_class: ClassVar[str]
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        """This family's devices of ``domain``."""
+        raise NotImplementedError
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterator[CIMInstance]:
+        for domain in self.hypervisor.domains():
+            for device in self.devices(domain):
+                yield self._instance(ctx, classname, domain, device)
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        location = device_location(self.hypervisor, path)
+        if location is not None:
+            domain = self.hypervisor.domain(location[0])
+            for device in self.devices(domain):
+                if device.ident == location[1]:
+                    return self._instance(ctx, path.classname, domain, device)
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no device {path} on {self.hypervisor.uri}")
+
+    def _instance(
+        self, ctx: RequestContext, classname: str, domain: Domain, device: Device
+    ) -> CIMInstance:
+        running = domain.is_active
+        return ctx.instance(
+            classname,
+            SystemCreationClassName=naming.classname(self.hypervisor.prefix, COMPUTER_SYSTEM),
+            SystemName=domain.name,
+            CreationClassName=classname,
+            DeviceID=f"{domain.name}/{device.ident}",
+            ElementName=device.ident,
+            EnabledState=EnabledState.ENABLED if running else EnabledState.DISABLED,
+            HealthState=HealthState.OK,
+            OperationalStatus=[OperationalStatus.OK if running else OperationalStatus.STOPPED],
+            **device.values,
+        )
+
+
+class ProcessorProvider(DeviceProvider):
+    """``<Prefix>_Processor``: one per vCPU the guest uses (``<vcpu current>``)."""
+
+    generic_class = "Processor"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        status = CPUStatus.CPU_ENABLED if domain.is_active else CPUStatus.UNKNOWN
+        return [Device(str(n), {"CPUStatus": status}) for n in range(domain.xml.vcpus)]
+
+
+class MemoryProvider(DeviceProvider):
+    """``<Prefix>_Memory``: the guest's memory; NumberOfBlocks the maximum, ConsumableBlocks
+    the current (balloon) size, in KiB blocks."""
+
+    generic_class = "Memory"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        maximum = domain.xml.memory_kib or 0
+        current = domain.xml.current_memory_kib or maximum
+        return [Device(naming.MEMORY_DEVICE_ID, {
+            "BlockSize": MEMORY_BLOCK_SIZE,
+            "NumberOfBlocks": maximum * 1024 // MEMORY_BLOCK_SIZE,
+            "ConsumableBlocks": current * 1024 // MEMORY_BLOCK_SIZE,
+        })]
+
+
+class LogicalDiskProvider(DeviceProvider):
+    """``<Prefix>_LogicalDisk``: each ``<disk>`` with a target device (disk, cdrom, floppy, lun)."""
+
+    generic_class = "LogicalDisk"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        return [
+            Device(disk.device_id, {"Name": disk.target_dev, "Caption": disk.device})
+            for disk in domain.xml.disks() if disk.device_id
+        ]
+
+
+class NetworkPortProvider(DeviceProvider):
+    """``<Prefix>_NetworkPort``: each ``<interface>`` with a MAC address."""
+
+    generic_class = "NetworkPort"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        return [
+            Device(nic.device_id, {
+                "Name": nic.mac,
+                "LinkTechnology": LinkTechnology.ETHERNET,
+                "NetworkAddresses": [nic.mac],
+                "PermanentAddress": nic.device_id.replace(":", "").upper(),
+            })
+            for nic in domain.xml.interfaces() if nic.device_id
+        ]
+
+
+class DisplayControllerProvider(DeviceProvider):
+    """``<Prefix>_DisplayController``: each ``<graphics>``; VideoProcessor says where to
+    connect (``vnc/127.0.0.1:5900``) once the guest runs, else the graphics type."""
+
+    generic_class = "DisplayController"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        devices = []
+        for graphics in domain.xml.graphics():
+            where = graphics.type
+            if graphics.port is not None and graphics.port > 0:
+                where = f"{graphics.type}/{graphics.listen or ''}:{graphics.port}"
+            devices.append(Device(graphics.device_id, {"VideoProcessor": where}))
+        return devices
+
+
+class ConsoleDisplayControllerProvider(DeviceProvider):
+    """``<Prefix>_ConsoleDisplayController``: each ``<console>`` and ``<serial>``;
+    VideoProcessor is the character device type (pty, file, tcp...)."""
+
+    generic_class = "ConsoleDisplayController"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        return [
+            Device(console.device_id, {"VideoProcessor": console.type})
+            for console in domain.xml.consoles()
+        ]
+
+
+class PointingDeviceProvider(DeviceProvider):
+    """``<Prefix>_PointingDevice``: each mouse or tablet ``<input>`` (not keyboards)."""
+
+    generic_class = "PointingDevice"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        return [
+            Device(device.device_id, {
+                "PointingType": POINTING_TYPES[device.type],
+                "Caption": f"{(device.bus or '').upper()} {device.type.capitalize()}".strip(),
+            })
+            for device in domain.xml.inputs() if device.type in POINTING_TYPES
+        ]
+
+
+class ControllerProvider(DeviceProvider):
+    """``<Prefix>_Controller``: each ``<controller>``; ProtocolDescription is libvirt's
+    type and model (``scsi virtio-scsi``)."""
+
+    generic_class = "Controller"
+
+    @staticmethod
+    def devices(domain: Domain) -> Iterable[Device]:
+        return [
+            Device(controller.device_id, {
+                "ProtocolSupported": CONTROLLER_PROTOCOLS.get(
+                    controller.type, ProtocolSupported.OTHER),
+                "ProtocolDescription": " ".join(
+                    part for part in (controller.type, controller.model) if part),
+            })
+            for controller in domain.xml.controllers()
+        ]
+
+
+#: Every device family, in the order SystemDevice lists a guest's devices.
+DEVICE_PROVIDERS: tuple[type[DeviceProvider], ...] = (
+    ProcessorProvider,
+    MemoryProvider,
+    LogicalDiskProvider,
+    NetworkPortProvider,
+    DisplayControllerProvider,
+    ConsoleDisplayControllerProvider,
+    PointingDeviceProvider,
+    ControllerProvider,
+)
+_BY_GENERIC = {provider.generic_class.lower(): provider for provider in DEVICE_PROVIDERS}
+
+
+def device_provider_for(hv: Hypervisor, classname: str) -> type[DeviceProvider] | None:
+    """The device family of ``classname`` if it is one of ``hv``'s device classes."""
+    try:
+        prefix, generic = naming.split_classname(classname)
+    except ValueError:
+        return None
+    if prefix.lower() != hv.prefix.lower():
+        return None
+    return _BY_GENERIC.get(generic.lower())

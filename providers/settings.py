@@ -1,0 +1,188 @@
+"""Guest settings: ``<Prefix>_VirtualSystemSettingData`` and the resource settings.
+
+DSP1057 (Virtual System) describes a guest's definition by one
+VirtualSystemSettingData (VSSD) and one ResourceAllocationSettingData
+(RASD) per resource; DSP1041 and the resource profiles (DSP1044 processor,
+DSP1045 memory, DSP1047 storage, DSP1050 Ethernet, DSP1059 generic devices)
+say what each RASD holds. libvirt-cim's classes and keys are kept:
+
+* VSSD InstanceID ``<Prefix>:<domain>``, one per libvirt domain;
+* ``Proc``, ``Mem``, ``Disk``, ``Net``, ``Graphics``, ``Input``, ``Console``
+  and ``Controller`` ``ResourceAllocationSettingData``, InstanceID
+  ``<domain>/<device id>`` (``proc``, ``mem``, target dev, MAC...);
+* and, as DSP1047 1.1 and DSP1050 1.1 model them, a
+  ``StorageAllocationSettingData`` (the image behind each disk drive) and an
+  ``EthernetPortAllocationSettingData`` (the connection of each interface),
+  with the InstanceID of the drive or interface setting they belong to and
+  ``Parent`` naming it.
+
+Everything is read from the domain's XML as libvirt reports it now (the live
+definition of a running guest, so that auto-assigned ports show), parsed
+once per domain; a GetInstance reads that one domain only. Settings are
+changed through the VirtualSystemManagementService (:mod:`providers.vsms`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+
+from providers.classes import VIRT_NAMESPACE
+from providers.virt import Domain, Hypervisor, naming, rasd
+from providers.virt.rasd import Kind
+from virtcim.provider import InstanceProvider, RequestContext
+
+__all__ = [
+    "RESOURCE_KINDS",
+    "VSSD",
+    "ResourceAllocationSettingDataProvider",
+    "VirtualSystemSettingDataProvider",
+    "guest_of_vssd",
+    "rasd_at",
+    "rasd_instance",
+    "rasd_path",
+    "vssd_instance",
+    "vssd_path",
+]
+
+VSSD = "VirtualSystemSettingData"
+#: Every resource setting class served, one provider each.
+RESOURCE_KINDS = tuple(Kind)
+#: The setting each DMTF 1.1 form belongs to (its ``Parent``).
+_PARENT_KIND = {Kind.STORAGE: Kind.DISK, Kind.ETHERNET: Kind.NET}
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def vssd_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
+    """The path of the VSSD of guest ``name`` in ``root/virt``."""
+    classname = naming.classname(hv.prefix, VSSD)
+    return ctx.path(
+        classname, namespace=VIRT_NAMESPACE, InstanceID=naming.vssd_instance_id(hv.prefix, name)
+    )
+
+
+def rasd_path(
+    ctx: RequestContext, hv: Hypervisor, kind: Kind, name: str, ident: str
+) -> CIMInstanceName:
+    """The path of the ``kind`` setting of device ``ident`` of guest ``name``."""
+    classname = naming.classname(hv.prefix, kind.value)
+    return ctx.path(
+        classname, namespace=VIRT_NAMESPACE, InstanceID=naming.rasd_instance_id(name, ident)
+    )
+
+
+def guest_of_vssd(hv: Hypervisor, path: CIMInstanceName) -> str:
+    """The guest name a VSSD path of ``hv`` names; ``CIM_ERR_NOT_FOUND`` if it names none.
+
+    Any VirtualSystemSettingData class of this hypervisor's prefix (or a
+    ``CIM_``/``Virt_`` class) is accepted: only the InstanceID matters.
+    """
+    instance_id = path.keybindings.get("InstanceID")
+    prefix, _, generic = path.classname.partition("_")
+    try:
+        id_prefix, name = naming.parse_vssd_instance_id(str(instance_id))
+    except ValueError as error:
+        raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no guest settings: {error}") from None
+    if generic.lower() != VSSD.lower() or prefix not in (hv.prefix, "CIM", "Virt"):
+        raise CIMError(CIM_ERR_NOT_FOUND, f"{path} is not a {hv.prefix}_{VSSD}")
+    if id_prefix != hv.prefix:
+        raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no guest on {hv.uri}")
+    return name
+
+
+def rasd_at(hv: Hypervisor, instance_id: object) -> tuple[str, str]:
+    """``(guest name, device id)`` of a RASD InstanceID; ``CIM_ERR_NOT_FOUND`` if malformed."""
+    try:
+        return naming.parse_rasd_instance_id(str(instance_id))
+    except ValueError as error:
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no resource setting on {hv.uri}: {error}") from None
+
+
+# --- instances -------------------------------------------------------------------------------
+
+
+def vssd_instance(ctx: RequestContext, hv: Hypervisor, domain: Domain) -> CIMInstance:
+    """The VSSD of ``domain`` (asks libvirt for its autostart flag)."""
+    classname = naming.classname(hv.prefix, VSSD)
+    values = rasd.system_settings(domain.xml, hv.prefix, _autostart(domain))
+    return ctx.instance(classname, **values)
+
+
+def _autostart(domain: Domain) -> bool | None:
+    """A transient guest has no autostart flag."""
+    return domain.autostart() if domain.is_persistent() else None
+
+
+def rasd_instance(
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
+) -> CIMInstance:
+    """The instance of one resource setting of ``domain``."""
+    classname = naming.classname(hv.prefix, setting.kind.value)
+    values = dict(setting.values)
+    parent = _PARENT_KIND.get(setting.kind)
+    if parent is not None:
+        values["Parent"] = rasd_path(ctx, hv, parent, domain.name, setting.device_id).to_wbem_uri()
+    return ctx.instance(classname, **values)
+
+
+# --- providers -------------------------------------------------------------------------------
+
+
+class VirtualSystemSettingDataProvider(InstanceProvider):
+    """``<Prefix>_VirtualSystemSettingData`` (DSP1057): one per libvirt domain."""
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        for domain in self.hypervisor.domains():
+            yield vssd_instance(ctx, self.hypervisor, domain)
+
+    def enumerate_instance_names(
+        self, ctx: RequestContext, classname: str
+    ) -> Iterable[CIMInstanceName]:
+        for domain in self.hypervisor.domains():
+            yield vssd_path(ctx, self.hypervisor, domain.name)
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        name = guest_of_vssd(self.hypervisor, path)
+        return vssd_instance(ctx, self.hypervisor, self.hypervisor.domain(name))
+
+
+class ResourceAllocationSettingDataProvider(InstanceProvider):
+    """One resource setting class (``<Prefix>_DiskResourceAllocationSettingData``...):
+    one instance per resource of that kind of every libvirt domain."""
+
+    def __init__(self, hypervisor: Hypervisor, kind: Kind) -> None:
+        self.hypervisor = hypervisor
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind.value}>"
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        for domain in self.hypervisor.domains():
+            for setting in rasd.settings(domain.xml, [self.kind]):
+                yield rasd_instance(ctx, self.hypervisor, domain, setting)
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        name, ident = rasd_at(self.hypervisor, path.keybindings.get("InstanceID"))
+        domain = self.hypervisor.domain(name)
+        setting = rasd.find_setting(domain.xml, self.kind, ident)
+        if setting is None:
+            raise CIMError(
+                CIM_ERR_NOT_FOUND,
+                f"guest {name!r} on {self.hypervisor.uri} has no {self.kind.value} {ident!r}",
+            )
+        return rasd_instance(ctx, self.hypervisor, domain, setting)

@@ -1,0 +1,209 @@
+"""Links between guests, their devices and their settings (DSP1057, DSP1041).
+
+* ``VirtualSystemSettingDataComponent``: a guest's VSSD (GroupComponent) and
+  each of its resource settings (PartComponent), the DSP1047/DSP1050 1.1
+  forms included.
+* ``SettingsDefineState``: the guest (ComputerSystem) and its VSSD; each
+  logical device and its resource setting (device ``<dom>/<id>`` with RASD
+  ``<dom>/<id>``; every vCPU ``Processor`` with the one ``<dom>/proc``).
+* ``ElementSettingData``: as DSP1057 asks, the guest and its VSSD, with
+  IsDefault and IsNext "yes" (libvirt has one definition, the one the guest
+  starts from) and IsCurrent "yes" while the guest runs; and, as libvirt-cim
+  did, each VSSD and each RASD with itself, so that its clients keep
+  finding them.
+
+Each link is found from its source alone: one guest's XML for a guest,
+setting or device, never a scan of every guest.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from pywbem import CIMError, CIMInstance, CIMInstanceName
+
+from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
+from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
+from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, vssd_path
+from providers.virt import Domain, Hypervisor, naming, rasd
+from providers.virt.rasd import Kind
+from virtcim.provider import AssociationProvider, RequestContext, refers_to
+
+__all__ = [
+    "ElementSettingDataProvider",
+    "SettingsDefineStateProvider",
+    "VirtualSystemSettingDataComponentProvider",
+]
+
+#: The resource setting kind describing each device class.
+_KIND_OF_DEVICE = {
+    "Processor": Kind.PROC,
+    "Memory": Kind.MEM,
+    "LogicalDisk": Kind.DISK,
+    "NetworkPort": Kind.NET,
+    "DisplayController": Kind.GRAPHICS,
+    "ConsoleDisplayController": Kind.CONSOLE,
+    "PointingDevice": Kind.INPUT,
+    "Controller": Kind.CONTROLLER,
+}
+_DEVICE_OF_KIND = {kind: generic for generic, kind in _KIND_OF_DEVICE.items()}
+
+T = TypeVar("T")
+
+
+class Ternary(enum.IntEnum):
+    """IsDefault / IsCurrent / IsNext of CIM_ElementSettingData."""
+
+    UNKNOWN = 0
+    YES = 1
+    NO = 2
+
+
+class _Source:
+    """What a source path names on one hypervisor: a guest, its VSSD, a RASD or a device."""
+
+    def __init__(self, hv: Hypervisor, path: CIMInstanceName) -> None:
+        self.guest: str | None = None
+        self.vssd: str | None = None
+        self.rasd: tuple[Kind, str, str] | None = None
+        self.device: tuple[str, str, str] | None = None
+        prefix, _, generic = path.classname.partition("_")
+        if prefix.lower() != hv.prefix.lower():
+            return
+        if generic.lower() == COMPUTER_SYSTEM.lower():
+            self.guest = guest_name_at(hv, path)
+        elif generic.lower() == VSSD.lower():
+            self.vssd = _quietly(lambda: guest_of_vssd(hv, path))
+        elif (kind := _kind_named(generic)) is not None:
+            located = _quietly(lambda: rasd_at(hv, path.keybindings.get("InstanceID")))
+            self.rasd = (kind, *located) if located else None
+        elif device_provider_for(hv, path.classname) is not None:
+            location = device_location(hv, path)
+            self.device = (generic, *location) if location else None
+
+    @property
+    def domain_name(self) -> str | None:
+        for name in (self.guest, self.vssd):
+            if name is not None:
+                return name
+        if self.rasd is not None:
+            return self.rasd[1]
+        return self.device[1] if self.device is not None else None
+
+
+def _kind_named(generic: str) -> Kind | None:
+    return next((kind for kind in Kind if kind.value.lower() == generic.lower()), None)
+
+
+def _quietly(find: Callable[[], T]) -> T | None:
+    """The result of ``find()``, or ``None`` when it says the object does not exist."""
+    try:
+        return find()
+    except CIMError:
+        return None
+
+
+class _SettingsAssociation(AssociationProvider):
+    """Shared plumbing: every link of one guest, and the guest a source belongs to."""
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
+        raise NotImplementedError
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        for domain in self.hypervisor.domains():
+            yield from self.links(ctx, classname, domain)
+
+    def references(
+        self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
+    ) -> Iterable[CIMInstance]:
+        name = _Source(self.hypervisor, source).domain_name
+        if name is None:
+            return
+        domain = _quietly(lambda: self.hypervisor.domain(name))
+        if domain is None:
+            return
+        for link in self.links(ctx, classname, domain):
+            if refers_to(link, source, role):
+                yield link
+
+
+class VirtualSystemSettingDataComponentProvider(_SettingsAssociation):
+    """``<Prefix>_VirtualSystemSettingDataComponent``: a VSSD and each of its RASDs."""
+
+    def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
+        hv = self.hypervisor
+        group = vssd_path(ctx, hv, domain.name)
+        for setting in rasd.settings(domain.xml):
+            part = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
+            yield ctx.instance(classname, GroupComponent=group, PartComponent=part)
+
+
+class SettingsDefineStateProvider(_SettingsAssociation):
+    """``<Prefix>_SettingsDefineState``: guest and VSSD, each device and its RASD."""
+
+    def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
+        hv = self.hypervisor
+        yield ctx.instance(
+            classname,
+            ManagedElement=guest_path(ctx, hv, domain.name),
+            SettingData=vssd_path(ctx, hv, domain.name),
+        )
+        settings = {
+            (setting.kind, setting.device_id)
+            for setting in rasd.settings(domain.xml, list(_DEVICE_OF_KIND))
+        }
+        for family in DEVICE_PROVIDERS:
+            kind = _KIND_OF_DEVICE[family.generic_class]
+            for device in family.devices(domain):
+                ident = _setting_id(kind, device.ident)
+                if (kind, ident) in settings:
+                    yield ctx.instance(
+                        classname,
+                        ManagedElement=device_path(
+                            ctx, hv, family.generic_class, domain.name, device.ident
+                        ),
+                        SettingData=rasd_path(ctx, hv, kind, domain.name, ident),
+                    )
+
+
+def _setting_id(kind: Kind, device_ident: str) -> str:
+    """The RASD device id of a device: its own, but one ``proc`` for every vCPU."""
+    return naming.PROCESSOR_DEVICE_ID if kind is Kind.PROC else device_ident
+
+
+class ElementSettingDataProvider(_SettingsAssociation):
+    """``<Prefix>_ElementSettingData``: guest and VSSD (DSP1057); each setting and itself."""
+
+    def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
+        hv = self.hypervisor
+        vssd = vssd_path(ctx, hv, domain.name)
+        yield ctx.instance(
+            classname,
+            ManagedElement=guest_path(ctx, hv, domain.name),
+            SettingData=vssd,
+            IsDefault=Ternary.YES,
+            IsCurrent=Ternary.YES if domain.is_active else Ternary.NO,
+            IsNext=Ternary.YES,
+        )
+        yield self._self_link(ctx, classname, vssd)
+        for setting in rasd.settings(domain.xml):
+            path = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
+            yield self._self_link(ctx, classname, path)
+
+    @staticmethod
+    def _self_link(ctx: RequestContext, classname: str, path: CIMInstanceName) -> CIMInstance:
+        return ctx.instance(
+            classname,
+            ManagedElement=path,
+            SettingData=path,
+            IsDefault=Ternary.YES,
+            IsCurrent=Ternary.YES,
+            IsNext=Ternary.YES,
+        )

@@ -1,0 +1,574 @@
+"""Defining and changing guests: ``<Prefix>_VirtualSystemManagementService`` (DSP1042).
+
+One service per hypervisor, keyed as libvirt-cim keyed it (SystemCreationClassName
+``<Prefix>_HostSystem``, SystemName the host's name, Name ``Management Service``),
+and its capabilities (InstanceID ``ManagementCapabilities``).
+
+Every method completes before it returns (no jobs) and returns 0 on success.
+A request that cannot be honoured raises the CIM error naming the cause:
+``CIM_ERR_INVALID_PARAMETER`` for a bad setting (naming the parameter, the
+setting and the property), ``CIM_ERR_NOT_FOUND`` for an unknown guest or
+device, ``CIM_ERR_ALREADY_EXISTS`` for a name or UUID in use, and libvirt's
+own refusal translated (:mod:`providers.virt.errors`).
+
+How a change is made, so that elements virtcim does not model survive and
+nothing is left half done:
+
+1. every setting is checked and applied to an editable copy of the guest's
+   persistent definition (its own XML tree) before libvirt is touched;
+2. inside a transaction of the adapter, devices are attached or detached
+   live (``AFFECT_LIVE | AFFECT_CONFIG``) when the guest runs, the edited
+   tree is defined, then memory (balloon) and vCPU counts are set live;
+3. any failure undoes what was done, live and persistent, and is raised.
+
+Live changes are made where the driver can make them: disks and interfaces
+are hot-plugged, a CD-ROM's medium changed, memory ballooned up to the
+running maximum, vCPUs added or removed up to the running maximum. What the
+driver cannot change live (it answers "not supported") is changed in the
+definition only and takes effect at the next start.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from lxml import etree
+from pywbem import (
+    CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
+
+import virtcim
+from providers.classes import VIRT_NAMESPACE
+from providers.computer_system import guest_name_at, guest_path
+from providers.host import HOST_SYSTEM
+from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
+from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
+from providers.virt.rasd import Kind
+from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+
+__all__ = [
+    "MANAGEMENT_CAPABILITIES",
+    "MANAGEMENT_CAPABILITIES_ID",
+    "MANAGEMENT_SERVICE",
+    "SERVICE_NAME",
+    "MethodsSupported",
+    "ReturnCode",
+    "VirtualSystemManagementCapabilitiesProvider",
+    "VirtualSystemManagementServiceProvider",
+    "management_capabilities_path",
+    "management_service_path",
+]
+
+_log = logging.getLogger(__name__)
+
+MANAGEMENT_SERVICE = "VirtualSystemManagementService"
+MANAGEMENT_CAPABILITIES = "VirtualSystemManagementCapabilities"
+SERVICE_NAME = "Management Service"
+MANAGEMENT_CAPABILITIES_ID = "ManagementCapabilities"
+#: Prefixes of classes any hypervisor's methods accept besides its own.
+_GENERIC_PREFIXES = ("CIM", "Virt")
+
+
+class ReturnCode(enum.IntEnum):
+    """Return values of the VirtualSystemManagementService methods (DMTF ValueMap)."""
+
+    COMPLETED = 0
+    NOT_SUPPORTED = 1
+    FAILED = 2
+    TIMEOUT = 3
+    INVALID_PARAMETER = 4
+    INVALID_STATE = 5
+    INCOMPATIBLE_PARAMETERS = 6
+
+
+class MethodsSupported(enum.IntEnum):
+    """VirtualSystemManagementCapabilities.SynchronousMethodsSupported values."""
+
+    DEFINE_SYSTEM = 2
+    DESTROY_SYSTEM = 3
+    MODIFY_RESOURCE_SETTINGS = 5
+    MODIFY_SYSTEM_SETTINGS = 6
+    REMOVE_RESOURCES = 7
+    ADD_RESOURCES = 10
+
+
+class ServiceEnabledState(enum.IntEnum):
+    ENABLED = 2
+
+
+class ServiceOperationalStatus(enum.IntEnum):
+    OK = 2
+
+
+def management_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    """The path of ``hv``'s management service in ``root/virt``."""
+    classname = naming.classname(hv.prefix, MANAGEMENT_SERVICE)
+    return ctx.path(
+        classname,
+        namespace=VIRT_NAMESPACE,
+        SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
+        SystemName=hv.hostname,
+        CreationClassName=classname,
+        Name=SERVICE_NAME,
+    )
+
+
+def management_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    """The path of ``hv``'s management capabilities in ``root/virt``."""
+    classname = naming.classname(hv.prefix, MANAGEMENT_CAPABILITIES)
+    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=MANAGEMENT_CAPABILITIES_ID)
+
+
+# --- the service -----------------------------------------------------------------------------
+
+
+class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
+    """``<Prefix>_VirtualSystemManagementService``: one per hypervisor, with its methods."""
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        hv = self.hypervisor
+        path = management_service_path(ctx, hv)
+        version = ".".join(str(part) for part in hv.library_version())
+        yield ctx.instance(
+            path.classname,
+            **path.keybindings,
+            ElementName=SERVICE_NAME,
+            Caption=f"{hv.driver} {'.'.join(str(part) for part in hv.version())}",
+            Description=f"Defines and changes the guests of {hv.uri}",
+            EnabledState=ServiceEnabledState.ENABLED,
+            OperationalStatus=[ServiceOperationalStatus.OK],
+            Release=virtcim.__version__,
+            LibvirtVersion=version,
+        )
+
+    # -- methods ------------------------------------------------------------------------------
+
+    @cim_method
+    def DefineSystem(
+        self,
+        ctx: RequestContext,
+        target: CIMInstanceName,
+        SystemSettings: CIMInstance | None = None,
+        ResourceSettings: Sequence[CIMInstance] | None = None,
+        ReferenceConfiguration: CIMInstanceName | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Define a new, stopped guest from a VSSD, RASDs and an optional reference."""
+        hv = self.hypervisor
+        values = self._system_values("DefineSystem", SystemSettings)
+        name = _checked("DefineSystem SystemSettings", lambda: rasd.system_name(values))
+        uuid = values.get("UUID") or None
+        self._refuse_existing(name, uuid)
+        xml = self._starting_definition(name, values, ReferenceConfiguration)
+        where = "DefineSystem SystemSettings"
+        _checked(where, lambda: rasd.apply_system_settings(xml, values))
+        if uuid:
+            _checked(where, lambda: xml.set_uuid(uuid))
+        seen: set[str] = set()
+        for index, setting in enumerate(ResourceSettings or []):
+            kind, setting_values = self._resource(f"DefineSystem ResourceSettings[{index}]", setting)
+            ident = self._apply(f"DefineSystem ResourceSettings[{index}]", xml, kind,
+                                setting_values)  # fmt: skip
+            if kind.is_device and ident in seen:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"DefineSystem ResourceSettings[{index}]: a second device "
+                               f"{ident!r} for guest {name!r}")  # fmt: skip
+            seen.add(ident)
+        with hv.transaction() as transaction:
+            domain = transaction.define(xml)
+            if values.get("AutoStart"):
+                domain.set_autostart(True)
+        _log.info("defined guest %r on %s", domain.name, hv.uri)
+        return ReturnCode.COMPLETED, {"ResultingSystem": guest_path(ctx, hv, domain.name)}
+
+    @cim_method
+    def DestroySystem(
+        self, ctx: RequestContext, target: CIMInstanceName, AffectedSystem: CIMInstanceName | None = None
+    ) -> int:
+        """Power the guest off if it runs and remove its definition (disk images stay)."""
+        domain = self._guest("DestroySystem AffectedSystem", AffectedSystem)
+        persistent = domain.is_persistent()
+        with domain.transaction():
+            if domain.is_active:
+                domain.destroy()
+            if persistent:
+                domain.undefine()
+        _log.info("destroyed guest %r on %s", domain.name, self.hypervisor.uri)
+        return ReturnCode.COMPLETED
+
+    @cim_method
+    def ModifySystemSettings(
+        self, ctx: RequestContext, target: CIMInstanceName, SystemSettings: CIMInstance | None = None
+    ) -> int:
+        """Change a guest's system settings in its definition (and its autostart flag)."""
+        where = "ModifySystemSettings SystemSettings"
+        values = self._system_values("ModifySystemSettings", SystemSettings)
+        domain = self._guest_of_settings(where, values)
+        config = domain.config()
+        asked_name = values.get("VirtualSystemIdentifier")
+        if asked_name and asked_name != domain.name:
+            raise CIMError(CIM_ERR_NOT_SUPPORTED,
+                           f"{where}: guest {domain.name!r} cannot be renamed to {asked_name!r}")  # fmt: skip
+        uuid = values.get("UUID")
+        if uuid and uuid.lower() != (config.uuid or "").lower():
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: the UUID of guest {domain.name!r} is {config.uuid}, "
+                           f"it cannot become {uuid}")  # fmt: skip
+        _checked(where, lambda: rasd.apply_system_settings(config, values))
+        autostart = values.get("AutoStart")
+        with domain.transaction():
+            domain.redefine(config)
+            if autostart is not None:
+                domain.set_autostart(bool(autostart))
+        return ReturnCode.COMPLETED
+
+    @cim_method
+    def AddResourceSettings(
+        self,
+        ctx: RequestContext,
+        target: CIMInstanceName,
+        AffectedConfiguration: CIMInstanceName | None = None,
+        ResourceSettings: Sequence[CIMInstance] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Add devices to a guest: hot-plugged when it runs, always in its definition."""
+        hv = self.hypervisor
+        if AffectedConfiguration is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           "AddResourceSettings: AffectedConfiguration is required")  # fmt: skip
+        domain = hv.domain(guest_of_vssd(hv, AffectedConfiguration))
+        config = domain.config()
+        added: list[tuple[Kind, str]] = []
+        for index, setting in enumerate(_required("AddResourceSettings", ResourceSettings)):
+            where = f"AddResourceSettings ResourceSettings[{index}]"
+            kind, values = self._resource(where, setting)
+            if not kind.is_device:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"{where}: a guest has one {kind.value}; change it with "
+                               "ModifyResourceSettings")  # fmt: skip
+            added.append((kind, self._add_device(where, config, kind, values)))
+        live = [_attach(domain, config.find_device(ident)) for _, ident in added]
+        self._commit(domain, config, live)
+        resulting = [rasd_path(ctx, hv, kind, domain.name, ident) for kind, ident in added]
+        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+
+    @cim_method
+    def ModifyResourceSettings(
+        self,
+        ctx: RequestContext,
+        target: CIMInstanceName,
+        ResourceSettings: Sequence[CIMInstance] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Change resources named by InstanceID; only the properties given change."""
+        hv = self.hypervisor
+        changes: dict[str, _GuestChange] = {}
+        resulting = []
+        for index, setting in enumerate(_required("ModifyResourceSettings", ResourceSettings)):
+            where = f"ModifyResourceSettings ResourceSettings[{index}]"
+            kind, values = self._resource(where, setting)
+            name, ident = rasd_at(hv, values.get("InstanceID"))
+            change = changes.get(name) or changes.setdefault(name, _GuestChange(hv.domain(name)))
+            new_ident = change.modify(where, kind, ident, values, hv.driver)
+            resulting.append(rasd_path(ctx, hv, kind, name, new_ident))
+        with hv.transaction() as transaction:
+            for change in changes.values():
+                transaction.track(change.domain)
+                self._apply_change(change)
+        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+
+    @cim_method
+    def RemoveResourceSettings(
+        self,
+        ctx: RequestContext,
+        target: CIMInstanceName,
+        ResourceSettings: Sequence[CIMInstanceName] | None = None,
+    ) -> int:
+        """Remove devices: unplugged when the guest runs, always from its definition."""
+        hv = self.hypervisor
+        changes: dict[str, _GuestChange] = {}
+        for index, path in enumerate(_required("RemoveResourceSettings", ResourceSettings)):
+            where = f"RemoveResourceSettings ResourceSettings[{index}]"
+            kind = self._kind_of_class(where, path.classname, {})
+            name, ident = rasd_at(hv, path.keybindings.get("InstanceID"))
+            change = changes.get(name) or changes.setdefault(name, _GuestChange(hv.domain(name)))
+            change.remove(where, kind, ident)
+        with hv.transaction() as transaction:
+            for change in changes.values():
+                transaction.track(change.domain)
+                self._apply_change(change)
+        return ReturnCode.COMPLETED
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _system_values(self, method: str, settings: CIMInstance | None) -> dict[str, Any]:
+        where = f"{method} SystemSettings"
+        if settings is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where} is required")
+        prefix, _, generic = settings.classname.partition("_")
+        if generic.lower() != VSSD.lower() or not self._our_prefix(prefix):
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: {settings.classname} is not a "
+                           f"{naming.classname(self.hypervisor.prefix, VSSD)}")  # fmt: skip
+        return _values(settings)
+
+    def _resource(self, where: str, setting: CIMInstance) -> tuple[Kind, dict[str, Any]]:
+        values = _values(setting)
+        label = f"{where} ({setting.classname} {values.get('InstanceID') or ''})".replace(" )", ")")
+        return self._kind_of_class(label, setting.classname, values), values
+
+    def _kind_of_class(self, where: str, classname: str, values: Mapping[str, Any]) -> Kind:
+        prefix, _, generic = classname.partition("_")
+        if not self._our_prefix(prefix):
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: {classname} is not a class of {self.hypervisor.prefix} "
+                           "guests")  # fmt: skip
+        return _checked(where, lambda: rasd.kind_of(generic, values))
+
+    def _our_prefix(self, prefix: str) -> bool:
+        return prefix.lower() in {self.hypervisor.prefix.lower(), *map(str.lower, _GENERIC_PREFIXES)}
+
+    def _apply(self, where: str, xml: DomainXML, kind: Kind, values: dict[str, Any]) -> str:
+        driver = self.hypervisor.driver
+        return _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=driver))
+
+    def _add_device(
+        self, where: str, config: DomainXML, kind: Kind, values: Mapping[str, Any]
+    ) -> str:
+        """Add a new device to ``config``; return its device id."""
+        driver = self.hypervisor.driver
+        element = _checked(where, lambda: rasd.build_device(kind, values, driver=driver))
+        _checked(where, lambda: config.add_device(element))
+        return device_id(element) or ""
+
+    def _guest(self, where: str, path: CIMInstanceName | None) -> Domain:
+        if path is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where} is required")
+        name = guest_name_at(self.hypervisor, path)
+        if name is None:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"{where}: {path} names no guest on "
+                                              f"{self.hypervisor.uri}")  # fmt: skip
+        return self.hypervisor.domain(name)
+
+    def _guest_of_settings(self, where: str, values: Mapping[str, Any]) -> Domain:
+        """The guest a VSSD describes: by its InstanceID, else its VirtualSystemIdentifier."""
+        hv = self.hypervisor
+        instance_id = values.get("InstanceID")
+        if instance_id:
+            path = CIMInstanceName(naming.classname(hv.prefix, VSSD), {"InstanceID": instance_id})
+            return hv.domain(guest_of_vssd(hv, path))
+        name = values.get("VirtualSystemIdentifier")
+        if not name:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: InstanceID or VirtualSystemIdentifier is required")  # fmt: skip
+        return hv.domain(name)
+
+    def _refuse_existing(self, name: str, uuid: str | None) -> None:
+        """``CIM_ERR_ALREADY_EXISTS`` when a guest has ``name`` or ``uuid``.
+
+        Checked before defining: libvirt would take a definition with a known
+        name and no UUID as a change to that guest.
+        """
+        hv = self.hypervisor
+        taken = [(f"name {name!r}", lambda: hv.domain(name))]
+        if uuid:
+            taken.append((f"UUID {uuid}", lambda: hv.domain_by_uuid(uuid)))
+        for what, find in taken:
+            existing = _found(find)
+            if existing is not None:
+                raise CIMError(CIM_ERR_ALREADY_EXISTS,
+                               f"DefineSystem: guest {existing.name!r} on {hv.uri} already has "
+                               f"the {what}")  # fmt: skip
+
+    def _starting_definition(
+        self, name: str, values: Mapping[str, Any], reference: CIMInstanceName | None
+    ) -> DomainXML:
+        hv = self.hypervisor
+        if reference is not None:
+            try:
+                source = hv.domain(guest_of_vssd(hv, reference))
+            except CIMError as error:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"DefineSystem ReferenceConfiguration: "
+                               f"{error.status_description}") from None  # fmt: skip
+            return _checked("DefineSystem ReferenceConfiguration",
+                            lambda: rasd.clone_definition(source.config(), name, driver=hv.driver))  # fmt: skip
+        domain_type, os_type = _new_guest_type(hv, values)
+        return _checked("DefineSystem SystemSettings",
+                        lambda: rasd.new_domain(name, domain_type, os_type))  # fmt: skip
+
+    def _commit(
+        self, domain: Domain, config: DomainXML, live: Sequence[Callable[[], None]]
+    ) -> None:
+        with domain.transaction():
+            if domain.is_active:
+                for step in live:
+                    _where_supported(domain, step)
+            domain.redefine(config)
+
+    def _apply_change(self, change: _GuestChange) -> None:
+        domain = change.domain
+        active = domain.is_active
+        if active:
+            for step in change.device_steps:
+                _where_supported(domain, step)
+        domain.redefine(change.config)
+        if active:
+            for step in change.after_steps:
+                _where_supported(domain, step)
+
+
+class _GuestChange:
+    """The edits of one guest in one Modify/RemoveResourceSettings call."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self.config = domain.config()
+        #: Live device changes, made before the definition is replaced.
+        self.device_steps: list[Callable[[], None]] = []
+        #: Live memory and vCPU changes, made after (they check the definition).
+        self.after_steps: list[Callable[[], None]] = []
+
+    def modify(
+        self, where: str, kind: Kind, ident: str, values: Mapping[str, Any], driver: str
+    ) -> str:
+        if kind.is_device:
+            self._existing(where, kind, ident)
+        new_ident = _checked(
+            where, lambda: rasd.apply_resource(self.config, kind, values, ident, driver=driver)
+        )
+        if kind is Kind.MEM:
+            self._live_memory(values)
+        elif kind is Kind.PROC and values.get("VirtualQuantity") is not None:
+            count = int(values["VirtualQuantity"])
+            if count <= self.domain.xml.max_vcpus:
+                self.after_steps.append(lambda: self.domain.set_vcpus(count, live=True))
+        elif new_ident == ident:
+            element = self.config.find_device(new_ident)
+            text = etree.tostring(element, encoding="unicode")
+            self.device_steps.append(lambda: self.domain.update_device(text, live=True))
+        return new_ident
+
+    def remove(self, where: str, kind: Kind, ident: str) -> None:
+        if not kind.is_device:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: the {kind.value} of guest {self.domain.name!r} cannot be "
+                           "removed")  # fmt: skip
+        self._existing(where, kind, ident)
+        element = self.config.remove_device(ident)
+        text = etree.tostring(element, encoding="unicode")
+        self.device_steps.append(lambda: self.domain.detach_device(text, live=True))
+
+    def _existing(self, where: str, kind: Kind, ident: str) -> None:
+        element = self.config.find_device(ident)
+        if element is None:
+            raise CIMError(CIM_ERR_NOT_FOUND,
+                           f"{where}: guest {self.domain.name!r} has no device {ident!r}")  # fmt: skip
+        if element.tag not in kind.tags:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{where}: device {ident!r} of guest {self.domain.name!r} is a "
+                           f"<{element.tag}>, not a {kind.value}")  # fmt: skip
+
+    def _live_memory(self, values: Mapping[str, Any]) -> None:
+        current = self.config.current_memory_kib
+        running_maximum = self.domain.xml.memory_kib or 0
+        asked = values.get("VirtualQuantity") is not None or values.get("Reservation") is not None
+        if asked and current is not None and current <= running_maximum:
+            self.after_steps.append(lambda: self.domain.set_memory(current, live=True))
+
+
+# --- capabilities ----------------------------------------------------------------------------
+
+
+class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
+    """``<Prefix>_VirtualSystemManagementCapabilities``: what the service can do."""
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self.hypervisor = hypervisor
+
+    def enumerate_instances(
+        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        path = management_capabilities_path(ctx, self.hypervisor)
+        yield ctx.instance(
+            path.classname,
+            InstanceID=MANAGEMENT_CAPABILITIES_ID,
+            ElementName=MANAGEMENT_CAPABILITIES_ID,
+            ElementNameEditSupported=False,
+            VirtualSystemTypesSupported=[self.hypervisor.prefix],
+            SynchronousMethodsSupported=list(MethodsSupported),
+            AsynchronousMethodsSupported=[],
+        )
+
+
+# --- module helpers --------------------------------------------------------------------------
+
+
+def _values(instance: CIMInstance) -> dict[str, Any]:
+    """The properties an embedded instance carries, by their declared names."""
+    return {name: prop.value for name, prop in instance.properties.items()}
+
+
+def _required(method: str, settings: Sequence[Any] | None) -> Sequence[Any]:
+    if not settings:
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: ResourceSettings is required")
+    return settings
+
+
+def _checked(where: str, step: Callable[[], Any]) -> Any:
+    """``step()``, with a refused value raised as ``CIM_ERR_INVALID_PARAMETER`` naming ``where``."""
+    try:
+        return step()
+    except (ValueError, KeyError, TypeError) as error:
+        message = error.args[0] if error.args else str(error)
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where}: {message}") from None
+
+
+def _found(find: Callable[[], Domain]) -> Domain | None:
+    """The guest ``find()`` returns, or ``None`` when there is none."""
+    try:
+        return find()
+    except CIMError as error:
+        if error.status_code != CIM_ERR_NOT_FOUND:
+            raise
+        return None
+
+
+def _attach(domain: Domain, element: etree._Element | None) -> Callable[[], None]:
+    text = etree.tostring(element, encoding="unicode") if element is not None else ""
+    return lambda: domain.attach_device(text, live=True)
+
+
+def _where_supported(domain: Domain, step: Callable[[], None]) -> None:
+    """Make a live change; when the driver cannot, the definition alone carries it."""
+    try:
+        step()
+    except CIMError as error:
+        if error.status_code != CIM_ERR_NOT_SUPPORTED:
+            raise
+        _log.info("guest %r: changed in its definition only: %s",
+                  domain.name, error.status_description)  # fmt: skip
+
+
+def _new_guest_type(hv: Hypervisor, values: Mapping[str, Any]) -> tuple[str, str]:
+    """``(<domain type>, <os type>)`` for a new guest of ``hv``."""
+    driver = hv.driver
+    if driver in ("qemu", "kvm"):
+        offered = hv.capabilities().xpath("guest[os_type='hvm']/arch/domain/@type")
+        return ("kvm" if "kvm" in offered else "qemu"), "hvm"
+    if driver == "lxc":
+        return "lxc", "exe"
+    if driver in ("xen", "libxl"):
+        return "xen", "hvm" if values.get("IsFullVirt") else "linux"
+    return driver, "hvm"

@@ -1,0 +1,155 @@
+"""The VirtualSystemManagementService against a real libvirtd with QEMU: live changes.
+
+A guest is defined through CIM, started through libvirt, and changed while it
+runs: a disk and a NIC hot-plugged and unplugged, memory ballooned, vCPUs
+added. Each change is checked in the live and in the persistent XML.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+
+import libvirt
+import pytest
+from pywbem import CIMInstance, CIMInstanceName
+
+from providers import register_providers
+from providers.classes import VIRT_NAMESPACE
+from providers.virt import DomainXML, Hypervisor
+from virtcim.cimxml.messages import ExtrinsicCall, MethodResult, ParamValue
+from virtcim.interop import ProfileRegistry
+from virtcim.operations import Dispatcher
+from virtcim.provider import ProviderRegistry
+
+PREFIX = "KVM"
+MAC = "52:54:00:5e:00:42"
+#: libvirt waits this long for a guest to release an unplugged device.
+UNPLUG_SECONDS = 20
+
+
+class Service:
+    """Calls the management service of one hypervisor through the dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher, hv: Hypervisor) -> None:
+        self.dispatcher = dispatcher
+        self.path = CIMInstanceName(f"{PREFIX}_VirtualSystemManagementService", {
+            "SystemCreationClassName": f"{PREFIX}_HostSystem", "SystemName": hv.hostname,
+            "CreationClassName": f"{PREFIX}_VirtualSystemManagementService",
+            "Name": "Management Service"}, namespace=VIRT_NAMESPACE)  # fmt: skip
+
+    def __call__(self, method: str, **params: object) -> MethodResult:
+        values = {name: ParamValue(name, value) for name, value in params.items()}
+        result = self.dispatcher.extrinsic(ExtrinsicCall("1", method, self.path, values))
+        assert result.return_value == 0
+        return result
+
+
+def setting(kind: str, **values: object) -> CIMInstance:
+    def text(value: object) -> object:
+        return [text(v) for v in value] if isinstance(value, list) else str(value)
+
+    return CIMInstance(f"{PREFIX}_{kind}", properties={k: text(v) for k, v in values.items()})
+
+
+@pytest.fixture
+def service(qemu_uri: str, repository) -> Iterator[Service]:
+    hv = Hypervisor(qemu_uri)
+    registry = ProviderRegistry()
+    register_providers(registry, repository, [hv], ProfileRegistry())
+    dispatcher = Dispatcher(repository, registry)
+    yield Service(dispatcher, hv)
+    dispatcher.close()
+    hv.close()
+
+
+@pytest.fixture
+def image_dir() -> Iterator[str]:
+    """A folder the QEMU user can reach (pytest's own temp folders are private)."""
+    folder = tempfile.mkdtemp(prefix="virtcim-vsms-")
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def xml_of(conn: libvirt.virConnect, name: str, flags: int = 0) -> DomainXML:
+    return DomainXML.from_string(conn.lookupByName(name).XMLDesc(flags))
+
+
+def persistent(conn: libvirt.virConnect, name: str) -> DomainXML:
+    return xml_of(conn, name, libvirt.VIR_DOMAIN_XML_INACTIVE)
+
+
+def eventually(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + UNPLUG_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_live_changes_reach_the_running_guest_and_its_definition(
+    service, qemu_conn, scratch_guest_name, image_dir
+):
+    name = scratch_guest_name()
+    image = os.path.join(image_dir, "extra.raw")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", image, "1M"], check=True)
+
+    service("DefineSystem",
+            SystemSettings=setting("VirtualSystemSettingData", VirtualSystemIdentifier=name),
+            ResourceSettings=[
+                setting("MemResourceAllocationSettingData", VirtualQuantity=64, Limit=128,
+                        AllocationUnits="MegaBytes"),
+                setting("ProcResourceAllocationSettingData", VirtualQuantity=1, Limit=2),
+            ])  # fmt: skip
+    defined = persistent(qemu_conn, name)
+    assert (defined.memory_kib, defined.current_memory_kib) == (131072, 65536)
+    assert (defined.vcpus, defined.max_vcpus) == (1, 2)
+    qemu_conn.lookupByName(name).create()
+    vssd = CIMInstanceName(f"{PREFIX}_VirtualSystemSettingData", {"InstanceID": f"KVM:{name}"},
+                           namespace=VIRT_NAMESPACE)
+
+    # hot-plug a disk (USB: unplugged by QEMU alone, no guest needed) and a NIC
+    added = service("AddResourceSettings", AffectedConfiguration=vssd, ResourceSettings=[
+        setting("DiskResourceAllocationSettingData", VirtualDevice="sdb", Address=image,
+                BusType="usb", DriverType="raw"),
+        setting("NetResourceAllocationSettingData", NetworkType="user", Address=MAC),
+    ]).out_params["ResultingResourceSettings"]
+    assert [ref["InstanceID"] for ref in added] == [f"{name}/sdb", f"{name}/{MAC}"]
+    for xml in (xml_of(qemu_conn, name), persistent(qemu_conn, name)):
+        assert xml.find_device("sdb") is not None and xml.find_device(MAC) is not None
+
+    # balloon down within the maximum, one more vCPU up to the maximum
+    service("ModifyResourceSettings", ResourceSettings=[
+        setting("MemResourceAllocationSettingData", InstanceID=f"{name}/mem",
+                VirtualQuantity=96, AllocationUnits="MiB"),
+        setting("ProcResourceAllocationSettingData", InstanceID=f"{name}/proc",
+                VirtualQuantity=2),
+    ])  # fmt: skip
+    live = xml_of(qemu_conn, name)
+    assert live.vcpus == 2 and qemu_conn.lookupByName(name).vcpusFlags(
+        libvirt.VIR_DOMAIN_AFFECT_LIVE) == 2
+    assert qemu_conn.lookupByName(name).maxMemory() == 131072
+    saved = persistent(qemu_conn, name)
+    assert saved.current_memory_kib == 98304 and saved.vcpus == 2
+
+    # remove both: gone from the definition at once, from the running guest when QEMU lets go
+    service("RemoveResourceSettings", ResourceSettings=[
+        CIMInstanceName(f"{PREFIX}_DiskResourceAllocationSettingData",
+                        {"InstanceID": f"{name}/sdb"}, namespace=VIRT_NAMESPACE),
+        CIMInstanceName(f"{PREFIX}_NetResourceAllocationSettingData",
+                        {"InstanceID": f"{name}/{MAC}"}, namespace=VIRT_NAMESPACE),
+    ])  # fmt: skip
+    saved = persistent(qemu_conn, name)
+    assert saved.find_device("sdb") is None and saved.find_device(MAC) is None
+    assert eventually(lambda: xml_of(qemu_conn, name).find_device("sdb") is None)
+
+    service("DestroySystem", AffectedSystem=CIMInstanceName(
+        f"{PREFIX}_ComputerSystem", {"CreationClassName": f"{PREFIX}_ComputerSystem",
+                                     "Name": name}, namespace=VIRT_NAMESPACE))
+    assert name not in [domain.name() for domain in qemu_conn.listAllDomains()]

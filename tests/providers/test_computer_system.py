@@ -1,0 +1,220 @@
+"""Guests through CIM: ComputerSystem, its RequestStateChange, its capabilities."""
+
+from datetime import timedelta
+
+import libvirt
+import pytest
+from pywbem import (
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIMDateTime,
+    CIMError,
+    CIMInstanceName,
+)
+
+from providers.classes import VIRT_NAMESPACE
+from providers.states import EnabledState, RequestedState, RequestStateChangeResult
+
+#: libvirt itself refuses names holding '/'.
+HOSTILE_NAMES = [
+    'it\'s "quoted"',
+    "<b>&amp;<b>",
+    "with  spaces ",
+    "x" * 200,
+    "Ünïcødé ☃:;,=",
+]
+
+
+def capabilities_path(name):
+    return CIMInstanceName("Test_EnabledLogicalElementCapabilities", {"InstanceID": name},
+                           namespace=VIRT_NAMESPACE)
+
+
+def request(cim, name, state, **params):
+    return cim.invoke(cim.guest(name), "RequestStateChange", RequestedState=str(int(state)),
+                      **params).return_value
+
+
+def libvirt_state(libvirt_conn, name):
+    return libvirt_conn.lookupByName(name).info()[0]
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+def test_the_test_drivers_guest_is_enumerated_with_its_keys_and_uuid(cim, libvirt_conn):
+    guests = {inst["Name"]: inst for inst in cim.enumerate("Test_ComputerSystem")}
+    test = guests["test"]
+    assert test.path.keybindings == {"CreationClassName": "Test_ComputerSystem", "Name": "test"}
+    assert test["UUID"] == libvirt_conn.lookupByName("test").UUIDString()
+    assert test["ElementName"] == "test"
+    assert test["OtherIdentifyingInfo"] == ["Virtual System", "Test Virtual System", test["UUID"]]
+    assert test["Dedicated"] == [0]
+
+
+def test_a_running_guest_is_enabled_and_in_service(cim):
+    guest = cim.get(cim.guest("test"))
+    assert guest["EnabledState"] == EnabledState.ENABLED
+    assert guest["HealthState"] == 5 and guest["OperationalStatus"] == [2]
+    assert guest["OperatingStatus"] == 16
+    assert guest["RequestedState"] == RequestedState.NO_CHANGE
+    assert RequestedState.ENABLED not in guest["AvailableRequestedStates"]
+    assert RequestedState.QUIESCE in guest["AvailableRequestedStates"]
+
+
+def test_a_defined_guest_is_disabled_and_stopped(cim, define_guest):
+    define_guest("idle")
+    guest = cim.get(cim.guest("idle"))
+    assert guest["EnabledState"] == EnabledState.DISABLED
+    assert guest["OperationalStatus"] == [10] and guest["OperatingStatus"] == 5
+    assert guest["AvailableRequestedStates"] == [RequestedState.ENABLED]
+
+
+def test_guests_are_found_through_the_cim_superclass(cim):
+    names = {(path.classname, path["Name"]) for path in cim.names("CIM_ComputerSystem")}
+    assert ("Test_ComputerSystem", "test") in names
+    assert ("Test_HostSystem", cim.hypervisor.hostname) in names
+
+
+def test_an_unknown_guest_is_not_found(cim):
+    with pytest.raises(CIMError) as error:
+        cim.get(cim.guest("no-such-guest"))
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert "no-such-guest" in error.value.status_description
+
+
+def test_a_path_with_another_creation_class_is_not_found(cim):
+    path = cim.guest("test")
+    path.keybindings["CreationClassName"] = "KVM_ComputerSystem"
+    with pytest.raises(CIMError) as error:
+        cim.get(path)
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+
+
+def test_get_reads_only_the_named_guest(cim, monkeypatch):
+    def no_listing():
+        raise AssertionError("GetInstance listed every domain")
+
+    monkeypatch.setattr(cim.hypervisor, "domains", no_listing)
+    assert cim.get(cim.guest("test"))["Name"] == "test"
+    assert cim.get(capabilities_path("test"))["InstanceID"] == "test"
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_defined_through_libvirt_are_read_through_cim(cim, define_guest, name):
+    define_guest(name)
+    assert cim.get(cim.guest(name))["Name"] == name
+    assert cim.get(capabilities_path(name))["InstanceID"] == name
+    assert name in {inst["Name"] for inst in cim.enumerate("Test_ComputerSystem")}
+
+
+# -- RequestStateChange -------------------------------------------------------------------
+
+
+def test_a_guest_goes_through_its_whole_life(cim, define_guest, libvirt_conn):
+    define_guest("life")
+    steps = [
+        (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
+        (RequestedState.QUIESCE, libvirt.VIR_DOMAIN_PAUSED, EnabledState.QUIESCE),
+        (RequestedState.RESET, libvirt.VIR_DOMAIN_PAUSED, EnabledState.QUIESCE),
+        (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
+        (RequestedState.REBOOT, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
+        (RequestedState.SHUT_DOWN, libvirt.VIR_DOMAIN_SHUTOFF, EnabledState.DISABLED),
+        (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
+        (RequestedState.DISABLED, libvirt.VIR_DOMAIN_SHUTOFF, EnabledState.DISABLED),
+    ]
+    for requested, in_libvirt, enabled in steps:
+        assert request(cim, "life", requested) == RequestStateChangeResult.COMPLETED, requested
+        assert libvirt_state(libvirt_conn, "life") == in_libvirt, requested
+        guest = cim.get(cim.guest("life"))
+        assert guest["EnabledState"] == enabled, requested
+        assert guest["RequestedState"] == requested
+
+
+@pytest.mark.parametrize("state", [RequestedState.QUIESCE, RequestedState.REBOOT,
+                                   RequestedState.RESET])
+def test_a_stopped_guest_refuses_what_needs_it_running(cim, define_guest, libvirt_conn, state):
+    define_guest("stopped")
+    assert request(cim, "stopped", state) == RequestStateChangeResult.INVALID_STATE_TRANSITION
+    assert libvirt_state(libvirt_conn, "stopped") == libvirt.VIR_DOMAIN_SHUTOFF
+    assert cim.get(cim.guest("stopped"))["RequestedState"] == RequestedState.NO_CHANGE
+
+
+def test_shutting_down_a_paused_guest_is_an_invalid_transition(cim, libvirt_conn):
+    libvirt_conn.lookupByName("test").suspend()
+    assert request(cim, "test", RequestedState.SHUT_DOWN) == 4097
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_PAUSED
+
+
+def test_requesting_the_state_a_guest_is_in_changes_nothing(cim, define_guest, libvirt_conn):
+    define_guest("still")
+    assert request(cim, "still", RequestedState.DISABLED) == 0
+    assert request(cim, "test", RequestedState.ENABLED) == 0
+    assert libvirt_state(libvirt_conn, "still") == libvirt.VIR_DOMAIN_SHUTOFF
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_RUNNING
+
+
+@pytest.mark.parametrize("state, result", [
+    (6, RequestStateChangeResult.NOT_SUPPORTED),
+    (7, RequestStateChangeResult.NOT_SUPPORTED),
+    (8, RequestStateChangeResult.NOT_SUPPORTED),
+    (12, RequestStateChangeResult.NOT_SUPPORTED),
+    (32768, RequestStateChangeResult.NOT_SUPPORTED),
+    (0, RequestStateChangeResult.INVALID_PARAMETER),
+    (1, RequestStateChangeResult.INVALID_PARAMETER),
+    (5, RequestStateChangeResult.INVALID_PARAMETER),
+])
+def test_states_without_a_libvirt_call_are_refused(cim, libvirt_conn, state, result):
+    assert request(cim, "test", state) == result
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_a_timeout_is_refused_and_nothing_changes(cim, libvirt_conn):
+    timeout = CIMDateTime(timedelta(seconds=30))
+    result = request(cim, "test", RequestedState.QUIESCE, TimeoutPeriod=str(timeout))
+    assert result == RequestStateChangeResult.TIMEOUT_NOT_SUPPORTED
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_a_zero_timeout_means_no_limit(cim, libvirt_conn):
+    no_limit = CIMDateTime(timedelta(0))
+    assert request(cim, "test", RequestedState.QUIESCE, TimeoutPeriod=str(no_limit)) == 0
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_PAUSED
+
+
+def test_a_state_change_of_an_unknown_guest_is_not_found(cim):
+    with pytest.raises(CIMError) as error:
+        request(cim, "no-such-guest", RequestedState.ENABLED)
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+
+
+def test_a_state_change_needs_the_requested_state(cim):
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.guest("test"), "RequestStateChange")
+    assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_guests_with_hostile_names_change_state(cim, define_guest, libvirt_conn, name):
+    define_guest(name)
+    assert request(cim, name, RequestedState.ENABLED) == 0
+    assert libvirt_state(libvirt_conn, name) == libvirt.VIR_DOMAIN_RUNNING
+
+
+# -- EnabledLogicalElementCapabilities ---------------------------------------------------
+
+
+def test_each_guest_has_capabilities_named_after_it(cim, define_guest):
+    define_guest("other")
+    capabilities = {inst["InstanceID"]: inst
+                    for inst in cim.enumerate("Test_EnabledLogicalElementCapabilities")}
+    assert {"test", "other"} <= set(capabilities)
+    test = capabilities["test"]
+    assert test["RequestedStatesSupported"] == [2, 3, 4, 9, 10, 11]
+    assert test["ElementNameEditSupported"] is False
+
+
+def test_capabilities_of_an_unknown_guest_are_not_found(cim):
+    with pytest.raises(CIMError) as error:
+        cim.get(capabilities_path("no-such-guest"))
+    assert error.value.status_code == CIM_ERR_NOT_FOUND

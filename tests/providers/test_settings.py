@@ -1,0 +1,96 @@
+"""VSSD and RASD instances and their associations, through the dispatcher over test:///default."""
+
+from __future__ import annotations
+
+import pytest
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
+
+from providers.classes import VIRT_NAMESPACE
+from providers.virt import DomainXML
+
+
+@pytest.fixture
+def guest(hypervisor, rich_xml, guest_name):
+    domain = hypervisor.define(DomainXML.from_string(rich_xml))
+    yield domain.name
+    hypervisor.domain(domain.name).undefine()
+
+
+def path(classname, **keys):
+    return CIMInstanceName(classname, keys, namespace=VIRT_NAMESPACE)
+
+
+def test_vssd_of_a_guest_is_found_by_libvirt_cim_instance_id(cim, guest):
+    vssd = cim.get(path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}"))
+    assert vssd["VirtualSystemIdentifier"] == guest and vssd["BootDevices"] == ["cdrom", "hd"]
+    ids = [inst["InstanceID"] for inst in cim.enumerate("CIM_VirtualSystemSettingData")]
+    assert f"Test:{guest}" in ids
+
+
+def test_rasds_of_every_kind_are_served(cim, guest):
+    disk = cim.get(path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda"))
+    assert disk["Address"] == "/var/lib/images/web.qcow2" and disk["ResourceType"] == 17
+    mem = cim.get(path("Test_MemResourceAllocationSettingData", InstanceID=f"{guest}/mem"))
+    assert mem["Limit"] == 524288
+    sasd = cim.get(path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/vda"))
+    assert "Test_DiskResourceAllocationSettingData" in sasd["Parent"]
+    classes = {inst.classname for inst in cim.enumerate("CIM_ResourceAllocationSettingData")
+               if inst["InstanceID"].startswith(f"{guest}/")}
+    assert {"Test_ProcResourceAllocationSettingData", "Test_NetResourceAllocationSettingData",
+            "Test_GraphicsResourceAllocationSettingData", "Test_InputResourceAllocationSettingData",
+            "Test_ConsoleResourceAllocationSettingData",
+            "Test_ControllerResourceAllocationSettingData",
+            "Test_EthernetPortAllocationSettingData"} <= classes
+
+
+@pytest.mark.parametrize("classname, instance_id", [
+    ("Test_DiskResourceAllocationSettingData", "{guest}/vdz"),
+    ("Test_DiskResourceAllocationSettingData", "{guest}/52:54:00:12:34:56"),
+    ("Test_DiskResourceAllocationSettingData", "no-such-guest/vda"),
+    ("Test_DiskResourceAllocationSettingData", "garbage"),
+    ("Test_VirtualSystemSettingData", "KVM:{guest}"),
+    ("Test_VirtualSystemSettingData", "Test:no-such-guest"),
+])
+def test_unknown_settings_are_not_found(cim, guest, classname, instance_id):
+    with pytest.raises(CIMError) as error:
+        cim.get(path(classname, InstanceID=instance_id.format(guest=guest)))
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+
+
+def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
+    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
+    parts = cim.associator_names(vssd, AssocClass="Test_VirtualSystemSettingDataComponent")
+    ids = {(p.classname, p["InstanceID"]) for p in parts}
+    assert ("Test_DiskResourceAllocationSettingData", f"{guest}/hdc") in ids
+    assert ("Test_ProcResourceAllocationSettingData", f"{guest}/proc") in ids
+    disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/hdc")
+    back = cim.associator_names(disk, AssocClass="Test_VirtualSystemSettingDataComponent")
+    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
+
+
+def test_settings_define_state_links_guest_and_devices_to_settings(cim, guest):
+    found = cim.associator_names(cim.guest(guest), AssocClass="Test_SettingsDefineState")
+    assert [p["InstanceID"] for p in found] == [f"Test:{guest}"]
+    disk_device = path("Test_LogicalDisk", SystemCreationClassName="Test_ComputerSystem",
+                       SystemName=guest, CreationClassName="Test_LogicalDisk",
+                       DeviceID=f"{guest}/vda")
+    settings = cim.associator_names(disk_device, AssocClass="Test_SettingsDefineState")
+    assert [(p.classname, p["InstanceID"]) for p in settings] == [
+        ("Test_DiskResourceAllocationSettingData", f"{guest}/vda")]
+    proc = path("Test_ProcResourceAllocationSettingData", InstanceID=f"{guest}/proc")
+    cpus = cim.associator_names(proc, AssocClass="Test_SettingsDefineState")
+    assert [p["DeviceID"] for p in cpus] == [f"{guest}/0"]
+
+
+def test_element_setting_data_links_guest_to_vssd_the_dmtf_way(cim, guest):
+    links = cim.references(cim.guest(guest), ResultClass="Test_ElementSettingData")
+    assert len(links) == 1
+    link = links[0]
+    assert link["SettingData"]["InstanceID"] == f"Test:{guest}"
+    assert (link["IsDefault"], link["IsCurrent"], link["IsNext"]) == (1, 2, 1)
+
+
+def test_element_setting_data_links_each_setting_to_itself(cim, guest):
+    disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
+    found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
+    assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]

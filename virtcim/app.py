@@ -1,0 +1,102 @@
+"""The application: settings in, a serving WBEM server out.
+
+This is the one module of :mod:`virtcim` that imports :mod:`providers`: it
+opens the hypervisors, compiles (or loads from cache) the class repository,
+registers the interop and model providers, and puts the dispatcher behind
+the HTTP listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+
+from providers import register_providers
+from providers.classes import build_repository
+from providers.virt.connection import Hypervisor
+from virtcim.config import ConfigError, Settings
+from virtcim.http.server import HTTPServerGroup
+from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
+from virtcim.operations.dispatcher import Dispatcher
+from virtcim.operations.pull import PullSettings
+from virtcim.operations.static import register_static_instances
+from virtcim.provider import ProviderRegistry
+from virtcim.repository.schema import Repository
+from virtcim.service import CIMService
+
+__all__ = ["INTEROP_NAMESPACE", "MODEL_NAMESPACE", "Application", "build_application", "serve"]
+
+log = logging.getLogger(__name__)
+
+MODEL_NAMESPACE = "root/virt"
+INTEROP_NAMESPACE = "root/interop"
+
+
+@dataclass
+class Application:
+    """A built server: start it in the background, or serve until a signal."""
+
+    settings: Settings
+    hypervisors: list[Hypervisor]
+    repository: Repository
+    dispatcher: Dispatcher
+    server: HTTPServerGroup
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.dispatcher.close()
+        for hypervisor in self.hypervisors:
+            hypervisor.close()
+
+    def serve_forever(self) -> int:
+        try:
+            return self.server.serve_forever()
+        finally:
+            self.dispatcher.close()
+            for hypervisor in self.hypervisors:
+                hypervisor.close()
+
+
+def build_application(settings: Settings) -> Application:
+    """Everything ``settings`` describe, bound to its ports but not yet serving.
+
+    Raises :class:`ConfigError` for anything that prevents starting.
+    """
+    settings = settings.checked()
+    hypervisors = [Hypervisor(uri) for uri in settings.uris or [""]]
+    repository = build_repository(hypervisors, cache_dir=settings.state_dir / "cache")
+    registry = ProviderRegistry()
+    profiles = ProfileRegistry(INTEROP_NAMESPACE)
+    pull = PullSettings()
+    host = socket.getfqdn()
+    register_static_instances(registry, repository)
+    register_interop(
+        registry, repository, profiles, host=host, pull=pull,
+        auth_mechanisms=[_auth_mechanism(settings)],
+    )
+    register_providers(registry, repository, hypervisors, profiles)
+    dispatcher = Dispatcher(repository, registry, host=host, pull=pull)
+    server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
+    return Application(settings, hypervisors, repository, dispatcher, server)
+
+
+def serve(settings: Settings) -> int:
+    """The ``virtcim serve`` command: run until SIGTERM or SIGINT."""
+    try:
+        app = build_application(settings)
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
+             ", ".join(app.server.urls))
+    return app.serve_forever()
+
+
+def _auth_mechanism(settings: Settings) -> AuthenticationMechanism:
+    if settings.auth == "none":
+        return AuthenticationMechanism.NONE
+    return AuthenticationMechanism.BASIC
