@@ -226,6 +226,15 @@ class Cim:
         return CIMInstanceName(classname, {"CreationClassName": classname, "Name": name},
                                namespace=VIRT_NAMESPACE)
 
+    def service(self) -> CIMInstanceName:
+        """The path of the hypervisor's VirtualSystemManagementService."""
+        classname = f"{TEST_PREFIX}_VirtualSystemManagementService"
+        return CIMInstanceName(classname, {
+            "SystemCreationClassName": f"{TEST_PREFIX}_HostSystem",
+            "SystemName": self.hypervisor.hostname,
+            "CreationClassName": classname, "Name": "Management Service",
+        }, namespace=VIRT_NAMESPACE)
+
     @staticmethod
     def local(path: CIMInstanceName) -> CIMInstanceName:
         return CIMInstanceName(path.classname, path.keybindings, namespace=VIRT_NAMESPACE)

@@ -19,10 +19,6 @@ from pywbem import (
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import Domain, DomainXML, Hypervisor
 
-SERVICE = CIMInstanceName("Test_VirtualSystemManagementService", {
-    "SystemCreationClassName": "Test_HostSystem", "SystemName": "localhost",
-    "CreationClassName": "Test_VirtualSystemManagementService", "Name": "Management Service",
-}, namespace=VIRT_NAMESPACE)
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
 
 
@@ -103,7 +99,7 @@ def rich_guest(hypervisor, rich_xml):
 def defined(cim, hypervisor, guest_name):
     """A guest defined through DefineSystem with one disk, one NIC and 512 MiB."""
     guest_name = f"{guest_name}-defined"
-    result = cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(guest_name),
+    result = cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
                         ResourceSettings=[disk(), nic(), memory()])
     assert result.return_value == 0
     yield guest_name
@@ -141,7 +137,7 @@ def test_host_links_to_service_and_capabilities(cim, hypervisor):
 
 
 def test_define_system_defines_the_guest_from_embedded_settings(cim, hypervisor, guest_name):
-    result = cim.invoke(SERVICE, "DefineSystem",
+    result = cim.invoke(cim.service(), "DefineSystem",
                         SystemSettings=vssd(guest_name, BootDevices=["hd"], ClockOffset=1),
                         ResourceSettings=[disk(), nic(), memory(1, "GiB"),
                                           rasd("Proc", VirtualQuantity=2)])
@@ -163,7 +159,7 @@ def test_define_system_defines_the_guest_from_embedded_settings(cim, hypervisor,
 def test_define_system_from_a_reference_keeps_its_unmodelled_xml(cim, hypervisor, rich_guest,
                                                                   guest_name):
     guest_name = f"{guest_name}-copy"
-    result = cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(guest_name),
+    result = cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
                         ResourceSettings=[disk("vda", "/images/own.img")],
                         ReferenceConfiguration=vssd_ref(rich_guest))
     try:
@@ -182,7 +178,7 @@ def test_define_system_from_a_reference_keeps_its_unmodelled_xml(cim, hypervisor
 def test_define_system_defines_nothing_when_the_third_setting_is_invalid(cim, hypervisor,
                                                                           guest_name):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(guest_name),
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
                    ResourceSettings=[disk(), nic(), rasd("Net", NetworkType="carrier-pigeon")])
     assert status(error) == CIM_ERR_INVALID_PARAMETER
     assert "ResourceSettings[2]" in error.value.status_description
@@ -195,7 +191,7 @@ def test_define_system_rolls_back_when_libvirt_fails_after_defining(cim, hypervi
     refused = CIMError(CIM_ERR_INVALID_PARAMETER, "autostart refused")
     with mock.patch.object(Domain, "set_autostart", side_effect=refused), \
             pytest.raises(CIMError):
-        cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(guest_name, AutoStart=1),
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name, AutoStart=1),
                    ResourceSettings=[disk()])
     assert not exists(hypervisor, guest_name)
 
@@ -203,7 +199,7 @@ def test_define_system_rolls_back_when_libvirt_fails_after_defining(cim, hypervi
 def test_define_system_refuses_a_name_in_use_and_changes_nothing(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest).to_string()
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(rich_guest),
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(rich_guest),
                    ResourceSettings=[memory(64)])
     assert status(error) == CIM_ERR_ALREADY_EXISTS
     assert config(hypervisor, rich_guest).to_string() == before
@@ -211,7 +207,7 @@ def test_define_system_refuses_a_name_in_use_and_changes_nothing(cim, hypervisor
 
 @pytest.mark.parametrize("name", ["it's \"quoted\"", "a<b>&c", "x" * 1000])
 def test_define_system_takes_hostile_names_literally(cim, hypervisor, name):
-    result = cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(name),
+    result = cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(name),
                         ResourceSettings=[disk(path="/images/a'b<c>&d.img")])
     try:
         assert result.return_value == 0
@@ -226,7 +222,7 @@ def test_define_system_takes_hostile_names_literally(cim, hypervisor, name):
 @pytest.mark.parametrize("name", ["../etc", "a/b", ""])
 def test_define_system_refuses_names_that_cannot_be_keys(cim, hypervisor, name):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(name), ResourceSettings=[])
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(name), ResourceSettings=[])
     assert status(error) == CIM_ERR_INVALID_PARAMETER
 
 
@@ -241,7 +237,7 @@ def test_define_system_refuses_names_that_cannot_be_keys(cim, hypervisor, name):
 def test_define_system_names_the_bad_setting_and_property(cim, hypervisor, guest_name, setting,
                                                           fragment):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "DefineSystem", SystemSettings=vssd(guest_name),
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
                    ResourceSettings=[setting])
     assert status(error) == CIM_ERR_INVALID_PARAMETER
     assert fragment in error.value.status_description
@@ -253,7 +249,7 @@ def test_define_system_names_the_bad_setting_and_property(cim, hypervisor, guest
 
 def test_add_disk_and_nic_keeps_the_rest_byte_for_byte(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest)
-    result = cim.invoke(SERVICE, "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
+    result = cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
                         ResourceSettings=[disk("vdc", "/images/extra.img"),
                                           nic("52:54:00:aa:bb:02", NetworkType="user")])
     assert result.return_value == 0
@@ -273,7 +269,7 @@ def test_add_disk_and_nic_keeps_the_rest_byte_for_byte(cim, hypervisor, rich_gue
 def test_add_of_an_existing_device_changes_nothing(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest).to_string()
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
+        cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
                    ResourceSettings=[disk("vdc"), disk("vda")])
     assert status(error) == CIM_ERR_INVALID_PARAMETER and "ResourceSettings[1]" in str(error.value)
     assert config(hypervisor, rich_guest).to_string() == before
@@ -281,13 +277,13 @@ def test_add_of_an_existing_device_changes_nothing(cim, hypervisor, rich_guest):
 
 def test_add_to_an_unknown_guest_is_not_found(cim):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "AddResourceSettings", AffectedConfiguration=vssd_ref("nobody-here"),
+        cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref("nobody-here"),
                    ResourceSettings=[disk()])
     assert status(error) == CIM_ERR_NOT_FOUND
 
 
 def test_modify_disk_and_nic_changes_only_what_is_given(cim, hypervisor, defined):
-    result = cim.invoke(SERVICE, "ModifyResourceSettings", ResourceSettings=[
+    result = cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
         rasd("Disk", InstanceID=f"{defined}/vdb", Address="/images/new.img"),
         rasd("Net", InstanceID=f"{defined}/52:54:00:aa:bb:01", ResourceSubType="e1000"),
     ])
@@ -299,7 +295,7 @@ def test_modify_disk_and_nic_changes_only_what_is_given(cim, hypervisor, defined
 
 def test_modify_memory_and_vcpus_of_a_running_guest(cim, hypervisor, rich_guest):
     hypervisor.domain(rich_guest).start()
-    cim.invoke(SERVICE, "ModifyResourceSettings", ResourceSettings=[
+    cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
         rasd("Mem", InstanceID=f"{rich_guest}/mem", VirtualQuantity=384,
              AllocationUnits="MiB"),
         rasd("Proc", InstanceID=f"{rich_guest}/proc", VirtualQuantity=3),
@@ -315,7 +311,7 @@ def test_modify_memory_and_vcpus_of_a_running_guest(cim, hypervisor, rich_guest)
 def test_modify_with_a_wrong_class_for_the_device_changes_nothing(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest).to_string()
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "ModifyResourceSettings", ResourceSettings=[
+        cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
             rasd("Disk", InstanceID=f"{rich_guest}/hdc", Address="/iso/other.iso"),
             rasd("Disk", InstanceID=f"{rich_guest}/52:54:00:12:34:56", Address="/x"),
         ])
@@ -335,7 +331,7 @@ def test_failed_modify_restores_every_guest_it_changed(cim, hypervisor, rich_gue
         return real_define(self, xml)
 
     with mock.patch.object(Hypervisor, "define", define_then_fail), pytest.raises(CIMError):
-        cim.invoke(SERVICE, "ModifyResourceSettings", ResourceSettings=[
+        cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
             rasd("Disk", InstanceID=f"{rich_guest}/vda", Address="/images/changed.img"),
             rasd("Disk", InstanceID=f"{defined}/vdb", Address="/images/changed.img"),
         ])
@@ -344,7 +340,7 @@ def test_failed_modify_restores_every_guest_it_changed(cim, hypervisor, rich_gue
 
 
 def test_remove_disk_and_nic(cim, hypervisor, defined):
-    result = cim.invoke(SERVICE, "RemoveResourceSettings", ResourceSettings=[
+    result = cim.invoke(cim.service(), "RemoveResourceSettings", ResourceSettings=[
         rasd_ref("Disk", defined, "vdb"), rasd_ref("Net", defined, "52:54:00:aa:bb:01")])
     assert result.return_value == 0
     xml = config(hypervisor, defined)
@@ -364,7 +360,7 @@ def test_remove_refuses_what_cannot_be_removed(cim, hypervisor, rich_guest, ref,
     ref["InstanceID"] = ref["InstanceID"].format(guest=rich_guest)
     before = config(hypervisor, rich_guest).to_string()
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "RemoveResourceSettings",
+        cim.invoke(cim.service(), "RemoveResourceSettings",
                    ResourceSettings=[rasd_ref("Disk", rich_guest, "hdc"), ref])
     assert status(error) == code
     assert config(hypervisor, rich_guest).to_string() == before
@@ -375,7 +371,7 @@ def test_remove_refuses_what_cannot_be_removed(cim, hypervisor, rich_guest, ref,
 
 def test_modify_system_settings_edits_the_definition_in_place(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest)
-    result = cim.invoke(SERVICE, "ModifySystemSettings", SystemSettings=embedded(
+    result = cim.invoke(cim.service(), "ModifySystemSettings", SystemSettings=embedded(
         "Test_VirtualSystemSettingData", {
             "InstanceID": f"Test:{rich_guest}", "BootDevices": ["network", "hd"],
             "EnablePAE": True, "AutoStart": 1}))
@@ -391,19 +387,19 @@ def test_modify_system_settings_edits_the_definition_in_place(cim, hypervisor, r
 
 def test_modify_system_settings_refuses_a_new_uuid(cim, hypervisor, rich_guest):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "ModifySystemSettings", SystemSettings=vssd(
+        cim.invoke(cim.service(), "ModifySystemSettings", SystemSettings=vssd(
             rich_guest, UUID="11111111-2222-3333-4444-555555555555"))
     assert status(error) == CIM_ERR_INVALID_PARAMETER
 
 
 def test_destroy_system_stops_and_undefines(cim, hypervisor, defined):
     hypervisor.domain(defined).start()
-    assert cim.invoke(SERVICE, "DestroySystem", AffectedSystem=cim.guest(defined)
+    assert cim.invoke(cim.service(), "DestroySystem", AffectedSystem=cim.guest(defined)
                       ).return_value == 0
     assert not exists(hypervisor, defined)
 
 
 def test_destroy_of_an_unknown_guest_is_not_found(cim):
     with pytest.raises(CIMError) as error:
-        cim.invoke(SERVICE, "DestroySystem", AffectedSystem=cim.guest("nobody-here"))
+        cim.invoke(cim.service(), "DestroySystem", AffectedSystem=cim.guest("nobody-here"))
     assert status(error) == CIM_ERR_NOT_FOUND

@@ -1,7 +1,6 @@
 """Association traversal at instance and class level, with every filter."""
 
 import pytest
-from conftest import NS, OTHER_NS, cim_status, guest_path, host_path
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
     CIMClass,
@@ -10,6 +9,7 @@ from pywbem import (
     CIMInstanceName,
 )
 
+from tests.unit.model import NS, OTHER_NS, cim_status, guest_path, host_path
 from virtcim.cimxml.messages import IntrinsicCall
 from virtcim.operations import Dispatcher
 from virtcim.provider import InstanceProvider, ProviderRegistry

@@ -1,7 +1,6 @@
 """Class and qualifier operations answered from the repository."""
 
 import pytest
-from conftest import cim_status
 from pywbem import (
     CIM_ERR_INVALID_CLASS,
     CIM_ERR_INVALID_NAMESPACE,
@@ -11,6 +10,8 @@ from pywbem import (
     CIMClass,
     CIMError,
 )
+
+from tests.unit.model import cim_status
 
 
 def test_get_class_is_local_only_with_qualifiers_by_default(world):

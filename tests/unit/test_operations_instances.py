@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-from conftest import NS, cim_status, guest_path, host_path
 from pywbem import (
     CIM_ERR_ALREADY_EXISTS,
     CIM_ERR_FAILED,
@@ -23,6 +22,7 @@ from pywbem import (
     Uint32,
 )
 
+from tests.unit.model import NS, cim_status, guest_path, host_path
 from virtcim.cimxml.messages import IntrinsicCall
 from virtcim.provider import InstanceProvider, RequestContext
 

@@ -1,7 +1,6 @@
 """InvokeMethod: declarations, typing of inputs and outputs, routing."""
 
 import pytest
-from conftest import NS, GuestProvider, cim_status, guest_path, host_path
 from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_CLASS,
@@ -9,6 +8,7 @@ from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_METHOD_NOT_AVAILABLE,
     CIM_ERR_METHOD_NOT_FOUND,
+    CIM_ERR_NOT_FOUND,
     CIMClassName,
     CIMError,
     CIMInstance,
@@ -18,6 +18,7 @@ from pywbem import (
     Uint32,
 )
 
+from tests.unit.model import NS, GuestProvider, cim_status, guest_path, host_path
 from virtcim.cimxml.messages import ExtrinsicCall
 from virtcim.operations import Dispatcher
 from virtcim.provider import ProviderRegistry, cim_method
@@ -113,13 +114,21 @@ class WrongOutputs(GuestProvider):
 
 def test_provider_outputs_of_wrong_type_are_failed(world):
     registry = ProviderRegistry()
-    registry.register(NS, ["T_Guest"], WrongOutputs({}))
+    registry.register(NS, ["T_Guest"], WrongOutputs({"T_Guest": ["g1"]}))
     dispatcher = Dispatcher(world.dispatcher.repository, registry)
     call = ExtrinsicCall("1", "Start", guest_path("g1"), {})
     with pytest.raises(CIMError) as exc:
         dispatcher.extrinsic(call)
     assert cim_status(exc) == CIM_ERR_FAILED
     assert "T_Guest.Start" in exc.value.status_description
+
+
+def test_a_method_of_a_missing_instance_is_not_found_and_not_called(world):
+    call = ExtrinsicCall("1", "Start", guest_path("nobody"), {})
+    with pytest.raises(CIMError) as exc:
+        world.dispatcher.extrinsic(call)
+    assert cim_status(exc) == CIM_ERR_NOT_FOUND
+    assert world.guests.calls == []
 
 
 def test_method_signature_types_the_outputs(world):

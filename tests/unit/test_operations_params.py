@@ -1,13 +1,14 @@
 """Intrinsic parameters: names, kinds, defaults, and unknown operations."""
 
 import pytest
-from conftest import cim_status, host_path
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_SUPPORTED,
     CIMClassName,
     CIMError,
 )
+
+from tests.unit.model import cim_status, host_path
 
 
 def test_unknown_operation_is_not_supported(world):

@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-from conftest import NS, World, cim_status, host_path
 from pywbem import (
     CIM_ERR_CONTINUATION_ON_ERROR_NOT_SUPPORTED,
     CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED,
@@ -18,6 +17,7 @@ from pywbem import (
     CIMInstanceName,
 )
 
+from tests.unit.model import NS, World, cim_status, host_path
 from virtcim.operations import PullSettings
 from virtcim.provider import InstanceProvider
 

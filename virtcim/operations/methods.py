@@ -19,6 +19,7 @@ from pywbem import (
     CIMClass,
     CIMError,
     CIMInstance,
+    CIMInstanceName,
     CIMMethod,
     CIMParameter,
     CIMProperty,
@@ -27,7 +28,7 @@ from pywbem import (
 from virtcim.cimxml.messages import ExtrinsicCall, MethodResult, ParamValue
 from virtcim.operations.errors import provider_errors
 from virtcim.operations.values import typed
-from virtcim.provider import MethodProvider, ProviderRegistry, RequestContext
+from virtcim.provider import InstanceProvider, MethodProvider, ProviderRegistry, RequestContext
 from virtcim.repository.schema import Repository
 
 __all__ = ["MethodOperations"]
@@ -54,6 +55,10 @@ class MethodOperations:
         target.namespace = ctx.namespace
         target.host = None
         with provider_errors(cls.classname):
+            if isinstance(target, CIMInstanceName) and isinstance(provider, InstanceProvider):
+                # DSP0200: a method of an instance that does not exist is NOT_FOUND,
+                # whatever the method would have done with the path.
+                provider.get_instance(ctx, target, [])
             returned = func(ctx, target, **inputs)
         return self._result(cls.classname, method, returned)
 
