@@ -1051,7 +1051,8 @@ def new_domain(name: str, domain_type: str, os_type: str = "hvm") -> DomainXML:
     """A minimal definition to apply settings to: name, default memory, one vCPU.
 
     A fully virtualized guest gets ACPI, as libvirt-cim gave it: without it
-    a PC guest can neither be shut down gracefully nor take PCI hot-plug.
+    a PC guest can neither be shut down gracefully nor take PCI hot-plug. A
+    container gets the console its init needs.
     """
     root = etree.Element("domain", type=domain_type)
     xml = DomainXML(root)
@@ -1061,7 +1062,10 @@ def new_domain(name: str, domain_type: str, os_type: str = "hvm") -> DomainXML:
     xml.set_os(os_type=os_type)
     if os_type == "hvm":
         xml.set_feature("acpi", True)
-    _child(root, "devices")
+    devices = _child(root, "devices")
+    if os_type == "exe":
+        # libvirt starts a container only with a PTY console for its init.
+        etree.SubElement(devices, "console", type="pty")
     return xml
 
 
