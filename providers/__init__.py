@@ -28,9 +28,19 @@ Adding providers (a new module ``providers/<family>.py``):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from providers.capabilities import (
+    ALLOCATION_CAPABILITIES,
+    POOL_CAPABILITIES,
+    POOL_SETTING_CLASSES,
+    AllocationCapabilitiesProvider,
+    PoolSettingsProvider,
+    SettingsWithTemplatesProvider,
+    settings_define_capabilities,
+)
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import (
     ComputerSystemProvider,
@@ -38,14 +48,48 @@ from providers.computer_system import (
 )
 from providers.devices import DEVICE_PROVIDERS
 from providers.host import HostSystemProvider
+from providers.pool_associations import (
+    HOSTED_POOLS,
+    POOL_DEVICES,
+    POOL_HIERARCHY,
+    POOL_SETTINGS,
+    PoolLinkProvider,
+)
+from providers.pools import PoolKind, ResourcePoolProvider
+from providers.pools import register_profiles as register_resource_profiles
+from providers.rpcs import (
+    CONFIGURATION_CAPABILITIES,
+    CONFIGURATION_SERVICE,
+    ResourcePoolConfigurationCapabilitiesProvider,
+    ResourcePoolConfigurationServiceProvider,
+    configuration_capabilities_path,
+    configuration_service_path,
+)
+from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
+from providers.settings_associations import (
+    ElementSettingDataProvider,
+    SettingsDefineStateProvider,
+    VirtualSystemSettingDataComponentProvider,
+)
 from providers.system_associations import (
     GUEST_CAPABILITIES,
     GUEST_DEVICES,
     HOSTED_GUESTS,
     LinkProvider,
     LinkSource,
+    SingletonLink,
+    host_capabilities,
+    hosted_service,
 )
 from providers.virt import Hypervisor, naming
+from providers.vsms import (
+    MANAGEMENT_CAPABILITIES,
+    MANAGEMENT_SERVICE,
+    VirtualSystemManagementCapabilitiesProvider,
+    VirtualSystemManagementServiceProvider,
+    management_capabilities_path,
+    management_service_path,
+)
 from virtcim.interop import Organization, ProfileRegistry
 from virtcim.provider import Provider, ProviderRegistry
 from virtcim.repository.schema import Repository
@@ -64,6 +108,9 @@ __all__ = [
 SYSTEM_VIRTUALIZATION_PROFILE_ID = "CIM:DSP1042-SystemVirtualization-1.0.0"
 VIRTUAL_SYSTEM_PROFILE_ID = "CIM:DSP1057-VirtualSystem-1.0.0a"
 
+#: ``CIM_ElementCapabilities.Characteristics``: the host's capabilities are its defaults.
+_DEFAULT_CHARACTERISTICS = {"Characteristics": [2]}
+
 
 class ProviderFamily(NamedTuple):
     """A provider class and the generic classes one of its instances serves."""
@@ -73,20 +120,59 @@ class ProviderFamily(NamedTuple):
 
 
 PROVIDER_FAMILIES: list[ProviderFamily] = [
+    # The host and its guests (DSP1042, DSP1057)
     ProviderFamily(HostSystemProvider, ("HostSystem",)),
     ProviderFamily(ComputerSystemProvider, ("ComputerSystem",)),
     ProviderFamily(EnabledLogicalElementCapabilitiesProvider,
                    ("EnabledLogicalElementCapabilities",)),
     *(ProviderFamily(device, (device.generic_class,)) for device in DEVICE_PROVIDERS),
-]
+    # Guest settings; resource settings also answer for the templates that
+    # SettingsDefineCapabilities links to (DSP1041, DSP1043)
+    ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
+    *(ProviderFamily(functools.partial(SettingsWithTemplatesProvider, kind=kind), (kind.value,))
+      for kind in RESOURCE_KINDS),
+    ProviderFamily(VirtualSystemSettingDataComponentProvider,
+                   ("VirtualSystemSettingDataComponent",)),
+    ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
+    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
+    ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),
+    ProviderFamily(VirtualSystemManagementCapabilitiesProvider, (MANAGEMENT_CAPABILITIES,)),
+    # Resource pools, what can be allocated from them, and their management
+    *(ProviderFamily(functools.partial(ResourcePoolProvider, kind=kind), (kind.generic_class,))
+      for kind in PoolKind),
+    ProviderFamily(AllocationCapabilitiesProvider, (ALLOCATION_CAPABILITIES,)),
+    *(ProviderFamily(functools.partial(PoolSettingsProvider, generic_class=generic), (generic,))
+      for generic in POOL_SETTING_CLASSES),
+    ProviderFamily(lambda hv: PoolLinkProvider(hv, [POOL_DEVICES, POOL_HIERARCHY]),
+                   ("ElementAllocatedFromPool",)),
+    ProviderFamily(lambda hv: PoolLinkProvider(hv, [POOL_SETTINGS]),
+                   ("ResourceAllocationFromPool",)),
+    ProviderFamily(settings_define_capabilities, ("SettingsDefineCapabilities",)),
+    ProviderFamily(ResourcePoolConfigurationServiceProvider, (CONFIGURATION_SERVICE,)),
+    ProviderFamily(ResourcePoolConfigurationCapabilitiesProvider, (CONFIGURATION_CAPABILITIES,)),
+]  # fmt: skip
 
 #: Association generic class -> the kinds of links its provider serves.
 ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
     "HostedDependency": [HOSTED_GUESTS],
     "SystemDevice": [GUEST_DEVICES],
-    "ElementCapabilities": [GUEST_CAPABILITIES],
-    "HostedService": [],
-}
+    "HostedResourcePool": [HOSTED_POOLS],
+    "HostedService": [
+        hosted_service(MANAGEMENT_SERVICE, management_service_path),
+        hosted_service(CONFIGURATION_SERVICE, configuration_service_path),
+    ],
+    "ElementCapabilities": [
+        GUEST_CAPABILITIES,
+        POOL_CAPABILITIES,
+        host_capabilities(MANAGEMENT_CAPABILITIES, management_capabilities_path,
+                          _DEFAULT_CHARACTERISTICS),
+        SingletonLink({"ManagedElement": (MANAGEMENT_SERVICE, management_service_path),
+                       "Capabilities": (MANAGEMENT_CAPABILITIES, management_capabilities_path)}),
+        SingletonLink({"ManagedElement": (CONFIGURATION_SERVICE, configuration_service_path),
+                       "Capabilities": (CONFIGURATION_CAPABILITIES,
+                                        configuration_capabilities_path)}),
+    ],
+}  # fmt: skip
 
 
 def register_providers(
@@ -111,8 +197,12 @@ def register_providers(
 
 
 def register_profiles(profiles: ProfileRegistry) -> None:
-    """DSP1057 Virtual System (central: the guests), then DSP1042 System
-    Virtualization (central: the hosts), which references it."""
+    """The component profiles first, then DSP1042 System Virtualization, which references them.
+
+    Components: DSP1057 Virtual System (central: the guests) and the resource
+    profiles (:func:`providers.pools.register_profiles`).
+    """
+    resource_profiles = register_resource_profiles(profiles)
     virtual_system = profiles.register(
         Organization.DMTF, "Virtual System", "1.0.0", document="DSP1057",
         central_classes=[(VIRT_NAMESPACE, "Virt_ComputerSystem")],
@@ -121,7 +211,7 @@ def register_profiles(profiles: ProfileRegistry) -> None:
     profiles.register(
         Organization.DMTF, "System Virtualization", "1.0.0", document="DSP1042",
         central_classes=[(VIRT_NAMESPACE, "Virt_HostSystem")],
-        references=[virtual_system, profiles.profile_registration],
+        references=[virtual_system, *resource_profiles, profiles.profile_registration],
         instance_id=SYSTEM_VIRTUALIZATION_PROFILE_ID,
     )
 
@@ -138,60 +228,3 @@ def _register(
     if missing:
         raise ValueError(f"classes {missing} for {hv.uri} are not in the repository")
     registry.register(VIRT_NAMESPACE, classnames, provider)
-
-
-# --- guest settings and the management service ---------------------------------------------------
-# VSSD and resource settings (providers.settings), their associations
-# (providers.settings_associations), the VirtualSystemManagementService and its
-# capabilities (providers.vsms), with the host's links to the service and capabilities.
-
-import functools  # noqa: E402
-
-from providers.settings import (  # noqa: E402
-    RESOURCE_KINDS,
-    VSSD,
-    ResourceAllocationSettingDataProvider,
-    VirtualSystemSettingDataProvider,
-)
-from providers.settings_associations import (  # noqa: E402
-    ElementSettingDataProvider,
-    SettingsDefineStateProvider,
-    VirtualSystemSettingDataComponentProvider,
-)
-from providers.system_associations import (  # noqa: E402
-    SingletonLink,
-    host_capabilities,
-    hosted_service,
-)
-from providers.vsms import (  # noqa: E402
-    MANAGEMENT_CAPABILITIES,
-    MANAGEMENT_SERVICE,
-    VirtualSystemManagementCapabilitiesProvider,
-    VirtualSystemManagementServiceProvider,
-    management_capabilities_path,
-    management_service_path,
-)
-
-#: ``CIM_ElementCapabilities.Characteristics``: the host's capabilities are its defaults.
-_DEFAULT_CHARACTERISTICS = {"Characteristics": [2]}
-
-PROVIDER_FAMILIES.extend([
-    ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
-    *(ProviderFamily(functools.partial(ResourceAllocationSettingDataProvider, kind=kind),
-                     (kind.value,)) for kind in RESOURCE_KINDS),
-    ProviderFamily(VirtualSystemSettingDataComponentProvider,
-                   ("VirtualSystemSettingDataComponent",)),
-    ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
-    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
-    ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),
-    ProviderFamily(VirtualSystemManagementCapabilitiesProvider, (MANAGEMENT_CAPABILITIES,)),
-])  # fmt: skip
-ASSOCIATION_LINKS["HostedService"].append(
-    hosted_service(MANAGEMENT_SERVICE, management_service_path)
-)
-ASSOCIATION_LINKS["ElementCapabilities"].extend([
-    host_capabilities(MANAGEMENT_CAPABILITIES, management_capabilities_path,
-                      _DEFAULT_CHARACTERISTICS),
-    SingletonLink({"ManagedElement": (MANAGEMENT_SERVICE, management_service_path),
-                   "Capabilities": (MANAGEMENT_CAPABILITIES, management_capabilities_path)}),
-])  # fmt: skip
