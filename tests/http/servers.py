@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,5 +101,6 @@ def wbemcli(server: RunningServer, op: str, object_path: str, *args: str, https:
 
 
 def _tool(name: str) -> str:
-    here = Path(__file__).resolve().parents[2] / ".venv" / "bin" / name
-    return str(here) if here.exists() else (shutil.which(name) or name)
+    """A console script installed beside the Python running the tests, else on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else (shutil.which(name) or name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import libvirt
@@ -30,8 +31,10 @@ def server(tmp_path_factory):
 
 
 def run(script: str, url: str) -> subprocess.CompletedProcess[str]:
+    # The clients of the Python running the tests, wherever its environment is.
+    env = {**CLIENT_ENV, "PATH": f"{Path(sys.executable).parent}:{CLIENT_ENV['PATH']}"}
     return subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace(README_URL, url)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=CLIENT_ENV,
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
                           stdin=subprocess.DEVNULL)
 
 
