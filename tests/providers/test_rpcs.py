@@ -236,3 +236,60 @@ def test_a_pool_that_fails_to_start_is_undefined(call, libvirt_conn, monkeypatch
         embedded("DiskPoolResourceAllocationSettingData", Type=1, Path=str(tmp_path / "d"))]))
     assert "cannot start storage pool 'doomed'" in error.status_description
     assert storage_pools(libvirt_conn) == before
+
+
+def remove_pool(libvirt_conn, name: str) -> None:
+    if name in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools():
+        handle = libvirt_conn.storagePoolLookupByName(name)
+        if handle.isActive():
+            handle.destroy()
+        handle.undefine()
+
+
+@pytest.mark.parametrize(("pool_type", "settings", "source"), [
+    (2, {"DevicePaths": ["/dev/vdz1"]}, "<device path='/dev/vdz1'/>"),
+    (3, {"Host": "nfs.example", "SourceDirectory": "/export/images"},
+     "<host name='nfs.example'/><dir path='/export/images'/>"),
+    (4, {"DevicePaths": ["/dev/vdz"]}, "<device path='/dev/vdz'/>"),
+    (5, {"Host": "san.example", "DevicePaths": ["iqn.2026-11.example:disks"]},
+     "<host name='san.example'/><device path='iqn.2026-11.example:disks'/>"),
+    (6, {"DevicePaths": ["/dev/vdy", "/dev/vdx"]},
+     "<device path='/dev/vdy'/><device path='/dev/vdx'/>"),
+    (7, {"AdapterName": "host3"}, "<adapter type='scsi_host' name='host3'/>"),
+], ids=["fs", "netfs", "disk", "iscsi", "logical", "scsi"])
+def test_every_storage_pool_type_is_defined_with_its_source(call, libvirt_conn, pool_type,
+                                                            settings, source):
+    name = f"scratch-type-{pool_type}"
+    try:
+        result = call("CreateChildResourcePool", ElementName=name, Settings=[
+            embedded("DiskPoolResourceAllocationSettingData", Type=pool_type,
+                     Path="/var/lib/virtcim-test/pool", **settings)])
+        assert result.return_value == 0
+        xml = libvirt_conn.storagePoolLookupByName(name).XMLDesc(0)
+        flat = "".join(line.strip() for line in xml.splitlines())
+        assert source in flat
+        # libvirt places a volume group's volumes under /dev/<group>, whatever was asked.
+        target = f"/dev/{name}" if pool_type == 6 else "/var/lib/virtcim-test/pool"
+        assert f"<target><path>{target}</path>" in flat
+    finally:
+        remove_pool(libvirt_conn, name)
+
+
+@pytest.mark.parametrize(("mode", "forward"), [(0, None), (2, "route")],
+                         ids=["isolated", "routed"])
+def test_isolated_and_routed_networks_forward_as_asked(call, libvirt_conn, mode, forward):
+    name = f"scratch-net-{mode}"
+    result = call("CreateChildResourcePool", ElementName=name, Settings=[
+        embedded("NetPoolResourceAllocationSettingData", Address=f"10.78.{mode}.1",
+                 ForwardMode=mode)])
+    try:
+        assert result.return_value == 0
+        xml = libvirt_conn.networkLookupByName(name).XMLDesc()
+        if forward is None:
+            assert "<forward" not in xml
+        else:
+            assert f"mode='{forward}'" in xml
+        assert f"address='10.78.{mode}.1'" in xml
+    finally:
+        call("DeleteResourcePool", Pool=result.out_params["Pool"])
+    assert name not in libvirt_conn.listNetworks() + libvirt_conn.listDefinedNetworks()
