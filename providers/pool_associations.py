@@ -145,6 +145,15 @@ class Membership:
         return self._networks
 
 
+def guests_using(hv: Hypervisor, kind: PoolKind, instance_id: str) -> list[str]:
+    """The guests with a disk (or NIC, for a network pool) allocated from the pool."""
+    membership = Membership(hv)
+    device = "disk" if kind is PoolKind.DISK else "interface"
+    return [domain.name for domain in hv.domains()
+            if any(membership.pool_of(kind, element) == instance_id
+                   for element in domain.xml.root.iterfind(f"devices/{device}"))]
+
+
 # --- the kinds of links ------------------------------------------------------------------
 
 

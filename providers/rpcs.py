@@ -63,6 +63,7 @@ from providers.capabilities import (
 )
 from providers.classes import VIRT_NAMESPACE
 from providers.host import HOST_SYSTEM
+from providers.pool_associations import guests_using
 from providers.pools import PoolKind, pool_at, pool_path
 from providers.virt import Hypervisor, StoragePool, naming, units
 from providers.virt.rasd import ResourceType
@@ -99,6 +100,7 @@ class ReturnCode(enum.IntEnum):
     """Return values of the service's methods (DMTF ValueMap)."""
 
     COMPLETED = 0
+    IN_USE = 6
 
 
 class MethodsSupported(enum.IntEnum):
@@ -189,9 +191,16 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
     def DeleteResourcePool(
         self, ctx: RequestContext, target: CIMInstanceName, Pool: CIMInstanceName | None = None
     ) -> int:
-        """Stop and undefine a storage pool or network (volumes and folders stay)."""
+        """Stop and undefine a storage pool or network (volumes and folders stay).
+
+        A pool a guest still takes a disk or NIC from is not deleted: In Use.
+        """
         kind, name = self._concrete_pool("DeleteResourcePool Pool", Pool)
         hv = self.hypervisor
+        users = guests_using(hv, kind, naming.pool_instance_id(kind.value, name))
+        if users:
+            _log.info("not deleting pool %r on %s: in use by %s", name, hv.uri, users)
+            return ReturnCode.IN_USE
         handle = hv.storage_pool(name).handle if kind is PoolKind.DISK else hv.network(name).handle
         what = f"{'storage pool' if kind is PoolKind.DISK else 'network'} {name!r}"
         if hv.run(what, lambda _conn: handle.isActive()):

@@ -293,3 +293,16 @@ def test_isolated_and_routed_networks_forward_as_asked(call, libvirt_conn, mode,
     finally:
         call("DeleteResourcePool", Pool=result.out_params["Pool"])
     assert name not in libvirt_conn.listNetworks() + libvirt_conn.listDefinedNetworks()
+
+
+def test_a_pool_a_guest_uses_is_not_deleted(call, dir_pool, libvirt_conn, define_guest):
+    path, target = dir_pool
+    guest = define_guest("pool-user")
+    xml = guest.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).replace(
+        "</devices>", f"<disk type='file' device='disk'><source file='{target}/a.img'/>"
+                      "<target dev='vdb'/></disk></devices>")
+    libvirt_conn.defineXML(xml)
+    assert call("DeleteResourcePool", Pool=path).return_value == 6  # In Use
+    assert "scratch" in libvirt_conn.listStoragePools()
+    libvirt_conn.lookupByName("pool-user").undefine()
+    assert call("DeleteResourcePool", Pool=path).return_value == 0
