@@ -302,6 +302,12 @@ RESOURCE_PROFILES = (
     ("Generic Device Resource Virtualization", "1.0.0", "DSP1059",
      "CIM:DSP1059-GenericDeviceResourceVirtualization-1.0.0",
      (PoolKind.DISK, PoolKind.NETWORK, PoolKind.PROCESSOR)),
+    ("Processor Resource Virtualization", "1.0.0", "DSP1044",
+     "CIM:DSP1044-ProcessorResourceVirtualization-1.0.0", (PoolKind.PROCESSOR,)),
+    ("Storage Resource Virtualization", "1.1.0", "DSP1047",
+     "CIM:DSP1047-StorageResourceVirtualization-1.1.0", (PoolKind.DISK,)),
+    ("Ethernet Port Resource Virtualization", "1.1.0", "DSP1050",
+     "CIM:DSP1050-EthernetPortResourceVirtualization-1.1.0", (PoolKind.NETWORK,)),
 )
 _PROFILE_SUFFIXES = {PoolKind.DISK: "_d", PoolKind.NETWORK: "_n", PoolKind.PROCESSOR: "_p",
                      PoolKind.MEMORY: "_m"}
@@ -310,7 +316,8 @@ ALLOCATION_CAPABILITIES_PROFILE_ID = "CIM:DSP1043-AllocationCapabilities-1.0.0a"
 
 def register_profiles(profiles: ProfileRegistry) -> list[Profile]:
     """Declare the resource profiles: DSP1043 Allocation Capabilities, DSP1041 Resource
-    Allocation per pool kind, DSP1045 Memory and DSP1059 Generic Device per pool kind.
+    Allocation and DSP1059 Generic Device per pool kind, and the resource-type
+    profiles DSP1044 Processor, DSP1045 Memory, DSP1047 Storage, DSP1050 Ethernet Port.
 
     Returns them, for DSP1042 System Virtualization to reference (they are its
     component profiles).

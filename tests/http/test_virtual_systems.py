@@ -165,6 +165,19 @@ def test_every_guest_conforms_to_the_virtual_system_profile(server):
     assert {path.classname for path in hosts} == {"Test_HostSystem"}
 
 
+@pytest.mark.parametrize(("name", "pool"), [
+    ("Processor Resource Virtualization", "ProcessorPool/0"),
+    ("Memory Resource Virtualization", "MemoryPool/0"),
+    ("Storage Resource Virtualization", "DiskPool/0"),
+    ("Ethernet Port Resource Virtualization", "NetworkPool/0"),
+])
+def test_resource_type_profiles_lead_to_their_pools(server, name, pool):
+    wbem = pywbem.WBEMServer(server.connection())
+    (profile,) = wbem.get_selected_profiles("DMTF", name)
+    central = wbem.get_central_instances(profile.path)
+    assert pool in {path["InstanceID"] for path in central}
+
+
 @pytest.mark.clients
 def test_pywbemcli_adds_a_disk_given_as_mof(server, libvirt_conn, guest_name):
     libvirt_conn.defineXML(f"<domain type='test'><name>{guest_name}</name><memory>65536</memory>"
