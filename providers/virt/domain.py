@@ -29,6 +29,7 @@ from lxml import etree
 from pywbem import CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import naming, units
+from providers.virt.xmltree import attribute, first_attribute, integer, remove
 
 if TYPE_CHECKING:
     from providers.virt.connection import Hypervisor
@@ -201,9 +202,9 @@ def device_id(element: etree._Element) -> str | None:
     """
     tag = element.tag
     if tag == "disk":
-        return _attribute(element, "target", "dev") or ""
+        return attribute(element, "target", "dev") or ""
     if tag == "interface":
-        return _attribute(element, "mac", "address") or ""
+        return attribute(element, "mac", "address") or ""
     if tag == "graphics":
         return element.get("type", "")
     if tag == "input":
@@ -211,13 +212,13 @@ def device_id(element: etree._Element) -> str | None:
     if tag in ("console", "serial"):
         return naming.chardev_device_id(tag, _chardev_port(element))
     if tag == "controller":
-        return naming.controller_device_id(element.get("type", ""), _int(element.get("index")))
+        return naming.controller_device_id(element.get("type", ""), integer(element.get("index")))
     return None
 
 
 def _chardev_port(element: etree._Element) -> int:
     """The target port, or (as libvirt assigns it) the position among its kind."""
-    port = _int(_attribute(element, "target", "port"))
+    port = integer(attribute(element, "target", "port"))
     if port is not None:
         return port
     parent = element.getparent()
@@ -231,13 +232,13 @@ def _disk(element: etree._Element) -> Disk:
         device_id=device_id(element) or "",
         device=element.get("device", "disk"),
         source_type=element.get("type", "file"),
-        source=_first_attribute(source, _DISK_SOURCE_ATTRIBUTES),
+        source=first_attribute(source, _DISK_SOURCE_ATTRIBUTES),
         source_pool=source.get("pool") if source is not None else None,
         source_protocol=source.get("protocol") if source is not None else None,
-        target_dev=_attribute(element, "target", "dev"),
-        target_bus=_attribute(element, "target", "bus"),
-        driver_name=_attribute(element, "driver", "name"),
-        driver_type=_attribute(element, "driver", "type"),
+        target_dev=attribute(element, "target", "dev"),
+        target_bus=attribute(element, "target", "bus"),
+        driver_name=attribute(element, "driver", "name"),
+        driver_type=attribute(element, "driver", "type"),
         readonly=element.find("readonly") is not None,
         element=element,
     )
@@ -248,11 +249,11 @@ def _interface(element: etree._Element) -> Interface:
     return Interface(
         device_id=device_id(element) or "",
         type=element.get("type", ""),
-        mac=_attribute(element, "mac", "address"),
-        source=_first_attribute(source, ("network", "bridge", "dev")),
+        mac=attribute(element, "mac", "address"),
+        source=first_attribute(source, ("network", "bridge", "dev")),
         source_mode=source.get("mode") if source is not None else None,
-        model=_attribute(element, "model", "type"),
-        target_dev=_attribute(element, "target", "dev"),
+        model=attribute(element, "model", "type"),
+        target_dev=attribute(element, "target", "dev"),
         element=element,
     )
 
@@ -261,9 +262,9 @@ def _graphics(element: etree._Element) -> Graphics:
     return Graphics(
         device_id=device_id(element) or "",
         type=element.get("type", ""),
-        port=_int(element.get("port")),
+        port=integer(element.get("port")),
         autoport=element.get("autoport") == "yes",
-        listen=element.get("listen") or _attribute(element, "listen", "address"),
+        listen=element.get("listen") or attribute(element, "listen", "address"),
         keymap=element.get("keymap"),
         has_password="passwd" in element.attrib,
         element=element,
@@ -284,9 +285,9 @@ def _chardev(element: etree._Element) -> CharDevice:
         device_id=device_id(element) or "",
         kind=element.tag,
         type=element.get("type", ""),
-        source_path=_attribute(element, "source", "path"),
-        target_type=_attribute(element, "target", "type"),
-        target_port=_int(_attribute(element, "target", "port")),
+        source_path=attribute(element, "source", "path"),
+        target_type=attribute(element, "target", "type"),
+        target_port=integer(attribute(element, "target", "port")),
         element=element,
     )
 
@@ -295,7 +296,7 @@ def _controller(element: etree._Element) -> Controller:
     return Controller(
         device_id=device_id(element) or "",
         type=element.get("type", ""),
-        index=_int(element.get("index")),
+        index=integer(element.get("index")),
         model=element.get("model"),
         element=element,
     )
@@ -365,12 +366,12 @@ class DomainXML:
 
     @property
     def max_vcpus(self) -> int:
-        return _int(self._root.findtext("vcpu")) or 1
+        return integer(self._root.findtext("vcpu")) or 1
 
     @property
     def vcpus(self) -> int:
         """vCPUs the guest starts with (``<vcpu current>``, else the maximum)."""
-        return _int(_attribute(self._root, "vcpu", "current")) or self.max_vcpus
+        return integer(attribute(self._root, "vcpu", "current")) or self.max_vcpus
 
     @property
     def os_type(self) -> str | None:
@@ -379,11 +380,11 @@ class DomainXML:
 
     @property
     def arch(self) -> str | None:
-        return _attribute(self._root, "os/type", "arch")
+        return attribute(self._root, "os/type", "arch")
 
     @property
     def machine(self) -> str | None:
-        return _attribute(self._root, "os/type", "machine")
+        return attribute(self._root, "os/type", "machine")
 
     @property
     def boot_devices(self) -> list[str]:
@@ -401,7 +402,7 @@ class DomainXML:
     @property
     def clock_offset(self) -> str | None:
         """``utc``, ``localtime``, ``timezone`` or ``variable``."""
-        return _attribute(self._root, "clock", "offset")
+        return attribute(self._root, "clock", "offset")
 
     def lifecycle_action(self, event: str) -> str | None:
         """The action for ``poweroff``, ``reboot`` or ``crash`` (destroy, restart...)."""
@@ -508,9 +509,9 @@ class DomainXML:
         type_element = _child(os_element, "type", _OS_ORDER)
         if os_type is not None:
             type_element.text = os_type
-        for attribute, value in (("arch", arch), ("machine", machine)):
+        for name, value in (("arch", arch), ("machine", machine)):
             if value is not None:
-                type_element.set(attribute, value)
+                type_element.set(name, value)
 
     def set_boot_devices(self, devices: Sequence[str]) -> None:
         """Replace the ``<os><boot dev>`` list (hd, cdrom, fd, network)."""
@@ -574,7 +575,7 @@ class DomainXML:
         """Remove the device ``ident``; return its element."""
         self._check_editable()
         old = self._existing_device(ident)
-        _remove(old)
+        remove(old)
         return old
 
     # helpers
@@ -613,23 +614,10 @@ def _kib(element: etree._Element | None) -> int | None:
     return units.kib_from_libvirt(element.text, element.get("unit"))
 
 
-def _int(text: str | None) -> int | None:
-    """An integer attribute or text; absent or unparsable values are ``None``."""
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
 
 
-def _attribute(element: etree._Element, path: str, name: str) -> str | None:
-    child = element.find(path)
-    return child.get(name) if child is not None else None
 
 
-def _first_attribute(element: etree._Element | None, names: Sequence[str]) -> str | None:
-    if element is None:
-        return None
-    return next((element.get(name) for name in names if name in element.attrib), None)
 
 
 def _lifecycle_event(event: str) -> str:
@@ -685,20 +673,11 @@ def _append(parent: etree._Element, element: etree._Element) -> None:
     parent.append(element)
 
 
-def _remove(element: etree._Element) -> None:
-    """Remove ``element``, keeping the text that followed it in the document."""
-    parent = element.getparent()
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = element.tail
-    else:
-        parent.text = element.tail
-    parent.remove(element)
 
 
 def _remove_all(parent: etree._Element, tag: str) -> None:
     for element in parent.findall(tag):
-        _remove(element)
+        remove(element)
 
 
 # --- the libvirt domain ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from lxml import etree
 
 from providers.virt import naming, units
 from providers.virt.domain import DomainXML, device_id
+from providers.virt.xmltree import attribute, first_attribute, integer, remove
 
 __all__ = [
     "DEFAULT_MEMORY_KIB",
@@ -349,11 +350,11 @@ def _disk(element: etree._Element) -> dict[str, Any]:
     driver = element.find("driver")
     return {
         "ResourceType": int(_DISK_RESOURCE_TYPES.get(device, ResourceType.DISK_DRIVE)),
-        "VirtualDevice": _attr(element, "target", "dev"),
+        "VirtualDevice": attribute(element, "target", "dev"),
         "Address": source,
         "HostResource": [source] if source else None,
         "EmulatedType": int(emulated) if emulated is not None else None,
-        "BusType": _attr(element, "target", "bus"),
+        "BusType": attribute(element, "target", "bus"),
         "DriverName": driver.get("name") if driver is not None else None,
         "DriverType": driver.get("type") if driver is not None else None,
         "DriverCache": driver.get("cache") if driver is not None else None,
@@ -369,7 +370,7 @@ def _storage(element: etree._Element) -> dict[str, Any]:
     source = _source_of_disk(element)
     return {
         "HostResource": [source] if source else None,
-        "AddressOnParent": _attr(element, "target", "dev"),
+        "AddressOnParent": attribute(element, "target", "dev"),
         "Access": 1 if element.find("readonly") is not None else 3,
     }
 
@@ -392,17 +393,17 @@ def _interface(element: etree._Element) -> dict[str, Any]:
     port = element.find("virtualport")
     params = port.find("parameters") if port is not None else None
     return {
-        "Address": _attr(element, "mac", "address"),
+        "Address": attribute(element, "mac", "address"),
         "NetworkType": kind,
-        "NetworkName": _first(source, ("network", "bridge", "dev")),
+        "NetworkName": first_attribute(source, ("network", "bridge", "dev")),
         "PoolID": naming.pool_instance_id(_NETWORK_POOL, network) if network else None,
         "SourceDevice": source.get("dev") if source is not None and kind == "direct" else None,
         "NetworkMode": source.get("mode") if source is not None and kind == "direct" else None,
-        "ResourceSubType": _attr(element, "model", "type"),
-        "VirtualDevice": _attr(element, "target", "dev"),
-        "FilterRef": _attr(element, "filterref", "filter"),
-        "Reservation": _int(inbound.get("average")) if inbound is not None else None,
-        "Limit": _int(inbound.get("peak")) if inbound is not None else None,
+        "ResourceSubType": attribute(element, "model", "type"),
+        "VirtualDevice": attribute(element, "target", "dev"),
+        "FilterRef": attribute(element, "filterref", "filter"),
+        "Reservation": integer(inbound.get("average")) if inbound is not None else None,
+        "Limit": integer(inbound.get("peak")) if inbound is not None else None,
         "VSIType": port.get("type") if port is not None else None,
         "VSIManagerID": params.get("managerid") if params is not None else None,
         "VSITypeID": params.get("typeid") if params is not None else None,
@@ -416,9 +417,9 @@ def _interface(element: etree._Element) -> dict[str, Any]:
 def _ethernet(element: etree._Element) -> dict[str, Any]:
     source = element.find("source")
     network = source.get("network") if source is not None else None
-    host = _first(source, ("network", "bridge", "dev"))
+    host = first_attribute(source, ("network", "bridge", "dev"))
     return {
-        "Address": _attr(element, "mac", "address"),
+        "Address": attribute(element, "mac", "address"),
         "PoolID": naming.pool_instance_id(_NETWORK_POOL, network) if network else None,
         "HostResource": [host] if host else None,
     }
@@ -426,7 +427,7 @@ def _ethernet(element: etree._Element) -> dict[str, Any]:
 
 def _graphics(element: etree._Element) -> dict[str, Any]:
     kind = element.get("type", "")
-    listen = element.get("listen") or _attr(element, "listen", "address")
+    listen = element.get("listen") or attribute(element, "listen", "address")
     port = element.get("port")
     address = None
     if listen is not None or port is not None:
@@ -459,10 +460,10 @@ def _console(element: etree._Element) -> dict[str, Any]:
     connect, bind = _char_urls(element, kind)
     return {
         "SourceType": source_type,
-        "SourcePath": _attr(element, "source", "path"),
+        "SourcePath": attribute(element, "source", "path"),
         "ConnectURL": connect,
         "BindURL": bind,
-        "TargetType": _attr(element, "target", "type"),
+        "TargetType": attribute(element, "target", "type"),
     }
 
 
@@ -473,7 +474,7 @@ def _char_urls(element: etree._Element, kind: str) -> tuple[str | None, str | No
         if kind == "unix" and source.get("path"):
             urls[mode] = f"file://{source.get('path')}"
         elif kind in ("tcp", "udp") and source.get("host") is not None:
-            scheme = _attr(element, "protocol", "type") or "raw" if kind == "tcp" else "udp"
+            scheme = attribute(element, "protocol", "type") or "raw" if kind == "tcp" else "udp"
             urls[mode] = f"{scheme}://{source.get('host')}:{source.get('service', '')}"
     return urls.get("connect"), urls.get("bind")
 
@@ -481,11 +482,11 @@ def _char_urls(element: etree._Element, kind: str) -> tuple[str | None, str | No
 def _controller(element: etree._Element) -> dict[str, Any]:
     return {
         "ResourceSubType": element.get("type"),
-        "Index": _int(element.get("index")),
+        "Index": integer(element.get("index")),
         "Model": element.get("model"),
         "Ports": element.get("ports"),
         "Vectors": element.get("vectors"),
-        "Queues": _attr(element, "driver", "queues"),
+        "Queues": attribute(element, "driver", "queues"),
         **_address(element),
     }
 
@@ -689,7 +690,7 @@ def _set_disk_source(element: etree._Element, path: str) -> None:
         if element.get("device") not in ("cdrom", "floppy"):
             raise SettingsError("Address is required for a disk that is not a CD-ROM or floppy")
         if source is not None:
-            _remove(source)
+            remove(source)
         return
     disk_type = element.get("type", "file")
     if disk_type in ("file", "block"):
@@ -722,7 +723,7 @@ def _write_interface(
         element.set("type", net_type)
         source = element.find("source")
         if source is not None:
-            _remove(source)
+            remove(source)
     mac = values.get("Address")
     if mac is not None:
         if not _MAC.fullmatch(mac):
@@ -874,7 +875,7 @@ def _write_console(
     elif kind != element.get("type"):
         element.set("type", kind)
         for source in element.findall("source"):
-            _remove(source)
+            remove(source)
     _set_console_source(element, kind, values)
     if "TargetType" in values:
         _child(element, "target").set("type", values["TargetType"])
@@ -892,7 +893,7 @@ def _set_console_source(element: etree._Element, kind: str, values: Mapping[str,
     if kind not in ("tcp", "udp", "unix") or not any(urls.values()):
         return
     for source in element.findall("source"):
-        _remove(source)
+        remove(source)
     for mode, url in urls.items():
         if url:
             _add_url_source(element, kind, mode, url)
@@ -1081,13 +1082,13 @@ def clone_definition(reference: DomainXML, name: str, *, driver: str = "qemu") -
     root.attrib.pop("id", None)
     uuid = root.find("uuid")
     if uuid is not None:
-        _remove(uuid)
+        remove(uuid)
     xml.set_name(name)
     for interface in root.iterfind("devices/interface"):
         _child(interface, "mac").set("address", random_mac(driver))
         target = interface.find("target")
         if target is not None:
-            _remove(target)
+            remove(target)
     return xml
 
 
@@ -1189,7 +1190,7 @@ def _set_flag_child(element: etree._Element, tag: str, present: bool) -> None:
     if present and child is None:
         element.append(etree.Element(tag))
     elif not present and child is not None:
-        _remove(child)
+        remove(child)
 
 
 def _set_address(element: etree._Element, values: Mapping[str, Any]) -> None:
@@ -1201,37 +1202,17 @@ def _set_address(element: etree._Element, values: Mapping[str, Any]) -> None:
         raise SettingsError("AddressProperties and AddressValues differ in length")
     old = element.find("address")
     if old is not None:
-        _remove(old)
+        remove(old)
     if names:
         element.append(etree.Element("address", dict(zip(names, texts, strict=True))))
 
 
-def _remove(element: etree._Element) -> None:
-    parent = element.getparent()
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = element.tail
-    else:
-        parent.text = element.tail
-    parent.remove(element)
 
 
-def _attr(element: etree._Element, path: str, name: str) -> str | None:
-    child = element.find(path)
-    return child.get(name) if child is not None else None
 
 
-def _first(element: etree._Element | None, names: Sequence[str]) -> str | None:
-    if element is None:
-        return None
-    return next((element.get(name) for name in names if name in element.attrib), None)
 
 
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
 
 
 def _str(value: Any) -> str | None:
