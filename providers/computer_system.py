@@ -210,13 +210,13 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
     ) -> Iterable[CIMInstanceName]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield guest_path(ctx, self.hypervisor, domain.name)
 
     def get_instance(
@@ -290,7 +290,7 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield self._instance(ctx, classname, domain.name)
 
     def get_instance(

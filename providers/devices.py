@@ -142,7 +142,7 @@ class DeviceProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterator[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             for device in self.devices(domain):
                 yield self._instance(ctx, classname, domain, device)
 

@@ -140,13 +140,13 @@ class VirtualSystemSettingDataProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield vssd_instance(ctx, self.hypervisor, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
     ) -> Iterable[CIMInstanceName]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield vssd_path(ctx, self.hypervisor, domain.name)
 
     def get_instance(
@@ -170,7 +170,7 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             for setting in rasd.settings(domain.xml, [self.kind]):
                 yield rasd_instance(ctx, self.hypervisor, domain, setting)
 

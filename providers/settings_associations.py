@@ -117,7 +117,7 @@ class _SettingsAssociation(AssociationProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.domains():
+        for domain in self.hypervisor.iter_domains():
             yield from self.links(ctx, classname, domain)
 
     def references(

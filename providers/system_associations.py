@@ -212,7 +212,7 @@ class HostedGuests:
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
         host = host_path(ctx, hv)
-        return [self._link(ctx, hv, host, domain.name) for domain in hv.domains()]
+        return [self._link(ctx, hv, host, domain.name) for domain in hv.iter_domains()]
 
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
@@ -236,7 +236,7 @@ class GuestDevices:
     }
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for domain in hv.domains():
+        for domain in hv.iter_domains():
             yield from self._links(ctx, hv, domain)
 
     def links_at(
@@ -273,7 +273,7 @@ class GuestCapabilities:
             "Capabilities": frozenset({ELEMENT_CAPABILITIES})}
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
-        return [self._link(ctx, hv, domain.name) for domain in hv.domains()]
+        return [self._link(ctx, hv, domain.name) for domain in hv.iter_domains()]
 
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName

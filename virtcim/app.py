@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from providers import register_providers
 from providers.classes import build_repository
@@ -68,7 +69,7 @@ def build_application(settings: Settings) -> Application:
     """
     settings = settings.checked()
     hypervisors = [Hypervisor(uri) for uri in settings.uris or [""]]
-    repository = build_repository(hypervisors, cache_dir=settings.state_dir / "cache")
+    repository = build_repository(hypervisors, cache_dir=_cache_dir(settings))
     registry = ProviderRegistry()
     profiles = ProfileRegistry(INTEROP_NAMESPACE)
     pull = PullSettings()
@@ -94,6 +95,21 @@ def serve(settings: Settings) -> int:
     log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
              ", ".join(app.server.urls))
     return app.serve_forever()
+
+
+def _cache_dir(settings: Settings) -> Path | None:
+    """Where the compiled repository is cached (made on first start); ``None`` if it cannot be.
+
+    Compiling the MOF takes seconds; loading the cached result well under one.
+    """
+    folder = settings.state_dir / "cache"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        log.warning("no repository cache in %s (%s): every start compiles the MOF",
+                    folder, error.strerror)
+        return None
+    return folder
 
 
 def _auth_mechanism(settings: Settings) -> AuthenticationMechanism:

@@ -2,8 +2,18 @@
 
 This is the seam between the HTTP transport (which knows sockets and headers)
 and the operations layer (which knows CIM). It does no I/O itself: the reply
-body is a list of bytes, or, when the client allowed trailers, a generator
-the transport streams as chunks.
+body is a list of bytes, or a generator the transport streams as chunks.
+
+Streaming: a reply longer than one encoder chunk (64 KiB) is streamed, so an
+enumeration of 10,000 guests is never held whole in memory. Whatever fails
+before the first chunk is produced gets a plain error response. When the
+client sent ``TE: trailers``, a failure after that ends the chunked body with
+the error in the ``CIMStatusCode`` trailers (DSP0200). Other HTTP/1.1 clients
+(every HTTP/1.1 client reads chunked bodies; pywbem does, but cannot read
+trailers) get the same chunked stream without trailers, and a failure after
+the first chunk aborts the connection before the last chunk: the client sees
+an incomplete response, never a complete-looking wrong one. HTTP/1.0 clients
+get the whole body, buffered.
 """
 
 from __future__ import annotations
@@ -45,13 +55,16 @@ class CIMService:
         intrinsic = isinstance(call, IntrinsicCall)
         try:
             chunks = self._answer(call, request.user)
-            if request.trailers:
-                # Producing the first chunk runs the operation up to its first
-                # result, so errors found before anything is sent still get a
-                # plain error response rather than a trailer.
-                first = next(chunks, b"")
-                return CIMReply(body=_streamed(chain([first], chunks)))
-            return CIMReply(body=[b"".join(chunks)])
+            if not (request.trailers or request.chunked):
+                return CIMReply(body=[b"".join(chunks)])
+            # Producing the first chunk runs the operation up to its first
+            # results, so errors found before anything is sent still get a
+            # plain error response rather than a trailer or an abort.
+            first = next(chunks, b"")
+            second = next(chunks, None)
+            if second is None:
+                return CIMReply(body=[first])
+            return CIMReply(body=_streamed(chain([first, second], chunks)), streamed=True)
         except CIMError as exc:
             return _error_reply(call.message_id, call.name, intrinsic, exc)
 
@@ -98,7 +111,7 @@ def _same_namespace(a: str | None, b: str | None) -> bool:
 
 
 def _streamed(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Chunks for a trailer-capable client: errors surface as ``CIMError``."""
+    """Chunks of a streamed reply: errors surface as ``CIMError`` (see the module docstring)."""
     try:
         yield from chunks
     except CIMError:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +85,11 @@ _UNSUPPORTED = frozenset(
 _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
+#: Domains kept in the cache, the most recently used. A cached domain holds its
+#: parsed XML (about 30 KB), so this bounds the cache near 30 MB however many
+#: guests the host has; a host with more guests than this is listed with fresh
+#: fetches for the excess.
+CACHE_CAPACITY = 1024
 
 
 # --- the event loop --------------------------------------------------------------------------
@@ -230,7 +236,7 @@ class Hypervisor:
         self._caching = False
         self._capabilities: etree._Element | None = None
         self._cache_lock = threading.Lock()
-        self._cache: dict[str, _CacheEntry] = {}
+        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._generations: dict[str, int] = {}
         self._epoch = 0
         self._listeners_lock = threading.Lock()
@@ -270,6 +276,22 @@ class Hypervisor:
     def domains(self) -> list[Domain]:
         """Every domain, active or not: one listing, XML fetched only when not cached."""
         return self.run("guests", self._list_domains, read=True)
+
+    def iter_domains(self) -> Iterator[Domain]:
+        """Every domain, each fetched as the caller reaches it.
+
+        One listing up front (retried like any read); each domain's ``info``
+        and XML are fetched when iteration gets to it, so the first of 10,000
+        guests is ready without waiting for the other 9,999, and a consumer
+        that stops early fetches no more. Domains undefined meanwhile are
+        skipped.
+        """
+        handles = self.run("guests", lambda conn: conn.listAllDomains(), read=True)
+        for handle in handles:
+            with errors.translate("guests", self.uri):
+                domain = self._load_listed(handle)
+            if domain is not None:
+                yield domain
 
     def domain(self, name: str) -> Domain:
         """The domain named ``name``; ``CIM_ERR_NOT_FOUND`` if there is none."""
@@ -540,15 +562,18 @@ class Hypervisor:
     # the domain cache
 
     def _list_domains(self, conn: libvirt.virConnect) -> list[Domain]:
-        domains = []
-        for handle in conn.listAllDomains():
-            try:
-                domains.append(self._load(handle))
-            except libvirt.libvirtError as error:
-                if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                    raise
-                _log.debug("guest %r vanished while listing", handle.name())
-        return domains
+        loaded = (self._load_listed(handle) for handle in conn.listAllDomains())
+        return [domain for domain in loaded if domain is not None]
+
+    def _load_listed(self, handle: libvirt.virDomain) -> Domain | None:
+        """:meth:`_load` for a listed domain; ``None`` when it was undefined since."""
+        try:
+            return self._load(handle)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+            _log.debug("guest %r vanished while listing", handle.name())
+            return None
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
         """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""
@@ -559,12 +584,15 @@ class Hypervisor:
         with self._cache_lock:
             entry = self._cache.get(uuid)
             if entry is not None and entry.fingerprint == fingerprint:
+                self._cache.move_to_end(uuid)
                 return entry.domain
         xml = DomainXML.from_string(handle.XMLDesc(_LIVE_XML), editable=False)
         domain = Domain(self, handle, xml, info)
         with self._cache_lock:
             if self._caching and token == (self._epoch, self._generations.get(uuid, 0)):
                 self._cache[uuid] = _CacheEntry(fingerprint, domain)
+                if len(self._cache) > CACHE_CAPACITY:
+                    self._cache.popitem(last=False)
         return domain
 
     def _cache_token(self, uuid: str) -> tuple[int, int]:

@@ -61,6 +61,7 @@ from virtcim.cimxml.values import format_value, type_of
 
 __all__ = [
     "CHUNK_SIZE",
+    "FrozenProperty",
     "encode_error_response",
     "encode_extrinsic_response",
     "encode_instance",
@@ -407,6 +408,22 @@ def _keyvalue_type(value: Any) -> str:
 # instances and classes
 
 
+class FrozenProperty(CIMProperty):
+    """A property that never changes once made, so its encoding is made once too.
+
+    For values many instances share, such as a class default: the
+    ``PROPERTY`` element is written at construction and reused every time an
+    instance holding the property is encoded. Changing the property
+    afterwards is a bug (the old encoding would still be written).
+    """
+
+    __slots__ = ("xml",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.xml = _property(self)
+
+
 def encode_instance(instance: CIMInstance) -> str:
     """The ``INSTANCE`` element of an instance (its path is not written)."""
     qualifiers = "".join(map(_qualifier, instance.qualifiers.values()))
@@ -416,6 +433,8 @@ def encode_instance(instance: CIMInstance) -> str:
 
 def _property(prop: CIMProperty) -> str:
     """PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE, value included."""
+    if type(prop) is FrozenProperty and hasattr(prop, "xml"):
+        return prop.xml
     name = _attr(prop.name)
     cimtype = prop.type
     extra = _origin(prop.class_origin, prop.propagated)

@@ -95,17 +95,20 @@ class CIMRequest:
     user: str | None
     trailers: bool
     client: str
+    chunked: bool = False
 
 
 @dataclass
 class CIMReply:
     """What the handler answers.
 
-    ``body`` yields the response bytes. Without ``trailers`` in the request,
-    the handler has produced the whole body already and iterating it cannot
-    fail. With ``trailers``, iteration may raise ``pywbem.CIMError`` after some
-    chunks: the transport then ends the chunked stream with that error's
-    ``CIMStatusCode`` and ``CIMStatusCodeDescription`` trailers.
+    ``body`` yields the response bytes. Unless ``streamed`` (or the request
+    allowed trailers), the handler has produced the whole body already and
+    iterating it cannot fail. Otherwise iteration may raise
+    ``pywbem.CIMError`` after some chunks: with ``trailers`` in the request
+    the transport ends the chunked stream with that error's ``CIMStatusCode``
+    and ``CIMStatusCodeDescription`` trailers; without, it closes the
+    connection before the last chunk, so the client sees an incomplete reply.
 
     ``status`` other than 200 answers with an HTTP error instead of a body,
     with ``cim_error`` as the ``CIMError`` header and ``description`` as the
@@ -118,6 +121,7 @@ class CIMReply:
     cim_error: str | None = None
     description: str = ""
     cim_status: int = 0
+    streamed: bool = False
 
 
 Handler = Callable[[CIMRequest], CIMReply]
@@ -722,6 +726,8 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
             self._send_refusal(_Refusal(reply.status, reply.description, reply.cim_error))
         elif request.trailers:
             self._send_chunked(reply)
+        elif reply.streamed:
+            self._send_chunked(reply, trailers=False)
         else:
             self._send_whole(reply)
 
@@ -778,6 +784,7 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
             user=self._outcome.user,
             trailers=self._client_accepts_trailers(),
             client=_peer(self.client_address),
+            chunked=self.request_version == "HTTP/1.1",
         )
 
     def _check_target(self) -> None:
@@ -920,7 +927,7 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
     def _call_handler(self, request: CIMRequest) -> CIMReply:
         try:
             reply = self.group.handler(request)
-            if not request.trailers and reply.status == 200:
+            if not (request.trailers or reply.streamed) and reply.status == 200:
                 reply.body = [b"".join(reply.body)]
         except RequestError as error:
             raise _Refusal(error.status, str(error), error.cim_error) from error
@@ -939,13 +946,16 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
         self._outcome.status, self._outcome.cim_status = 200, reply.cim_status
         self._write(head + body)
 
-    def _send_chunked(self, reply: CIMReply) -> None:
-        """Stream the body as chunks; the trailers carry the CIM status, success or not."""
+    def _send_chunked(self, reply: CIMReply, trailers: bool = True) -> None:
+        """Stream the body as chunks.
+
+        With ``trailers`` they carry the CIM status, success or not. Without,
+        a failure mid-stream closes the connection before the last chunk.
+        """
         prefix = self._prefix()
-        headers = self._reply_headers() + [
-            ("Transfer-Encoding", "chunked"),
-            ("Trailer", f"{prefix}CIMStatusCode, {prefix}CIMStatusCodeDescription"),
-        ]
+        headers = self._reply_headers() + [("Transfer-Encoding", "chunked")]
+        if trailers:
+            headers.append(("Trailer", f"{prefix}CIMStatusCode, {prefix}CIMStatusCodeDescription"))
         self._outcome.status = 200
         pending = [self._head(200, headers)]
         size = 0
@@ -969,11 +979,25 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
             code, description = pywbem.CIM_ERR_FAILED, "internal server error; see the server log"
             self.close_connection = True
         self._outcome.cim_status = code
+        if not trailers:
+            self._end_untrailed(pending, code, description)
+            return
         trailer = f"0\r\n{prefix}CIMStatusCode: {code}\r\n"
         if description is not None:
             escaped = urllib.parse.quote(description, safe=_HEADER_SAFE)
             trailer += f"{prefix}CIMStatusCodeDescription: {escaped}\r\n"
         pending.append(trailer.encode("ascii") + b"\r\n")
+        self._write(b"".join(pending))
+
+    def _end_untrailed(self, pending: list[bytes], code: int, description: str | None) -> None:
+        """End a chunked reply without trailers: the last chunk, or on failure none and a close."""
+        if description is None:
+            pending.append(b"0\r\n\r\n")
+        else:
+            log.warning("aborted the reply to %s from %s: %s", self._outcome.method,
+                        _peer(self.client_address), description)
+            self._outcome.description = description
+            self.close_connection = True
         self._write(b"".join(pending))
 
     def _send_refusal(self, refusal: _Refusal) -> None:

@@ -8,7 +8,13 @@ provider bug: logged once and dropped.
 
 The per-class work (which properties, their types and origins) is planned
 once per class and view and cached, so shaping an instance is one pass over
-its properties.
+its properties. Two shortcuts keep that pass cheap (most of an enumeration's
+time went here): a property the class declares but the provider left out is
+one shared :class:`~virtcim.cimxml.encode.FrozenProperty` per plan, encoded
+once; and a provider's ``CIMProperty`` that already has the declared name,
+type and form (what ``RequestContext.instance`` builds) is taken over as it
+is instead of being copied. Shaped instances are therefore read-only: they
+may share property objects with each other and with the provider's instance.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pywbem import (
     CIMProperty,
 )
 
+from virtcim.cimxml.encode import FrozenProperty
 from virtcim.operations.values import typed
 from virtcim.repository.schema import PropertyType, Repository
 
@@ -68,6 +75,9 @@ FULL_VIEW = InstanceView()
 class _Shown:
     decl: PropertyType
     class_origin: str | None
+    #: What is shown when the provider gives no value: the class default.
+    default: FrozenProperty
+    lower_name: str
 
 
 @dataclass(frozen=True)
@@ -92,19 +102,15 @@ class Shaper:
                  view: InstanceView = FULL_VIEW) -> CIMInstance:
         """A new instance of ``classname`` shaped from the provider's ``inst``."""
         plan = self._plan(classname.lower(), view)
-        given = inst.properties
-        if any(name.lower() not in plan.declared for name in given):
-            self._warn_undeclared(plan, given)
+        given = {name.lower(): prop for name, prop in inst.properties.items()}
+        if not plan.declared.issuperset(given):
+            self._warn_undeclared(plan, inst.properties)
         shaped = CIMInstance(plan.classname)
         props = shaped.properties
         for shown in plan.shown:
-            decl = shown.decl
-            prop = given.get(decl.name)
-            value = decl.default if prop is None else _provider_value(plan, decl, prop)
-            props[decl.name] = CIMProperty(
-                decl.name, value, type=decl.type, is_array=decl.is_array,
-                reference_class=decl.reference_class, embedded_object=decl.embedded_object,
-                class_origin=shown.class_origin)
+            prop = given.get(shown.lower_name)
+            props[shown.decl.name] = (shown.default if prop is None
+                                      else _shown_property(plan, shown, prop))
         shaped.path = self.path(namespace, plan, inst)
         return shaped
 
@@ -144,7 +150,9 @@ class Shaper:
             if allowed is not None and lower not in allowed:
                 continue
             origin = prop.class_origin if view.include_class_origin else None
-            shown.append(_Shown(types[lower], origin))
+            decl = types[lower]
+            default = _property(decl, decl.default, origin, FrozenProperty)
+            shown.append(_Shown(decl, origin, default, lower))
         keys = tuple(decl for decl in types.values() if decl.is_key)
         return _Plan(cls.classname, tuple(shown), keys, frozenset(types))
 
@@ -159,6 +167,25 @@ class Shaper:
                 self._warned.add(key)
             log.warning("provider of %s gave undeclared property %s; dropped",
                         plan.classname, name)
+
+
+def _shown_property(plan: _Plan, shown: _Shown, prop: Any) -> CIMProperty:
+    """The provider's property as the plan shows it: taken over when it already is."""
+    decl = shown.decl
+    if (isinstance(prop, CIMProperty) and prop.name == decl.name and prop.type == decl.type
+            and prop.is_array == decl.is_array and prop.embedded_object == decl.embedded_object
+            and prop.reference_class == decl.reference_class
+            and prop.class_origin == shown.class_origin and prop.propagated is None
+            and not prop.qualifiers and prop.array_size is None):
+        return prop
+    return _property(decl, _provider_value(plan, decl, prop), shown.class_origin)
+
+
+def _property(decl: PropertyType, value: Any, class_origin: str | None,
+              kind: type[CIMProperty] = CIMProperty) -> CIMProperty:
+    return kind(decl.name, value, type=decl.type, is_array=decl.is_array,
+                reference_class=decl.reference_class, embedded_object=decl.embedded_object,
+                class_origin=class_origin)
 
 
 def _provider_value(plan: _Plan, decl: PropertyType, prop: Any) -> Any:
