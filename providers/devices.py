@@ -25,6 +25,7 @@ hold ``/``: the device id is what follows SystemName and a slash.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -121,7 +122,7 @@ def device_location(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str] | 
     return domain, ident
 
 
-class DeviceProvider(InstanceProvider):
+class DeviceProvider(InstanceProvider, abc.ABC):
     """A family of guest devices; subclasses say which XML elements they read.
 
     Enumerations list the domains once; a GetInstance reads only the domain
@@ -135,9 +136,9 @@ class DeviceProvider(InstanceProvider):
         self.hypervisor = hypervisor
 
     @staticmethod
+    @abc.abstractmethod
     def devices(domain: Domain) -> Iterable[Device]:
         """This family's devices of ``domain``."""
-        raise NotImplementedError
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None

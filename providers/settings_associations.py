@@ -18,6 +18,7 @@ setting or device, never a scan of every guest.
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
@@ -105,14 +106,15 @@ def _quietly(find: Callable[[], T]) -> T | None:
         return None
 
 
-class _SettingsAssociation(AssociationProvider):
+class _SettingsAssociation(AssociationProvider, abc.ABC):
     """Shared plumbing: every link of one guest, and the guest a source belongs to."""
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
 
+    @abc.abstractmethod
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
-        raise NotImplementedError
+        """Every link of association ``classname`` that belongs to ``domain``."""
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
