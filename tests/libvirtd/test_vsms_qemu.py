@@ -114,11 +114,13 @@ def test_live_changes_reach_the_running_guest_and_its_definition(
     vssd = CIMInstanceName(f"{PREFIX}_VirtualSystemSettingData", {"InstanceID": f"KVM:{name}"},
                            namespace=VIRT_NAMESPACE)
 
-    # hot-plug a disk (USB: unplugged by QEMU alone, no guest needed) and a NIC
+    # hot-plug a disk and a NIC, both on USB: QEMU unplugs those alone, no guest OS needed
     added = service("AddResourceSettings", AffectedConfiguration=vssd, ResourceSettings=[
         setting("DiskResourceAllocationSettingData", VirtualDevice="sdb", Address=image,
                 BusType="usb", DriverType="raw"),
-        setting("NetResourceAllocationSettingData", NetworkType="user", Address=MAC),
+        setting("NetResourceAllocationSettingData", NetworkType="user", Address=MAC,
+                ResourceSubType="usb-net", AddressProperties=["type", "bus", "port"],
+                AddressValues=["usb", "0", "2"]),
     ]).out_params["ResultingResourceSettings"]
     assert [ref["InstanceID"] for ref in added] == [f"{name}/sdb", f"{name}/{MAC}"]
     for xml in (xml_of(qemu_conn, name), persistent(qemu_conn, name)):
@@ -148,6 +150,7 @@ def test_live_changes_reach_the_running_guest_and_its_definition(
     saved = persistent(qemu_conn, name)
     assert saved.find_device("sdb") is None and saved.find_device(MAC) is None
     assert eventually(lambda: xml_of(qemu_conn, name).find_device("sdb") is None)
+    assert eventually(lambda: xml_of(qemu_conn, name).find_device(MAC) is None)
 
     service("DestroySystem", AffectedSystem=CIMInstanceName(
         f"{PREFIX}_ComputerSystem", {"CreationClassName": f"{PREFIX}_ComputerSystem",
