@@ -43,10 +43,10 @@ from providers.pools import (
     volume_paths,
 )
 from providers.settings import rasd_at, rasd_path
-from providers.system_associations import Link, existing_domain
+from providers.system_associations import Link, LinkSetProvider, existing_domain
 from providers.virt import Domain, Hypervisor, naming, rasd
 from providers.virt.rasd import Kind
-from virtcim.provider import AssociationProvider, RequestContext, refers_to, same_keys
+from virtcim.provider import RequestContext, refers_to, same_keys
 
 __all__ = [
     "HOSTED_POOLS",
@@ -170,24 +170,13 @@ class PoolLinks(Protocol):
         ...
 
 
-class PoolLinkProvider(AssociationProvider):
+class PoolLinkProvider(LinkSetProvider[PoolLinks]):
     """A pool association on one hypervisor: the links of its ``sources``.
 
     A pool can stand at both ends of ElementAllocatedFromPool, so each source
     finds the links at an object whatever its role, and the role asked for
     is checked here.
     """
-
-    def __init__(self, hypervisor: Hypervisor, sources: Sequence[PoolLinks]) -> None:
-        self.hypervisor = hypervisor
-        self.sources = tuple(sources)
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
-    ) -> Iterator[CIMInstance]:
-        for source in self.sources:
-            for link in source.all_links(ctx, self.hypervisor):
-                yield ctx.instance(classname, **link)
 
     def references(
         self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
@@ -197,16 +186,6 @@ class PoolLinkProvider(AssociationProvider):
                 instance = ctx.instance(classname, **link)
                 if refers_to(instance, source, role):
                     yield instance
-
-    def get_instance(
-        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
-    ) -> CIMInstance:
-        ends = [end for end in path.keybindings.values() if isinstance(end, CIMInstanceName)]
-        if ends:
-            for link in self.references(ctx, path.classname, ends[0], None):
-                if same_keys(link.path, path):
-                    return link
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no link {path} on {self.hypervisor.uri}")
 
 
 class HostedPools:

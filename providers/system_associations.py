@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
@@ -90,16 +90,27 @@ class LinkSource(Protocol):
         ...
 
 
-class LinkProvider(AssociationProvider):
-    """``<Prefix>_<Association>``: the links of its ``sources`` on one hypervisor.
+class AllLinks(Protocol):
+    """A kind of link that can list all its links on a hypervisor."""
 
-    References reach only the sources whose classes can stand at the
-    source's role; a GetInstance follows the links of one of its ends.
+    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
+        """Every link of this kind on ``hv``."""
+        ...
+
+
+SourceT = TypeVar("SourceT", bound=AllLinks)
+
+
+class LinkSetProvider(AssociationProvider, Generic[SourceT]):
+    """An association whose instances are the links its ``sources`` make on one hypervisor.
+
+    Subclasses answer :meth:`references`; a GetInstance follows the links of
+    one of the path's ends.
     """
 
-    def __init__(self, hypervisor: Hypervisor, sources: Sequence[LinkSource]) -> None:
+    def __init__(self, hypervisor: Hypervisor, sources: Sequence[SourceT]) -> None:
         self.hypervisor = hypervisor
-        self.sources = tuple(sources)
+        self.sources: tuple[SourceT, ...] = tuple(sources)
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
@@ -107,15 +118,6 @@ class LinkProvider(AssociationProvider):
         for source in self.sources:
             for link in source.all_links(ctx, self.hypervisor):
                 yield ctx.instance(classname, **link)
-
-    def references(
-        self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
-    ) -> Iterator[CIMInstance]:
-        for links in self.sources:
-            at = self._role(links, source, role)
-            if at:
-                for link in links.links_at(ctx, self.hypervisor, at, source):
-                    yield ctx.instance(classname, **link)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -127,6 +129,23 @@ class LinkProvider(AssociationProvider):
                         return link
                 break
         raise CIMError(CIM_ERR_NOT_FOUND, f"no link {path} on {self.hypervisor.uri}")
+
+
+class LinkProvider(LinkSetProvider[LinkSource]):
+    """``<Prefix>_<Association>``: the links of its ``sources`` on one hypervisor.
+
+    References reach only the sources whose classes can stand at the
+    source's role.
+    """
+
+    def references(
+        self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
+    ) -> Iterator[CIMInstance]:
+        for links in self.sources:
+            at = self._role(links, source, role)
+            if at:
+                for link in links.links_at(ctx, self.hypervisor, at, source):
+                    yield ctx.instance(classname, **link)
 
     def _role(self, links: LinkSource, source: CIMInstanceName, role: str | None) -> str:
         """The role of ``links`` at which ``source`` can stand ('' if none), as ``role`` asks."""
