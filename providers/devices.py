@@ -317,10 +317,5 @@ _BY_GENERIC = {provider.generic_class.lower(): provider for provider in DEVICE_P
 
 def device_provider_for(hv: Hypervisor, classname: str) -> type[DeviceProvider] | None:
     """The device family of ``classname`` if it is one of ``hv``'s device classes."""
-    try:
-        prefix, generic = naming.split_classname(classname)
-    except ValueError:
-        return None
-    if prefix.lower() != hv.prefix.lower():
-        return None
-    return _BY_GENERIC.get(generic.lower())
+    generic = naming.generic_name(hv.prefix, classname)
+    return _BY_GENERIC.get(generic.lower()) if generic else None

@@ -314,13 +314,8 @@ class PoolSettings:
 
 def _setting_kind(hv: Hypervisor, classname: str) -> Kind | None:
     """The setting kind of ``classname`` if it is one of ``hv``'s pooled setting classes."""
-    try:
-        prefix, generic = naming.split_classname(classname)
-    except ValueError:
-        return None
-    if prefix.lower() != hv.prefix.lower():
-        return None
-    return next((kind for kind in SETTING_POOLS if kind.value.lower() == generic.lower()), None)
+    generic = (naming.generic_name(hv.prefix, classname) or "").lower()
+    return next((kind for kind in SETTING_POOLS if kind.value.lower() == generic), None)
 
 
 def _links_of_pool(instance_id: str, links: Iterable[Link]) -> Iterator[Link]:

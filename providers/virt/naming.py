@@ -30,6 +30,7 @@ __all__ = [
     "classname",
     "controller_device_id",
     "driver_from_uri",
+    "generic_name",
     "input_device_id",
     "parse_pool_instance_id",
     "parse_rasd_instance_id",
@@ -93,6 +94,15 @@ def split_classname(name: str) -> tuple[str, str]:
     if not underscore or not prefix or not generic:
         raise ValueError(f"class name {name!r} is not <Prefix>_<Name>")
     return prefix, generic
+
+
+def generic_name(prefix: str, classname: str) -> str | None:
+    """The generic name of ``classname`` when it carries ``prefix`` (case aside), else ``None``."""
+    try:
+        found, generic = split_classname(classname)
+    except ValueError:
+        return None
+    return generic if found.lower() == prefix.lower() else None
 
 
 def vssd_instance_id(prefix: str, domain: str) -> str:

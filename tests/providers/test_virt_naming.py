@@ -149,3 +149,14 @@ def test_device_ids_in_libvirt_cim_forms():
     assert naming.controller_device_id("scsi", 0) == "controller:scsi:0"
     assert naming.controller_device_id("usb", None) == "controller:usb:-1"
     assert (naming.PROCESSOR_DEVICE_ID, naming.MEMORY_DEVICE_ID) == ("proc", "mem")
+
+
+@pytest.mark.parametrize(("prefix", "classname", "expected"), [
+    ("KVM", "KVM_LogicalDisk", "LogicalDisk"),
+    ("KVM", "kvm_LogicalDisk", "LogicalDisk"),
+    ("KVM", "Xen_LogicalDisk", None),
+    ("KVM", "CIM_LogicalDisk", None),
+    ("KVM", "NoPrefix", None),
+])
+def test_generic_names_belong_to_one_prefix(prefix, classname, expected):
+    assert naming.generic_name(prefix, classname) == expected
