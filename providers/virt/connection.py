@@ -450,7 +450,10 @@ class Hypervisor:
         try:
             conn = libvirt.open(self.uri)
         except libvirt.libvirtError as error:
-            raise errors.unreachable(self.uri, error) from error
+            raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
+        if not self.uri:
+            # libvirt chose its default; name it from now on (messages, reconnects).
+            self.uri = conn.getURI()
         _log.info("connected to %s", self.uri)
         self._capabilities = None
         self._clear_cache()

@@ -263,3 +263,14 @@ def test_connection_errors_say_the_hypervisor_is_unreachable(code):
     )
     assert error.status_code == CIM_ERR_FAILED
     assert error.status_description == "hypervisor at qemu+ssh://h/system unreachable: End of file"
+
+
+def test_without_a_uri_libvirts_default_is_used_and_named(monkeypatch):
+    monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///default")
+    hv = Hypervisor("")
+    try:
+        assert hv.prefix == "Test"
+        assert hv.uri == "test:///default"
+        assert "test" in [domain.name for domain in hv.domains()]
+    finally:
+        hv.close()
