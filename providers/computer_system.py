@@ -46,6 +46,7 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
+from providers.memo import snapshot_instance
 from providers.states import (
     Dedicated,
     EnabledState,
@@ -253,10 +254,18 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         return Result.COMPLETED
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
-        prefix = self.hypervisor.prefix
-        view = STATE_VIEWS[domain.state]
+        """Made once per domain snapshot and RequestedState (kept here, not in libvirt)."""
         with self._requests_lock:
             requested = self._requests.get(domain.uuid, RequestedState.NO_CHANGE)
+        return snapshot_instance(
+            ctx, domain, classname,
+            lambda: self._build(ctx, classname, domain, requested), requested,
+        )
+
+    def _build(self, ctx: RequestContext, classname: str, domain: Domain,
+               requested: RequestedState) -> CIMInstance:
+        prefix = self.hypervisor.prefix
+        view = STATE_VIEWS[domain.state]
         return ctx.instance(
             classname,
             CreationClassName=classname,
@@ -291,7 +300,7 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
         for domain in self.hypervisor.iter_domains():
-            yield self._instance(ctx, classname, domain.name)
+            yield self._instance(ctx, classname, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -299,10 +308,16 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
         name = path.keybindings.get("InstanceID")
         if not isinstance(name, str):
             raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no guest on {self.hypervisor.uri}")
-        return self._instance(ctx, path.classname, self.hypervisor.domain(name).name)
+        return self._instance(ctx, path.classname, self.hypervisor.domain(name))
+
+    @classmethod
+    def _instance(cls, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
+        """Made once per domain snapshot: it shows the domain's name only."""
+        return snapshot_instance(ctx, domain, classname,
+                                 lambda: cls._build(ctx, classname, domain.name))
 
     @staticmethod
-    def _instance(ctx: RequestContext, classname: str, name: str) -> CIMInstance:
+    def _build(ctx: RequestContext, classname: str, name: str) -> CIMInstance:
         return ctx.instance(
             classname,
             InstanceID=name,

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
+from providers.memo import snapshot_instance
 from providers.virt import Domain, Hypervisor, naming, rasd
 from providers.virt.rasd import Kind
 from virtcim.provider import InstanceProvider, RequestContext
@@ -119,8 +120,20 @@ def _autostart(domain: Domain) -> bool | None:
 def rasd_instance(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
 ) -> CIMInstance:
-    """The instance of one resource setting of ``domain``."""
+    """The instance of one resource setting of ``domain``, made once per domain snapshot.
+
+    A setting is read from the snapshot's XML alone (a PoolID names the
+    network or pool the XML names, whether or not it exists).
+    """
     classname = naming.classname(hv.prefix, setting.kind.value)
+    return snapshot_instance(ctx, domain, classname,
+                             lambda: _rasd_instance(ctx, hv, domain, setting, classname),
+                             setting.device_id)
+
+
+def _rasd_instance(
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting, classname: str
+) -> CIMInstance:
     values = dict(setting.values)
     parent = _PARENT_KIND.get(setting.kind)
     if parent is not None:

@@ -53,6 +53,7 @@ __all__ = [
     "Provider",
     "ProviderRegistry",
     "RequestContext",
+    "SharedInstance",
     "cim_method",
 ]
 
@@ -107,6 +108,30 @@ class RequestContext:
         """Stop a long enumeration whose client has gone away."""
         if self.cancelled.is_set():
             raise CIMError(CIM_ERR_NOT_SUPPORTED, "request cancelled")
+
+
+class SharedInstance(CIMInstance):
+    """An instance a provider returns again and again, unchanged, while what it shows holds.
+
+    A provider that keeps its instances (for as long as the object they
+    describe is unchanged) returns them as ``SharedInstance``: the server
+    then shapes and encodes each once per request view and reuses that work
+    while the provider keeps returning the same object. Nobody may change a
+    shared instance; a provider makes a new one when what it shows changes.
+    Plain ``CIMInstance`` objects are shaped and encoded afresh every time.
+    """
+
+    __slots__ = ("shaped",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The server's shaped forms of this instance, by request view.
+        self.shaped: dict[Any, CIMInstance] = {}
+
+    @classmethod
+    def of(cls, instance: CIMInstance) -> SharedInstance:
+        """``instance`` (as :meth:`RequestContext.instance` made it) as a shared instance."""
+        return cls(instance.classname, instance.properties, instance.qualifiers, instance.path)
 
 
 class Provider:

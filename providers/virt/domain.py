@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libvirt
 from lxml import etree
@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: libvirt writes its own XML, but definitions also come from clients: never
 #: resolve entities or fetch anything while parsing.
@@ -697,6 +699,9 @@ _UNDEFINE_FLAGS = (
 _FLAGS_REFUSED = frozenset(
     {libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED}
 )
+#: Values one snapshot memoises (:meth:`Domain.memo`); the keys come partly from
+#: clients (a class name's spelling), so their number is bounded.
+MEMO_CAPACITY = 64
 
 
 class Domain:
@@ -730,6 +735,7 @@ class Domain:
         self.state = DomainState(info[0])
         self._max_memory_kib, self._memory_kib, self._vcpus = info[1], info[2], info[3]
         self._journal: Transaction | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Domain {self.name!r} {self.state.name} on {self._hypervisor.uri}>"
@@ -742,6 +748,24 @@ class Domain:
     @property
     def hypervisor(self) -> Hypervisor:
         return self._hypervisor
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, made once per snapshot and ``key``, then returned as made.
+
+        For values derived from this snapshot alone (its ``xml``, name,
+        state...) that are never changed once made, such as a provider's
+        instance: a changed domain is fetched as a new snapshot, whose memo
+        starts empty, so nothing memoised outlives what it was derived from.
+        ``key`` must name everything else the value depends on. Two threads
+        may both build a value the first time; either result is kept.
+        """
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = build()
+            if len(self._memo) < MEMO_CAPACITY:
+                self._memo[key] = value
+            return value
 
     # reads that ask libvirt
 

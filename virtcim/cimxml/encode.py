@@ -61,6 +61,7 @@ from virtcim.cimxml.values import format_value, type_of
 
 __all__ = [
     "CHUNK_SIZE",
+    "FrozenInstance",
     "FrozenProperty",
     "encode_error_response",
     "encode_extrinsic_response",
@@ -424,8 +425,32 @@ class FrozenProperty(CIMProperty):
         self.xml = _property(self)
 
 
+class FrozenInstance(CIMInstance):
+    """An instance that never changes once filled, so it is encoded once.
+
+    For instances served to many requests (the shaped form of a provider's
+    shared instance): the ``INSTANCE`` element is written the first time
+    the instance is encoded and reused after. Changing the instance after it
+    was first encoded is a bug (the old encoding would still be written).
+    """
+
+    __slots__ = ("xml",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.xml: str | None = None
+
+
 def encode_instance(instance: CIMInstance) -> str:
     """The ``INSTANCE`` element of an instance (its path is not written)."""
+    if type(instance) is FrozenInstance:
+        if instance.xml is None:
+            instance.xml = _instance(instance)
+        return instance.xml
+    return _instance(instance)
+
+
+def _instance(instance: CIMInstance) -> str:
     qualifiers = "".join(map(_qualifier, instance.qualifiers.values()))
     properties = "".join(map(_property, instance.properties.values()))
     return f'<INSTANCE CLASSNAME="{_attr(instance.classname)}">{qualifiers}{properties}</INSTANCE>'

@@ -15,6 +15,8 @@ once; and a provider's ``CIMProperty`` that already has the declared name,
 type and form (what ``RequestContext.instance`` builds) is taken over as it
 is instead of being copied. Shaped instances are therefore read-only: they
 may share property objects with each other and with the provider's instance.
+A provider's :class:`~virtcim.provider.SharedInstance` is shaped once per
+view and its shaped form reused, encoding included.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from pywbem import (
     CIMProperty,
 )
 
-from virtcim.cimxml.encode import FrozenProperty
+from virtcim.cimxml.encode import FrozenInstance, FrozenProperty
 from virtcim.operations.values import typed
+from virtcim.provider import SharedInstance
 from virtcim.repository.schema import PropertyType, Repository
 
 __all__ = ["InstanceView", "Shaper", "shaped_class"]
@@ -45,6 +48,9 @@ __all__ = ["InstanceView", "Shaper", "shaped_class"]
 log = logging.getLogger(__name__)
 
 _PLAN_CACHE_SIZE = 1024
+#: Shaped forms kept per shared instance: views come from clients (property
+#: lists), so only the first few are kept.
+_SHAPED_PER_INSTANCE = 8
 
 
 @dataclass(frozen=True)
@@ -100,12 +106,29 @@ class Shaper:
 
     def instance(self, namespace: str, classname: str, inst: CIMInstance,
                  view: InstanceView = FULL_VIEW) -> CIMInstance:
-        """A new instance of ``classname`` shaped from the provider's ``inst``."""
+        """An instance of ``classname`` shaped from the provider's ``inst``.
+
+        New each time, except for a :class:`~virtcim.provider.SharedInstance`:
+        that one is shaped once per view, and every request after gets the
+        same (never changed) shaped instance, encoded once.
+        """
+        if not isinstance(inst, SharedInstance):
+            return self._shape(namespace, classname, inst, view, CIMInstance)
+        key = (self, namespace, classname, view)
+        shaped = inst.shaped.get(key)
+        if shaped is None:
+            shaped = self._shape(namespace, classname, inst, view, FrozenInstance)
+            if len(inst.shaped) < _SHAPED_PER_INSTANCE:
+                inst.shaped[key] = shaped
+        return shaped
+
+    def _shape(self, namespace: str, classname: str, inst: CIMInstance, view: InstanceView,
+               kind: type[CIMInstance]) -> CIMInstance:
         plan = self._plan(classname.lower(), view)
         given = {name.lower(): prop for name, prop in inst.properties.items()}
         if not plan.declared.issuperset(given):
             self._warn_undeclared(plan, inst.properties)
-        shaped = CIMInstance(plan.classname)
+        shaped = kind(plan.classname)
         props = shaped.properties
         for shown in plan.shown:
             prop = given.get(shown.lower_name)

@@ -1,0 +1,32 @@
+"""Instances made once per domain snapshot, for providers whose instances depend on nothing else.
+
+An enumeration of unchanged guests then hands the operations layer the
+very :class:`~virtcim.provider.SharedInstance` objects of the previous one,
+whose shaping and encoding the server reuses too. A guest
+that changed is fetched as a new :class:`~providers.virt.Domain` snapshot
+with an empty memo, so no request sees an instance older than its domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+from pywbem import CIMInstance
+
+from providers.virt import Domain
+from virtcim.provider import RequestContext, SharedInstance
+
+__all__ = ["snapshot_instance"]
+
+
+def snapshot_instance(ctx: RequestContext, domain: Domain, classname: str,
+                      build: Callable[[], CIMInstance], *depends: Hashable) -> SharedInstance:
+    """``build()``, made once while ``domain`` is the same snapshot, then shared.
+
+    ``build`` must read only ``domain``, ``classname``, the request's
+    namespace and repository, and ``depends`` (which names whatever else it
+    reads, such as a device id or state kept in memory). The instance
+    returned is shared between requests: it must never be changed.
+    """
+    key = (ctx.repository, ctx.namespace, classname, *depends)
+    return domain.memo(key, lambda: SharedInstance.of(build()))
