@@ -131,6 +131,11 @@ def rasd_instance(
                              setting.device_id)
 
 
+def _settings(domain: Domain, kind: rasd.Kind) -> list[rasd.Setting]:
+    """The domain's settings of ``kind``, read from its XML once per snapshot."""
+    return domain.memo(("settings", kind), lambda: list(rasd.settings(domain.xml, [kind])))
+
+
 def _rasd_instance(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting, classname: str
 ) -> CIMInstance:
@@ -184,7 +189,7 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
         for domain in self.hypervisor.iter_domains():
-            for setting in rasd.settings(domain.xml, [self.kind]):
+            for setting in _settings(domain, self.kind):
                 yield rasd_instance(ctx, self.hypervisor, domain, setting)
 
     def get_instance(
