@@ -3,8 +3,8 @@
 Two servers run as separate processes on loopback:
 
 * ``virtcim``: ``virtcim serve --uri test:///default``, answering
-  GetInstance of the object manager in ``root/interop`` (decode, dispatch,
-  provider, shaping, encode, HTTP);
+  GetInstance of the test driver's guest ``test`` (decode, dispatch, libvirt
+  lookup, provider, shaping, encode, HTTP);
 * ``baseline``: the same HTTP stack (:class:`HTTPServerGroup`) with a handler
   that returns the very bytes virtcim answered, without looking at the request:
   what the transport alone costs.
@@ -31,25 +31,25 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Requests per second a console polling one guest should get (4 clients, 2 cores).
+GOAL_RATE = 1500
 PYTHON = sys.executable
 
 REQUEST = textwrap.dedent("""\
     <?xml version="1.0" encoding="utf-8" ?>
     <CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ>
     <IMETHODCALL NAME="GetInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"></NAMESPACE>
-    <NAMESPACE NAME="interop"></NAMESPACE></LOCALNAMESPACEPATH>
-    <IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="CIM_ObjectManager">
-    <KEYBINDING NAME="SystemCreationClassName"><KEYVALUE>CIM_ComputerSystem</KEYVALUE></KEYBINDING>
-    <KEYBINDING NAME="SystemName"><KEYVALUE>{host}</KEYVALUE></KEYBINDING>
-    <KEYBINDING NAME="CreationClassName"><KEYVALUE>CIM_ObjectManager</KEYVALUE></KEYBINDING>
-    <KEYBINDING NAME="Name"><KEYVALUE>virtcim</KEYVALUE></KEYBINDING>
+    <NAMESPACE NAME="virt"></NAMESPACE></LOCALNAMESPACEPATH>
+    <IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Test_ComputerSystem">
+    <KEYBINDING NAME="CreationClassName"><KEYVALUE>Test_ComputerSystem</KEYVALUE></KEYBINDING>
+    <KEYBINDING NAME="Name"><KEYVALUE>test</KEYVALUE></KEYBINDING>
     </INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>
     """)
 HEADERS = {
     "Content-Type": 'application/xml; charset="utf-8"',
     "CIMOperation": "MethodCall",
     "CIMMethod": "GetInstance",
-    "CIMObject": "root/interop",
+    "CIMObject": "root/virt",
 }
 
 BASELINE_SERVER = textwrap.dedent("""\
@@ -129,7 +129,7 @@ def main() -> int:
                  "--auth", "none", "--http-port", str(port), "--state-dir", tmp,
                  "--log-level", "warning"], cwd=ROOT))
             wait_for(port)
-            body = REQUEST.format(host=socket.getfqdn()).encode()
+            body = REQUEST.encode()
             canned = Path(tmp, "reply.xml")
             canned.write_bytes(post(http.client.HTTPConnection("127.0.0.1", port), body))
             base_port = free_port()
@@ -145,9 +145,10 @@ def main() -> int:
                 server.wait(timeout=30)
     print(f"GetInstance, keep-alive, {args.clients} clients x {args.requests} requests, "
           f"{os.cpu_count()} cores")
-    print(f"{'server':<10} {'req/s':>10} {'ratio':>8}")
+    verdict = "ok" if ours >= GOAL_RATE else "MISSED"
+    print(f"{'server':<10} {'req/s':>10} {'ratio':>8}  goal")
     print(f"{'baseline':<10} {baseline:>10.0f} {1.0:>8.2f}")
-    print(f"{'virtcim':<10} {ours:>10.0f} {ours / baseline:>8.2f}")
+    print(f"{'virtcim':<10} {ours:>10.0f} {ours / baseline:>8.2f}  {verdict} (>= {GOAL_RATE} req/s)")
     return 0
 
 
