@@ -87,17 +87,22 @@ def measure(folder: Path, guests: int) -> list[Row]:
         running.reset_peak()
         whole_ms = best_of(2, lambda: post(http, "EnumerateInstances", enumerate_body))
         enumerate_peak = running.peak_mib() - idle
-        first_again, _page = open_enumeration(running)
+        # Again with the domain cache warm, as the whole enumeration above was.
+        first_again, page = open_enumeration(running)
+        start = time.perf_counter()
+        pull_to_end(running, page)
+        warm_pull_ms = first_again + (time.perf_counter() - start) * 1000
     first = min(first_ms, first_again)
     return [
         Row("EnumerateInstances CIM_ComputerSystem", guests, whole_ms, None,
             f"+{enumerate_peak:.0f} MiB peak", note=f"idle {idle:.0f} MiB"),
         Row("OpenEnumerateInstances: first page of 500", guests, first, whole_ms,
             goal=FIRST_PAGE_GOAL, note="(baseline: whole EnumerateInstances)"),
-        Row(f"Open + Pull to the end ({pages} pages)", guests, pull_ms, whole_ms,
+        Row(f"Open + Pull to the end ({pages} pages), cold", guests, pull_ms, whole_ms,
             f"+{pull_peak:.0f} MiB peak",
             note=("ok" if pull_peak <= MEMORY_GOAL_MB else "MISSED")
             + f" (memory goal <= +{MEMORY_GOAL_MB} MB)"),
+        Row(f"Open + Pull to the end ({pages} pages), warm", guests, warm_pull_ms, whole_ms),
     ]
 
 
