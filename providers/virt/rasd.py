@@ -799,12 +799,18 @@ def _set_virtualport(element: etree._Element, values: Mapping[str, Any]) -> None
     _set_attrs(_child(port, "parameters"), {attr: values.get(n) for n, attr in names.items()})
 
 
+def _subtype(values: Mapping[str, Any], allowed: Sequence[str]) -> str | None:
+    """The ResourceSubType given, if any, checked against the ``allowed`` device types."""
+    kind = values.get("ResourceSubType")
+    if kind is not None and kind not in allowed:
+        raise SettingsError(f"ResourceSubType {kind!r} is not one of {', '.join(allowed)}")
+    return kind
+
+
 def _write_graphics(
     element: etree._Element | None, values: Mapping[str, Any], _driver: str
 ) -> etree._Element:
-    kind = values.get("ResourceSubType")
-    if kind is not None and kind not in _GRAPHICS_TYPES:
-        raise SettingsError(f"ResourceSubType {kind!r} is not one of {', '.join(_GRAPHICS_TYPES)}")
+    kind = _subtype(values, _GRAPHICS_TYPES)
     if element is None:
         if kind is None:
             raise SettingsError("ResourceSubType is required for new graphics")
@@ -842,9 +848,7 @@ def _set_listen(element: etree._Element, address: str) -> None:
 def _write_input(
     element: etree._Element | None, values: Mapping[str, Any], _driver: str
 ) -> etree._Element:
-    kind = values.get("ResourceSubType")
-    if kind is not None and kind not in _INPUT_TYPES:
-        raise SettingsError(f"ResourceSubType {kind!r} is not one of {', '.join(_INPUT_TYPES)}")
+    kind = _subtype(values, _INPUT_TYPES)
     if element is None:
         if kind is None:
             raise SettingsError("ResourceSubType is required for a new input device")
@@ -928,11 +932,7 @@ def _add_url_source(element: etree._Element, kind: str, mode: str, url: str) -> 
 def _write_controller(
     element: etree._Element | None, values: Mapping[str, Any], _driver: str
 ) -> etree._Element:
-    kind = values.get("ResourceSubType")
-    if kind is not None and kind not in _CONTROLLER_TYPES:
-        raise SettingsError(
-            f"ResourceSubType {kind!r} is not one of {', '.join(_CONTROLLER_TYPES)}"
-        )
+    kind = _subtype(values, _CONTROLLER_TYPES)
     if element is None:
         if kind is None or values.get("Index") is None:
             raise SettingsError("ResourceSubType and Index are required for a new controller")
