@@ -46,7 +46,7 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
-from providers.memo import snapshot_instance
+from providers.memo import guests, snapshot_instance
 from providers.states import (
     Dedicated,
     EnabledState,
@@ -211,13 +211,13 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
     ) -> Iterable[CIMInstanceName]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield guest_path(ctx, self.hypervisor, domain.name)
 
     def get_instance(
@@ -299,7 +299,7 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield self._instance(ctx, classname, domain)
 
     def get_instance(

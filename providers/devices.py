@@ -33,6 +33,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import COMPUTER_SYSTEM
+from providers.memo import guests
 from providers.states import (
     CPUStatus,
     EnabledState,
@@ -143,7 +144,7 @@ class DeviceProvider(InstanceProvider, abc.ABC):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterator[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             for device in self.devices(domain):
                 yield self._instance(ctx, classname, domain, device)
 

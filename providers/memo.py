@@ -1,9 +1,15 @@
-"""Instances made once per domain snapshot, for providers whose instances depend on nothing else.
+"""What providers make once: one guest listing per request, instances once per domain snapshot.
 
-An enumeration of unchanged guests then hands the operations layer the
-very :class:`~virtcim.provider.SharedInstance` objects of the previous one,
-whose shaping and encoding the server reuses too. A guest
-that changed is fetched as a new :class:`~providers.virt.Domain` snapshot
+Every provider that lists guests does it through :func:`guests`, so the
+providers one request reaches (the ten resource-setting classes of a deep
+enumeration, both ends of an association) ask libvirt for each guest's
+state once.
+
+Providers whose instances derive from one domain snapshot alone make them
+once per snapshot (:func:`snapshot_instance`): an enumeration of unchanged
+guests then hands the operations layer the very
+:class:`~virtcim.provider.SharedInstance` objects of the previous one,
+whose shaping and encoding the server reuses too. A guest that changed is fetched as a new :class:`~providers.virt.Domain` snapshot
 with an empty memo, so no request sees an instance older than its domain.
 """
 
@@ -13,10 +19,15 @@ from collections.abc import Callable, Hashable
 
 from pywbem import CIMInstance
 
-from providers.virt import Domain
+from providers.virt import Domain, DomainListing, Hypervisor
 from virtcim.provider import RequestContext, SharedInstance
 
-__all__ = ["snapshot_instance"]
+__all__ = ["guests", "snapshot_instance"]
+
+
+def guests(ctx: RequestContext, hypervisor: Hypervisor) -> DomainListing:
+    """Every guest of ``hypervisor``, listed once per request (walk it as often as needed)."""
+    return ctx.memo(("guests", hypervisor), hypervisor.listing)
 
 
 def snapshot_instance(ctx: RequestContext, domain: Domain, classname: str,

@@ -32,6 +32,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.memo import guests
 from providers.pools import (
     POOL_CLASSES,
     PoolKind,
@@ -242,7 +243,7 @@ class PoolDevices:
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
         membership = Membership(hv)
-        for domain in hv.domains():
+        for domain in guests(ctx, hv):
             yield from self._links(ctx, hv, membership, domain, DEVICE_POOLS)
 
     def links_at(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
@@ -281,7 +282,7 @@ class PoolSettings:
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
         membership = Membership(hv)
-        for domain in hv.domains():
+        for domain in guests(ctx, hv):
             yield from self._links(ctx, hv, membership, domain, list(SETTING_POOLS))
 
     def links_at(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName

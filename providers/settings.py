@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.memo import snapshot_instance
+from providers.memo import guests, snapshot_instance
 from providers.virt import Domain, Hypervisor, naming, rasd
 from providers.virt.rasd import Kind
 from virtcim.provider import InstanceProvider, RequestContext
@@ -42,6 +42,7 @@ __all__ = [
     "guest_of_vssd",
     "rasd_at",
     "rasd_instance",
+    "rasd_instances",
     "rasd_path",
     "vssd_instance",
     "vssd_path",
@@ -131,9 +132,12 @@ def rasd_instance(
                              setting.device_id)
 
 
-def _settings(domain: Domain, kind: rasd.Kind) -> list[rasd.Setting]:
-    """The domain's settings of ``kind``, read from its XML once per snapshot."""
-    return domain.memo(("settings", kind), lambda: list(rasd.settings(domain.xml, [kind])))
+def rasd_instances(
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, kind: Kind
+) -> list[CIMInstance]:
+    """The instances of every ``kind`` setting of ``domain``, read from its XML once per snapshot."""
+    return domain.memo(("rasds", ctx.repository, ctx.namespace, kind.value), lambda: [
+        rasd_instance(ctx, hv, domain, setting) for setting in rasd.settings(domain.xml, [kind])])
 
 
 def _rasd_instance(
@@ -158,13 +162,13 @@ class VirtualSystemSettingDataProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield vssd_instance(ctx, self.hypervisor, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
     ) -> Iterable[CIMInstanceName]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield vssd_path(ctx, self.hypervisor, domain.name)
 
     def get_instance(
@@ -188,9 +192,8 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
-            for setting in _settings(domain, self.kind):
-                yield rasd_instance(ctx, self.hypervisor, domain, setting)
+        for domain in guests(ctx, self.hypervisor):
+            yield from rasd_instances(ctx, self.hypervisor, domain, self.kind)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

@@ -27,6 +27,7 @@ from pywbem import CIMError, CIMInstance, CIMInstanceName
 
 from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
+from providers.memo import guests
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, vssd_path
 from providers.virt import Domain, Hypervisor, naming, rasd
 from providers.virt.rasd import Kind
@@ -119,7 +120,7 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        for domain in self.hypervisor.iter_domains():
+        for domain in guests(ctx, self.hypervisor):
             yield from self.links(ctx, classname, domain)
 
     def references(

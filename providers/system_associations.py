@@ -45,6 +45,7 @@ from providers.devices import (
     device_provider_for,
 )
 from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.memo import guests
 from providers.virt import Domain, Hypervisor, naming
 from virtcim.provider import AssociationProvider, RequestContext, same_keys
 
@@ -231,7 +232,7 @@ class HostedGuests:
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
         host = host_path(ctx, hv)
-        return [self._link(ctx, hv, host, domain.name) for domain in hv.iter_domains()]
+        return [self._link(ctx, hv, host, domain.name) for domain in guests(ctx, hv)]
 
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
@@ -255,7 +256,7 @@ class GuestDevices:
     }
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for domain in hv.iter_domains():
+        for domain in guests(ctx, hv):
             yield from self._links(ctx, hv, domain)
 
     def links_at(
@@ -292,7 +293,7 @@ class GuestCapabilities:
             "Capabilities": frozenset({ELEMENT_CAPABILITIES})}
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
-        return [self._link(ctx, hv, domain.name) for domain in hv.iter_domains()]
+        return [self._link(ctx, hv, domain.name) for domain in guests(ctx, hv)]
 
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName

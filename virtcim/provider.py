@@ -29,8 +29,8 @@ Anything else they raise is reported as ``CIM_ERR_FAILED`` and logged.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pywbem import (
@@ -56,6 +56,9 @@ __all__ = [
     "SharedInstance",
     "cim_method",
 ]
+
+
+T = TypeVar("T")
 
 
 class Cimom(Protocol):
@@ -91,6 +94,8 @@ class RequestContext:
     user: str | None = None
     host: str = "localhost"
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: What :meth:`memo` keeps; shared by the contexts of one request.
+    memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     def instance(self, classname: str, /, **values: Any) -> CIMInstance:
         """A typed instance of ``classname`` in this namespace, path included.
@@ -103,6 +108,24 @@ class RequestContext:
     def path(self, classname: str, /, namespace: str | None = None, **keys: Any) -> CIMInstanceName:
         """A typed instance path of ``classname`` (in this namespace unless told)."""
         return self.repository.build_path(namespace or self.namespace, classname, keys)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, made once per request and ``key``.
+
+        For what several providers of one request would otherwise each ask
+        for again, such as one listing of a hypervisor's guests for the ten
+        resource-setting classes of a deep enumeration. The value lives as
+        long as the request (a pulled enumeration's, until its last pull).
+        """
+        try:
+            return self.memos[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self.memos[key] = make()
+            return value
+
+    def within(self, namespace: str) -> RequestContext:
+        """The same request, reaching into ``namespace``."""
+        return replace(self, namespace=namespace)
 
     def check_cancelled(self) -> None:
         """Stop a long enumeration whose client has gone away."""

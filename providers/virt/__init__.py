@@ -12,6 +12,7 @@ Providers reach libvirt only through this package:
 """
 
 from providers.virt.connection import (
+    DomainListing,
     Event,
     Hypervisor,
     Network,
@@ -39,6 +40,7 @@ __all__ = [
     "Controller",
     "Disk",
     "Domain",
+    "DomainListing",
     "DomainState",
     "DomainXML",
     "Event",

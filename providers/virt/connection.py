@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from providers.virt import errors, naming
 from providers.virt.domain import Domain, DomainXML, Transaction, parse_xml
 
 __all__ = [
+    "DomainListing",
     "Event",
     "Hypervisor",
     "Network",
@@ -217,6 +219,78 @@ class _CacheEntry:
     domain: Domain
 
 
+@dataclass(frozen=True)
+class _Look:
+    """What libvirt said of a listed domain: enough to judge a cached snapshot of it."""
+
+    handle: libvirt.virDomain
+    uuid: str
+    #: The cache's epoch and the domain's generation before ``info`` was asked.
+    token: tuple[int, int]
+    info: list[int]
+    fingerprint: tuple[Any, ...]
+
+
+class DomainListing:
+    """The domains of one ``listAllDomains``, walked once or more.
+
+    The first walk asks libvirt for each domain's state (``info``) as it
+    reaches it, and takes the domain's snapshot from the cache when the
+    cached one matches that state, fetching its XML otherwise. Later walks
+    hand out the same snapshots while they are alive (kept by the cache or
+    a consumer) and otherwise judge the cache by the state the first walk
+    saw: the providers of one request (the ten resource-setting classes of a
+    deep enumeration) share one round of libvirt calls and see one snapshot
+    of each guest, and the listing itself holds no XML however many guests
+    there are. Domains undefined since the listing are skipped. Walks may
+    interleave but not run in different threads at once.
+    """
+
+    def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain]) -> None:
+        self._hypervisor = hypervisor
+        self._handles = handles
+        self._looks: list[_Look | None] = []
+        self._seen: list[weakref.ref[Domain] | None] = []
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    def __iter__(self) -> Iterator[Domain]:
+        for index, handle in enumerate(self._handles):
+            try:
+                domain = self._domain(index, handle)
+            except libvirt.libvirtError as error:
+                raise errors.cim_error(error, "guests", self._hypervisor.uri) from error
+            if domain is not None:
+                yield domain
+
+    def _domain(self, index: int, handle: libvirt.virDomain) -> Domain | None:
+        if index == len(self._looks):
+            self._looks.append(_unless_vanished(handle, self._hypervisor._look, handle))
+            self._seen.append(None)
+        look = self._looks[index]
+        if look is None:
+            return None
+        seen = self._seen[index]
+        domain = None if seen is None else seen()
+        if domain is None:
+            domain = _unless_vanished(handle, self._hypervisor._snapshot, look)
+            if domain is not None:
+                self._seen[index] = weakref.ref(domain)
+        return domain
+
+
+def _unless_vanished(handle: libvirt.virDomain, call: Callable[[Any], T], arg: Any) -> T | None:
+    """``call(arg)``, or ``None`` when the domain of ``handle`` was undefined meanwhile."""
+    try:
+        return call(arg)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+        _log.debug("guest %r vanished while listing", handle.name())
+        return None
+
+
 # --- the hypervisor --------------------------------------------------------------------------
 
 
@@ -278,20 +352,18 @@ class Hypervisor:
         return self.run("guests", self._list_domains, read=True)
 
     def iter_domains(self) -> Iterator[Domain]:
-        """Every domain, each fetched as the caller reaches it.
+        """Every domain, each fetched as the caller reaches it (see :meth:`listing`)."""
+        return iter(self.listing())
+
+    def listing(self) -> DomainListing:
+        """Every domain, listed now, as a :class:`DomainListing` that may be walked again.
 
         One listing up front (retried like any read); each domain's ``info``
-        and XML are fetched when iteration gets to it, so the first of 10,000
+        and XML are fetched when a walk gets to it, so the first of 10,000
         guests is ready without waiting for the other 9,999, and a consumer
-        that stops early fetches no more. Domains undefined meanwhile are
-        skipped.
+        that stops early fetches no more.
         """
-        handles = self.run("guests", lambda conn: conn.listAllDomains(), read=True)
-        for handle in handles:
-            with errors.translate("guests", self.uri):
-                domain = self._load_listed(handle)
-            if domain is not None:
-                yield domain
+        return DomainListing(self, self.run("guests", lambda conn: conn.listAllDomains(), read=True))
 
     def domain(self, name: str) -> Domain:
         """The domain named ``name``; ``CIM_ERR_NOT_FOUND`` if there is none."""
@@ -565,35 +637,31 @@ class Hypervisor:
     # the domain cache
 
     def _list_domains(self, conn: libvirt.virConnect) -> list[Domain]:
-        loaded = (self._load_listed(handle) for handle in conn.listAllDomains())
-        return [domain for domain in loaded if domain is not None]
-
-    def _load_listed(self, handle: libvirt.virDomain) -> Domain | None:
-        """:meth:`_load` for a listed domain; ``None`` when it was undefined since."""
-        try:
-            return self._load(handle)
-        except libvirt.libvirtError as error:
-            if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                raise
-            _log.debug("guest %r vanished while listing", handle.name())
-            return None
+        return list(DomainListing(self, conn.listAllDomains()))
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
         """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""
+        return self._snapshot(self._look(handle))
+
+    def _look(self, handle: libvirt.virDomain) -> _Look:
+        """Ask libvirt for the state by which a cached snapshot of ``handle`` is judged."""
         uuid = handle.UUIDString()
         token = self._cache_token(uuid)
         info = handle.info()
-        fingerprint = (handle.ID(), *info[:4])
+        return _Look(handle, uuid, token, info, (handle.ID(), *info[:4]))
+
+    def _snapshot(self, look: _Look) -> Domain:
+        """The cached snapshot if ``look`` matches it, else one fetched now (and cached)."""
         with self._cache_lock:
-            entry = self._cache.get(uuid)
-            if entry is not None and entry.fingerprint == fingerprint:
-                self._cache.move_to_end(uuid)
+            entry = self._cache.get(look.uuid)
+            if entry is not None and entry.fingerprint == look.fingerprint:
+                self._cache.move_to_end(look.uuid)
                 return entry.domain
-        xml = DomainXML.from_string(handle.XMLDesc(_LIVE_XML), editable=False)
-        domain = Domain(self, handle, xml, info)
+        xml = DomainXML.from_string(look.handle.XMLDesc(_LIVE_XML), editable=False)
+        domain = Domain(self, look.handle, xml, look.info)
         with self._cache_lock:
-            if self._caching and token == (self._epoch, self._generations.get(uuid, 0)):
-                self._cache[uuid] = _CacheEntry(fingerprint, domain)
+            if self._caching and look.token == (self._epoch, self._generations.get(look.uuid, 0)):
+                self._cache[look.uuid] = _CacheEntry(look.fingerprint, domain)
                 if len(self._cache) > CACHE_CAPACITY:
                     self._cache.popitem(last=False)
         return domain

@@ -7,11 +7,13 @@ connection) shows in the next request.
 
 from __future__ import annotations
 
+import pytest
 from pywbem import CIMInstance
 
 from providers.virt.domain import MEMO_CAPACITY
 from tests.providers.conftest import TEST_PREFIX
-from virtcim.cimxml.encode import encode_instance
+from virtcim.cimxml.encode import encode_instance, encode_intrinsic_response
+from virtcim.cimxml.messages import PullResult
 from virtcim.operations.shaping import InstanceView, Shaper
 from virtcim.provider import SharedInstance
 
@@ -85,6 +87,28 @@ def test_shared_instance_is_encoded_once_as_plain_encoding_would(repository):
     text = encode_instance(shaped)
     assert encode_instance(shaped) is text
     assert text == encode_instance(CIMInstance(shaped.classname, shaped.properties))
+
+
+@pytest.mark.parametrize("operation", [
+    "EnumerateInstances", "OpenEnumerateInstances", "Associators"])
+def test_shared_instance_is_written_with_its_path_once_as_plain_encoding_would(
+        repository, operation):
+    shaper = Shaper(repository, "host")
+    built = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"})
+    shaped = shaper.instance("root/virt", CAPABILITIES, SharedInstance.of(built))
+    plain = CIMInstance(shaped.classname, shaped.properties, path=shaped.path)
+    result = [shaped] if operation != "OpenEnumerateInstances" else PullResult([shaped], True, "")
+    plain_result = [plain] if operation != "OpenEnumerateInstances" else (
+        PullResult([plain], True, ""))
+
+    def written(items: object) -> bytes:
+        return b"".join(encode_intrinsic_response("1", operation, items))
+
+    assert written(result) == written(plain_result)
+    assert len(shaped.wrapped) == 1
+    kept = next(iter(shaped.wrapped.values()))
+    written(result)
+    assert next(iter(shaped.wrapped.values())) is kept
 
 
 def test_memo_keeps_a_bounded_number_of_values(hypervisor, define_guest, guest_name):

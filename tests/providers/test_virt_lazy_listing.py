@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,15 +40,15 @@ def many_guests(tmp_path: Path) -> Iterator[Hypervisor]:
 
 @pytest.fixture
 def loads(many_guests: Hypervisor, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the domains whose state and XML were fetched, in order."""
+    """Names of the listed domains whose state was asked of libvirt, in order."""
     fetched: list[str] = []
-    load = Hypervisor._load
+    look = Hypervisor._look
 
-    def counting_load(self, handle):
+    def counting_look(self, handle):
         fetched.append(handle.name())
-        return load(self, handle)
+        return look(self, handle)
 
-    monkeypatch.setattr(Hypervisor, "_load", counting_load)
+    monkeypatch.setattr(Hypervisor, "_look", counting_look)
     return fetched
 
 
@@ -67,6 +68,39 @@ def test_first_page_of_a_pulled_enumeration_fetches_only_that_page(many_guests, 
     assert len(result.items) == 2
     assert not result.end_of_sequence
     assert len(loads) <= 3  # the page, and at most one guest read ahead
+
+
+def test_the_providers_of_one_request_share_one_listing(many_guests, loads, cim_for):
+    cim = cim_for(many_guests)
+    settings = cim.enumerate("CIM_ResourceAllocationSettingData")
+    assert {inst.classname for inst in settings} >= {"Test_ProcResourceAllocationSettingData",
+                                                      "Test_MemResourceAllocationSettingData"}
+    assert sorted(loads) == sorted(f"lazy-{n}" for n in range(GUESTS))
+
+
+def test_a_listing_walked_again_sees_the_same_snapshots_and_skips_the_undefined(
+        many_guests, loads):
+    listing = many_guests.listing()
+    first = list(listing)
+    gone = next(domain.uuid for domain in first if domain.name == "lazy-5")
+    many_guests.run("guest", lambda conn: conn.lookupByName("lazy-5").undefine(), read=False)
+    many_guests.run("guest", lambda conn: conn.lookupByName("lazy-5").destroy(), read=False)
+    again = list(listing)
+    assert all(a is b for a, b in zip(again, first, strict=True)) and len(again) == GUESTS
+    assert len(loads) == GUESTS
+    # Once its event has dropped lazy-5 from the cache and nobody holds the old
+    # snapshot, a walk fetches it again and finds it gone.
+    del first, again
+    wait_until(lambda: gone not in many_guests._cache)
+    assert "lazy-5" not in [domain.name for domain in listing]
+    assert len(loads) == GUESTS
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the domain event never arrived"
+        time.sleep(0.01)
 
 
 def test_the_cache_keeps_at_most_its_capacity_and_still_answers_right(

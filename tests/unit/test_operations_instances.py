@@ -296,3 +296,15 @@ def test_cimom_lets_providers_reach_other_namespaces(world):
     assert [p["Name"] for p in world.dispatcher.enumerate_instance_names(
         ctx, "root/other", "T_Guest")] == ["far"]
     assert len(list(world.dispatcher.enumerate_instances(ctx, NS, "T_Host"))) == 2
+
+
+def test_a_request_memo_is_made_once_and_shared_with_other_namespaces(world):
+    ctx = RequestContext(NS, world.dispatcher.repository, world.dispatcher, "alice")
+    made = []
+    listing = ctx.memo("listing", lambda: made.append(1) or ["guest"])
+    elsewhere = ctx.within("root/other")
+    assert elsewhere.namespace == "root/other" and elsewhere.user == "alice"
+    assert elsewhere.memo("listing", list) is listing
+    assert ctx.memo("listing", list) is listing and made == [1]
+    fresh = RequestContext(NS, world.dispatcher.repository, world.dispatcher, "alice")
+    assert fresh.memo("listing", list) == []

@@ -120,7 +120,7 @@ class AssociationOperations:
     def _fetch(self, ctx: RequestContext, ends: Iterable[tuple[str, CIMInstanceName]],
                view: InstanceView) -> Iterator[CIMInstance]:
         for namespace, path in ends:
-            there = ctx if namespace == ctx.namespace else _context_in(ctx, namespace)
+            there = ctx if namespace == ctx.namespace else ctx.within(namespace)
             try:
                 yield self._instances.get(there, path, view)
             except CIMError as exc:
@@ -296,9 +296,3 @@ def _links_of(provider: InstanceProvider, ctx: RequestContext, classname: str,
         for link in provider.enumerate_instances(ctx, classname, None):
             if refers_to(link, source, role):
                 yield link
-
-
-def _context_in(ctx: RequestContext, namespace: str) -> RequestContext:
-    """The same request, reaching into another namespace."""
-    return RequestContext(namespace, ctx.repository, ctx.cimom, ctx.user, ctx.host,
-                          ctx.cancelled)

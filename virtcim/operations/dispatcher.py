@@ -163,8 +163,7 @@ class Dispatcher:
         canonical = self.repository.canonical_namespace(namespace)
         if canonical == ctx.namespace:
             return ctx
-        return RequestContext(canonical, self.repository, self, ctx.user, self.host,
-                              ctx.cancelled)
+        return ctx.within(canonical)
 
     def _context(self, namespace: str, user: str | None) -> RequestContext:
         return RequestContext(namespace, self.repository, self, user, self.host)

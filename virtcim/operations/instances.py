@@ -55,8 +55,7 @@ class InstanceOperations:
         for classname, provider in served:
             found = guarded(classname, _call(provider.enumerate_instances,
                                              ctx, classname, hint))
-            for inst in found:
-                yield self._shaper.instance(ctx.namespace, classname, inst, view)
+            yield from self._shaper.instances(ctx.namespace, classname, found, view)
 
     def enumerate_names(self, ctx: RequestContext, classname: str) -> Iterator[CIMInstanceName]:
         """Paths of the instances of ``classname`` and its subclasses, lazily."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -86,7 +86,7 @@ class _Shown:
     lower_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Plan:
     classname: str
     shown: tuple[_Shown, ...]
@@ -112,19 +112,29 @@ class Shaper:
         that one is shaped once per view, and every request after gets the
         same (never changed) shaped instance, encoded once.
         """
+        return self._shaped(namespace, self._plan(classname.lower(), view), inst)
+
+    def instances(self, namespace: str, classname: str, found: Iterable[CIMInstance],
+                  view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
+        """:meth:`instance` of each of ``found``, all of one class and view (an enumeration)."""
+        plan = self._plan(classname.lower(), view)
+        for inst in found:
+            yield self._shaped(namespace, plan, inst)
+
+    def _shaped(self, namespace: str, plan: _Plan, inst: CIMInstance) -> CIMInstance:
         if not isinstance(inst, SharedInstance):
-            return self._shape(namespace, classname, inst, view, CIMInstance)
-        key = (self, namespace, classname, view)
+            return self._shape(namespace, plan, inst, CIMInstance)
+        # A plan is made once per shaper, class and view, so it stands for all three.
+        key = (namespace, plan)
         shaped = inst.shaped.get(key)
         if shaped is None:
-            shaped = self._shape(namespace, classname, inst, view, FrozenInstance)
+            shaped = self._shape(namespace, plan, inst, FrozenInstance)
             if len(inst.shaped) < _SHAPED_PER_INSTANCE:
                 inst.shaped[key] = shaped
         return shaped
 
-    def _shape(self, namespace: str, classname: str, inst: CIMInstance, view: InstanceView,
+    def _shape(self, namespace: str, plan: _Plan, inst: CIMInstance,
                kind: type[CIMInstance]) -> CIMInstance:
-        plan = self._plan(classname.lower(), view)
         given = {name.lower(): prop for name, prop in inst.properties.items()}
         if not plan.declared.issuperset(given):
             self._warn_undeclared(plan, inst.properties)
