@@ -28,7 +28,6 @@ Anything else they raise is reported as ``CIM_ERR_FAILED`` and logged.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -93,7 +92,6 @@ class RequestContext:
     cimom: Cimom
     user: str | None = None
     host: str = "localhost"
-    cancelled: threading.Event = field(default_factory=threading.Event)
     #: What :meth:`memo` keeps; shared by the contexts of one request.
     memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -126,11 +124,6 @@ class RequestContext:
     def within(self, namespace: str) -> RequestContext:
         """The same request, reaching into ``namespace``."""
         return replace(self, namespace=namespace)
-
-    def check_cancelled(self) -> None:
-        """Stop a long enumeration whose client has gone away."""
-        if self.cancelled.is_set():
-            raise CIMError(CIM_ERR_NOT_SUPPORTED, "request cancelled")
 
 
 class SharedInstance(CIMInstance):

@@ -21,7 +21,7 @@ because only the method's declaration knows their types.
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -58,15 +58,36 @@ MAX_DEPTH = 64
 #: How many embedded objects may nest inside one another.
 MAX_EMBEDDING = 8
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+
+
+class _ThreadTools(threading.local):
+    """The hardened parser and the depth tests, one set per thread.
+
+    lxml lets one parser (or XPath) serve one thread at a time and makes the
+    others wait: shared, they serialise the server's worker threads.
+    """
+
+    def __init__(self) -> None:
+        self.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        self.depth_tests: dict[int, etree.XPath] = {}
+
+    def deeper_than(self, depth: int) -> etree.XPath:
+        """An XPath test, evaluated in C in time linear in the element count."""
+        test = self.depth_tests.get(depth)
+        if test is None:
+            test = self.depth_tests[depth] = etree.XPath("boolean(/*" + "/*" * depth + ")")
+        return test
+
+
+_TOOLS = _ThreadTools()
 _EMBEDDED_ATTRIBUTES = ("EmbeddedObject", "EMBEDDEDOBJECT")
 
 
@@ -133,21 +154,15 @@ def decode_embedded_object(text: str, embedding: int = 0) -> CIMInstance | CIMCl
 
 def _parse_xml(data: bytes, max_depth: int) -> Any:
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _TOOLS.parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _Malformed(f"not well-formed XML: {exc}") from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise _Malformed("a DOCTYPE is not allowed in CIM-XML")
-    if _deeper_than(max_depth)(root):
+    if _TOOLS.deeper_than(max_depth)(root):
         raise _Malformed(f"elements nest deeper than {max_depth} levels")
     return root
-
-
-@functools.lru_cache(maxsize=4)
-def _deeper_than(depth: int) -> Any:
-    """An XPath test, evaluated in C in time linear in the element count."""
-    return etree.XPath("boolean(/*" + "/*" * depth + ")")
 
 
 def _invalid(message: str) -> CIMError:

@@ -304,9 +304,7 @@ def _in_namespace(args: Args, namespace: str) -> Args:
     for name in ("InstanceName", "ObjectName"):
         path = args.get(name)
         if path is not None:
-            path = path.copy()
-            path.namespace = namespace
-            args[name] = path
+            path.namespace = namespace  # the request's own decoded path
     return args
 
 

@@ -217,7 +217,12 @@ def _property(decl: PropertyType, value: Any) -> CIMProperty:
 
 
 def _local(path: CIMInstanceName, namespace: str, classname: str) -> CIMInstanceName:
-    """``path`` as providers receive it: declared class spelling, no host."""
+    """``path`` as providers receive it: declared class spelling, no host.
+
+    Most paths already are (a path costs microseconds to build).
+    """
+    if path.classname == classname and path.namespace == namespace and path.host is None:
+        return path
     return CIMInstanceName(classname, path.keybindings, namespace=namespace)
 
 
