@@ -259,15 +259,14 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             requested = self._requests.get(domain.uuid, RequestedState.NO_CHANGE)
         return snapshot_instance(
             ctx, domain, classname,
-            lambda: self._build(ctx, classname, domain, requested), requested,
+            lambda: self._values(ctx, classname, domain, requested), requested,
         )
 
-    def _build(self, ctx: RequestContext, classname: str, domain: Domain,
-               requested: RequestedState) -> CIMInstance:
+    def _values(self, ctx: RequestContext, classname: str, domain: Domain,
+                requested: RequestedState) -> dict[str, Any]:
         prefix = self.hypervisor.prefix
         view = STATE_VIEWS[domain.state]
-        return ctx.instance(
-            classname,
+        return dict(
             CreationClassName=classname,
             Name=domain.name,
             NameFormat=GUEST_NAME_FORMAT,
@@ -313,13 +312,11 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
     @classmethod
     def _instance(cls, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
         """Made once per domain snapshot: it shows the domain's name only."""
-        return snapshot_instance(ctx, domain, classname,
-                                 lambda: cls._build(ctx, classname, domain.name))
+        return snapshot_instance(ctx, domain, classname, lambda: cls._values(domain.name))
 
     @staticmethod
-    def _build(ctx: RequestContext, classname: str, name: str) -> CIMInstance:
-        return ctx.instance(
-            classname,
+    def _values(name: str) -> dict[str, Any]:
+        return dict(
             InstanceID=name,
             ElementName=f"Capabilities of {name}",
             RequestedStatesSupported=list(SUPPORTED_REQUESTS),

@@ -15,9 +15,8 @@ with an empty memo, so no request sees an instance older than its domain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-
-from pywbem import CIMInstance
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from providers.virt import Domain, DomainListing, Hypervisor
 from virtcim.provider import RequestContext, SharedInstance
@@ -31,13 +30,14 @@ def guests(ctx: RequestContext, hypervisor: Hypervisor) -> DomainListing:
 
 
 def snapshot_instance(ctx: RequestContext, domain: Domain, classname: str,
-                      build: Callable[[], CIMInstance], *depends: Hashable) -> SharedInstance:
-    """``build()``, made once while ``domain`` is the same snapshot, then shared.
+                      values: Callable[[], Mapping[str, Any]], *depends: Hashable
+                      ) -> SharedInstance:
+    """The instance of ``classname`` with ``values()``, made once per snapshot of ``domain``.
 
-    ``build`` must read only ``domain``, ``classname``, the request's
+    ``values`` must read only ``domain``, ``classname``, the request's
     namespace and repository, and ``depends`` (which names whatever else it
     reads, such as a device id or state kept in memory). The instance
     returned is shared between requests: it must never be changed.
     """
     key = (ctx.repository, ctx.namespace, classname, *depends)
-    return domain.memo(key, lambda: SharedInstance.of(build()))
+    return domain.memo(key, lambda: ctx.shared_instance(classname, **values()))

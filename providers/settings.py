@@ -25,6 +25,7 @@ changed through the VirtualSystemManagementService (:mod:`providers.vsms`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
@@ -128,8 +129,7 @@ def rasd_instance(
     """
     classname = naming.classname(hv.prefix, setting.kind.value)
     return snapshot_instance(ctx, domain, classname,
-                             lambda: _rasd_instance(ctx, hv, domain, setting, classname),
-                             setting.device_id)
+                             lambda: _rasd_values(ctx, hv, domain, setting), setting.device_id)
 
 
 def rasd_instances(
@@ -140,14 +140,14 @@ def rasd_instances(
         rasd_instance(ctx, hv, domain, setting) for setting in rasd.settings(domain.xml, [kind])])
 
 
-def _rasd_instance(
-    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting, classname: str
-) -> CIMInstance:
+def _rasd_values(
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
+) -> dict[str, Any]:
     values = dict(setting.values)
     parent = _PARENT_KIND.get(setting.kind)
     if parent is not None:
         values["Parent"] = rasd_path(ctx, hv, parent, domain.name, setting.device_id).to_wbem_uri()
-    return ctx.instance(classname, **values)
+    return values
 
 
 # --- providers -------------------------------------------------------------------------------

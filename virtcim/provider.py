@@ -103,6 +103,10 @@ class RequestContext:
         """
         return self.repository.build_instance(self.namespace, classname, values)
 
+    def shared_instance(self, classname: str, /, **values: Any) -> SharedInstance:
+        """:meth:`instance`, made as a :class:`SharedInstance`."""
+        return self.repository.build_instance(self.namespace, classname, values, SharedInstance)
+
     def path(self, classname: str, /, namespace: str | None = None, **keys: Any) -> CIMInstanceName:
         """A typed instance path of ``classname`` (in this namespace unless told)."""
         return self.repository.build_path(namespace or self.namespace, classname, keys)
@@ -143,11 +147,6 @@ class SharedInstance(CIMInstance):
         super().__init__(*args, **kwargs)
         #: The server's shaped forms of this instance, by request view.
         self.shaped: dict[Any, CIMInstance] = {}
-
-    @classmethod
-    def of(cls, instance: CIMInstance) -> SharedInstance:
-        """``instance`` (as :meth:`RequestContext.instance` made it) as a shared instance."""
-        return cls(instance.classname, instance.properties, instance.qualifiers, instance.path)
 
 
 class Provider:

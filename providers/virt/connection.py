@@ -87,10 +87,12 @@ _UNSUPPORTED = frozenset(
 _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
-#: Domains kept in the cache, the most recently used. A cached domain holds its
-#: parsed XML (about 30 KB), so this bounds the cache near 30 MB however many
-#: guests the host has; a host with more guests than this is listed with fresh
-#: fetches for the excess.
+#: Domains kept in the cache. A cached domain holds its parsed XML (about
+#: 30 KB), so this bounds the cache near 30 MB however many guests the host
+#: has; a host with more guests than this is listed with fresh fetches for the
+#: excess. Listings only fill free room and lookups of one domain evict the
+#: least recently used: a listing of more guests than this would otherwise
+#: evict every entry before it came round to it again and hit none.
 CACHE_CAPACITY = 1024
 
 
@@ -274,7 +276,7 @@ class DomainListing:
         seen = self._seen[index]
         domain = None if seen is None else seen()
         if domain is None:
-            domain = _unless_vanished(handle, self._hypervisor._snapshot, look)
+            domain = _unless_vanished(handle, self._hypervisor._listed_snapshot, look)
             if domain is not None:
                 self._seen[index] = weakref.ref(domain)
         return domain
@@ -650,8 +652,16 @@ class Hypervisor:
         info = handle.info()
         return _Look(handle, uuid, token, info, (handle.ID(), *info[:4]))
 
-    def _snapshot(self, look: _Look) -> Domain:
-        """The cached snapshot if ``look`` matches it, else one fetched now (and cached)."""
+    def _listed_snapshot(self, look: _Look) -> Domain:
+        """:meth:`_snapshot` for a listing: cached only while the cache has room."""
+        return self._snapshot(look, evict=False)
+
+    def _snapshot(self, look: _Look, evict: bool = True) -> Domain:
+        """The cached snapshot if ``look`` matches it, else one fetched now.
+
+        A fetched snapshot is cached unless an event for the domain arrived
+        meanwhile, or the cache is full and not ``evict``.
+        """
         with self._cache_lock:
             entry = self._cache.get(look.uuid)
             if entry is not None and entry.fingerprint == look.fingerprint:
@@ -660,7 +670,9 @@ class Hypervisor:
         xml = DomainXML.from_string(look.handle.XMLDesc(_LIVE_XML), editable=False)
         domain = Domain(self, look.handle, xml, look.info)
         with self._cache_lock:
-            if self._caching and look.token == (self._epoch, self._generations.get(look.uuid, 0)):
+            current = look.token == (self._epoch, self._generations.get(look.uuid, 0))
+            room = len(self._cache) < CACHE_CAPACITY or look.uuid in self._cache
+            if self._caching and current and (room or evict):
                 self._cache[look.uuid] = _CacheEntry(look.fingerprint, domain)
                 if len(self._cache) > CACHE_CAPACITY:
                     self._cache.popitem(last=False)

@@ -71,7 +71,8 @@ def test_disk_redefined_through_another_connection_shows(cim, define_guest, gues
 def test_each_view_is_shaped_once_and_plain_instances_every_time(repository):
     shaper = Shaper(repository, "host")
     built = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"})
-    shared = SharedInstance.of(built)
+    shared = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"},
+                                       SharedInstance)
     full = shaper.instance("root/virt", CAPABILITIES, shared)
     some = shaper.instance("root/virt", CAPABILITIES, shared, InstanceView.of(["InstanceID"]))
     assert shaper.instance("root/virt", CAPABILITIES, shared) is full
@@ -82,8 +83,9 @@ def test_each_view_is_shaped_once_and_plain_instances_every_time(repository):
 
 def test_shared_instance_is_encoded_once_as_plain_encoding_would(repository):
     shaper = Shaper(repository, "host")
-    built = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"})
-    shaped = shaper.instance("root/virt", CAPABILITIES, SharedInstance.of(built))
+    shared = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"},
+                                       SharedInstance)
+    shaped = shaper.instance("root/virt", CAPABILITIES, shared)
     text = encode_instance(shaped)
     assert encode_instance(shaped) is text
     assert text == encode_instance(CIMInstance(shaped.classname, shaped.properties))
@@ -94,8 +96,9 @@ def test_shared_instance_is_encoded_once_as_plain_encoding_would(repository):
 def test_shared_instance_is_written_with_its_path_once_as_plain_encoding_would(
         repository, operation):
     shaper = Shaper(repository, "host")
-    built = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"})
-    shaped = shaper.instance("root/virt", CAPABILITIES, SharedInstance.of(built))
+    shared = repository.build_instance("root/virt", CAPABILITIES, {"InstanceID": "g"},
+                                       SharedInstance)
+    shaped = shaper.instance("root/virt", CAPABILITIES, shared)
     plain = CIMInstance(shaped.classname, shaped.properties, path=shaped.path)
     result = [shaped] if operation != "OpenEnumerateInstances" else PullResult([shaped], True, "")
     plain_result = [plain] if operation != "OpenEnumerateInstances" else (

@@ -115,6 +115,16 @@ def test_the_cache_keeps_at_most_its_capacity_and_still_answers_right(
     assert all(many_guests.domain(name) is domain for name, domain in zip(recent, cached, strict=True))
 
 
+def test_listings_longer_than_the_cache_keep_hitting_what_it_holds(many_guests, monkeypatch):
+    monkeypatch.setattr(connection_module, "CACHE_CAPACITY", 4)
+    first = list(many_guests.iter_domains())
+    second = list(many_guests.iter_domains())
+    assert [a is b for a, b in zip(first, second, strict=True)] == [True] * 4 + [False] * 8
+    looked_up = many_guests.domain(first[-1].name)  # one guest asked for evicts the oldest
+    assert many_guests.domain(first[-1].name) is looked_up
+    assert len(many_guests._cache) == 4
+
+
 def test_a_state_change_made_elsewhere_shows_in_the_next_listing(many_guests):
     listed = {domain.name: domain.is_active for domain in many_guests.iter_domains()}
     assert listed["lazy-3"]

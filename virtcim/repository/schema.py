@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pywbem import (
     CIM_ERR_INVALID_CLASS,
@@ -29,6 +29,8 @@ from pywbem import (
 )
 
 __all__ = ["PropertyType", "Repository"]
+
+InstanceT = TypeVar("InstanceT", bound=CIMInstance)
 
 
 @dataclass(frozen=True)
@@ -168,12 +170,17 @@ class Repository:
         return types
 
     def build_instance(
-        self, namespace: str, classname: str, values: Mapping[str, Any]
-    ) -> CIMInstance:
-        """A typed instance of ``classname`` with its path, from plain values."""
+        self, namespace: str, classname: str, values: Mapping[str, Any],
+        kind: type[InstanceT] = CIMInstance,  # type: ignore[assignment]
+    ) -> InstanceT:
+        """A typed instance of ``classname`` with its path, from plain values.
+
+        ``kind`` is the ``CIMInstance`` class to make (such as
+        :class:`~virtcim.provider.SharedInstance`).
+        """
         cls = self.get_class(namespace, classname)
         types = self.property_types(namespace, classname)
-        inst = CIMInstance(cls.classname)
+        inst = kind(cls.classname)
         keys = {}
         for name, value in values.items():
             prop = typed_property(types, cls.classname, name, value)
