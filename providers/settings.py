@@ -135,9 +135,21 @@ def rasd_instance(
 def rasd_instances(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, kind: Kind
 ) -> list[CIMInstance]:
-    """The instances of every ``kind`` setting of ``domain``, read from its XML once per snapshot."""
+    """The instances of every ``kind`` setting of ``domain``, made once per snapshot."""
     return domain.memo(("rasds", ctx.repository, ctx.namespace, kind.value), lambda: [
-        rasd_instance(ctx, hv, domain, setting) for setting in rasd.settings(domain.xml, [kind])])
+        rasd_instance(ctx, hv, domain, setting) for setting in _settings_of(domain, kind)])
+
+
+def _settings_of(domain: Domain, kind: Kind) -> list[rasd.Setting]:
+    """The ``kind`` settings of ``domain``: its XML is read for all kinds at once per snapshot."""
+    return domain.memo("settings by kind", lambda: _by_kind(rasd.settings(domain.xml))).get(kind, [])
+
+
+def _by_kind(settings: Iterable[rasd.Setting]) -> dict[Kind, list[rasd.Setting]]:
+    grouped: dict[Kind, list[rasd.Setting]] = {}
+    for setting in settings:
+        grouped.setdefault(setting.kind, []).append(setting)
+    return grouped
 
 
 def _rasd_values(

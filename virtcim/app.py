@@ -8,6 +8,7 @@ the HTTP listeners.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from dataclasses import dataclass
@@ -94,6 +95,10 @@ def serve(settings: Settings) -> int:
         return 2
     log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
              ", ".join(app.server.urls))
+    # The compiled repository and everything built at start live as long as
+    # the process: frozen, the collector stops walking their ~10^5 objects on
+    # each full collection (a sixth of a cold enumeration's time).
+    gc.freeze()
     return app.serve_forever()
 
 

@@ -15,10 +15,12 @@ is how indications learn of changes.
 
 The cache never serves what libvirt would not: it is used only when the
 driver delivers domain lifecycle events, each listing still asks libvirt for
-every domain's ``info()`` (state, memory, vCPUs: changes libvirt does not
-announce by event, such as ``setMemoryFlags``, show there), and an entry
-stored while an event for its domain arrived is dropped. Changes made by
-other clients become visible as soon as libvirt delivers their event.
+every domain's state, memory and vCPUs (changes libvirt does not announce by
+event, such as ``setMemoryFlags``, show there; one ``getAllDomainStats`` call
+where the driver reports them all, as QEMU does, else ``info()`` per
+domain), and an entry stored while an event for its domain arrived is
+dropped. Changes made by other clients become visible as soon as libvirt
+delivers their event.
 
 With the test driver, ``test:///default`` connections opened in one process
 share one state while any of them is open (a second ``libvirt.open`` sees
@@ -85,6 +87,11 @@ _UNSUPPORTED = frozenset(
 )
 #: The live definition, with passwords, so that providers can tell whether one is set.
 _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
+#: What ``getAllDomainStats`` is asked for: ``info()``'s state, maximum and
+#: current memory (KiB) and vCPUs, for every domain in one call.
+_BULK_STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON
+               | libvirt.VIR_DOMAIN_STATS_VCPU)
+_INFO_FROM_STATS = ("state.state", "balloon.maximum", "balloon.current", "vcpu.current")
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
 #: Domains kept in the cache. A cached domain holds its parsed XML (about
@@ -227,32 +234,36 @@ class _Look:
 
     handle: libvirt.virDomain
     uuid: str
-    #: The cache's epoch and the domain's generation before ``info`` was asked.
+    #: The cache's epoch and the domain's generation before the state was asked.
     token: tuple[int, int]
     info: list[int]
     fingerprint: tuple[Any, ...]
 
 
 class DomainListing:
-    """The domains of one ``listAllDomains``, walked once or more.
+    """The domains of one listing, walked once or more.
 
-    The first walk asks libvirt for each domain's state (``info``) as it
-    reaches it, and takes the domain's snapshot from the cache when the
-    cached one matches that state, fetching its XML otherwise. Later walks
-    hand out the same snapshots while they are alive (kept by the cache or
-    a consumer) and otherwise judge the cache by the state the first walk
-    saw: the providers of one request (the ten resource-setting classes of a
-    deep enumeration) share one round of libvirt calls and see one snapshot
-    of each guest, and the listing itself holds no XML however many guests
-    there are. Domains undefined since the listing are skipped. Walks may
-    interleave but not run in different threads at once.
+    Where the driver reports every domain's state in one call
+    (``getAllDomainStats``: one round trip to the daemon), the listing comes
+    with the states; otherwise the first walk asks libvirt for each domain's
+    state (``info``) as it reaches it. A walk takes a domain's snapshot from
+    the cache when the cached one matches that state, and fetches its XML
+    otherwise. Later walks hand out the same snapshots while they are alive
+    (kept by the cache or a consumer), and otherwise judge the cache by the
+    state already known: the providers of one request (the ten
+    resource-setting classes of a deep enumeration) share one round of
+    libvirt calls and see one snapshot of each guest, and the listing itself
+    holds no XML however many guests there are. Domains undefined since the
+    listing are skipped. Walks may interleave but not run in different
+    threads at once.
     """
 
-    def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain]) -> None:
+    def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain],
+                 looks: list[_Look] | None = None) -> None:
         self._hypervisor = hypervisor
         self._handles = handles
-        self._looks: list[_Look | None] = []
-        self._seen: list[weakref.ref[Domain] | None] = []
+        self._looks: list[_Look | None] = list(looks or [])
+        self._seen: list[weakref.ref[Domain] | None] = [None] * len(self._looks)
 
     def __len__(self) -> int:
         return len(self._handles)
@@ -310,6 +321,8 @@ class Hypervisor:
         self._broken: libvirt.virConnect | None = None
         self._callbacks: list[tuple[Callable[[int], Any], int]] = []
         self._caching = False
+        #: Whether getAllDomainStats gives every domain's state (None: not known yet).
+        self._bulk_states: bool | None = None
         self._capabilities: etree._Element | None = None
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
@@ -360,12 +373,14 @@ class Hypervisor:
     def listing(self) -> DomainListing:
         """Every domain, listed now, as a :class:`DomainListing` that may be walked again.
 
-        One listing up front (retried like any read); each domain's ``info``
-        and XML are fetched when a walk gets to it, so the first of 10,000
-        guests is ready without waiting for the other 9,999, and a consumer
-        that stops early fetches no more.
+        One listing up front (retried like any read), with every domain's
+        state where the driver gives it in the same call; otherwise each
+        domain's ``info`` is asked when a walk gets to it. XML is fetched when
+        a walk gets to a domain the cache does not hold, so the first of
+        10,000 guests is ready without waiting for the other 9,999, and a
+        consumer that stops early fetches no more.
         """
-        return DomainListing(self, self.run("guests", lambda conn: conn.listAllDomains(), read=True))
+        return self.run("guests", self._listing, read=True)
 
     def domain(self, name: str) -> Domain:
         """The domain named ``name``; ``CIM_ERR_NOT_FOUND`` if there is none."""
@@ -530,6 +545,7 @@ class Hypervisor:
             self.uri = conn.getURI()
         _log.info("connected to %s", self.uri)
         self._capabilities = None
+        self._bulk_states = None
         self._clear_cache()
         self._register_events(conn)
         return conn
@@ -639,7 +655,38 @@ class Hypervisor:
     # the domain cache
 
     def _list_domains(self, conn: libvirt.virConnect) -> list[Domain]:
-        return list(DomainListing(self, conn.listAllDomains()))
+        return list(self._listing(conn))
+
+    def _listing(self, conn: libvirt.virConnect) -> DomainListing:
+        if self._bulk_states is not False:
+            looks = self._looks_in_bulk(conn)
+            if looks is not None:
+                return DomainListing(self, [look.handle for look in looks], looks)
+        return DomainListing(self, conn.listAllDomains())
+
+    def _looks_in_bulk(self, conn: libvirt.virConnect) -> list[_Look] | None:
+        """Every domain's :class:`_Look` from one ``getAllDomainStats``; ``None`` if the
+        driver cannot say all of it (then it is not asked again on this connection)."""
+        with self._cache_lock:
+            epoch, generations = self._epoch, dict(self._generations)
+        try:
+            records = conn.getAllDomainStats(_BULK_STATS)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() not in _UNSUPPORTED:
+                raise
+            self._bulk_states = False
+            return None
+        looks = []
+        for handle, stats in records:
+            info = [stats.get(field) for field in _INFO_FROM_STATS]
+            if None in info:
+                self._bulk_states = False
+                return None
+            uuid = handle.UUIDString()
+            looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), info,
+                               (handle.ID(), *info)))
+        self._bulk_states = bool(looks) or None  # an empty host tells nothing
+        return looks
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
         """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""

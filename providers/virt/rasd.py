@@ -169,6 +169,11 @@ _TAGS: dict[Kind, tuple[str, ...]] = {
     Kind.STORAGE: ("disk",),
     Kind.ETHERNET: ("interface",),
 }
+#: The kinds each device element is read as, in ``Kind`` order.
+_KINDS_OF_TAG: dict[str, tuple[Kind, ...]] = {
+    tag: tuple(kind for kind in _TAGS if tag in _TAGS[kind])
+    for tag in {tag for tags in _TAGS.values() for tag in tags}
+}
 
 #: ResourceType values each kind accepts; the first is the one it reports.
 _RESOURCE_TYPES: dict[Kind, tuple[ResourceType, ...]] = {
@@ -276,12 +281,10 @@ def settings(xml: DomainXML, kinds: Sequence[Kind] | None = None) -> list[Settin
     if Kind.MEM in wanted:
         found.append(_setting(xml, Kind.MEM, naming.MEMORY_DEVICE_ID, _memory(xml)))
     for element in _device_elements(xml):
-        ident = device_id(element)
-        if not ident:
-            continue
-        for kind in Kind:
-            if kind in wanted and element.tag in kind.tags:
-                found.append(_setting(xml, kind, ident, _READERS[kind](element)))
+        kinds = [kind for kind in _KINDS_OF_TAG.get(element.tag, ()) if kind in wanted]
+        ident = device_id(element) if kinds else ""
+        if ident:
+            found.extend(_setting(xml, kind, ident, _READERS[kind](element)) for kind in kinds)
     return found
 
 

@@ -21,7 +21,7 @@ import pywbem
 from providers.computer_system import ComputerSystemProvider
 from tests.http.servers import RunningServer, running_server
 
-GUESTS = 60  # about 3 KB each: the reply is several encoder chunks long
+GUESTS = 240  # about 3 KB each: the reply is several 256 KiB encoder chunks long
 
 ENUMERATE = (
     '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'

@@ -1,0 +1,62 @@
+"""Listing QEMU guests: every guest's state in one call, and changes made elsewhere seen at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import libvirt
+import pytest
+
+from providers.virt import Hypervisor
+
+
+@pytest.fixture
+def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
+    hv = Hypervisor(qemu_uri)
+    yield hv
+    hv.close()
+
+
+@pytest.fixture
+def looks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the domains whose state was asked of libvirt one by one."""
+    asked: list[str] = []
+    look = Hypervisor._look
+
+    def counting_look(self, handle):
+        asked.append(handle.name())
+        return look(self, handle)
+
+    monkeypatch.setattr(Hypervisor, "_look", counting_look)
+    return asked
+
+
+def listed(hv: Hypervisor, name: str):
+    [domain] = [domain for domain in hv.listing() if domain.name == name]
+    return domain
+
+
+def test_the_listing_brings_every_guest_state_in_one_call(
+        hypervisor, looks, qemu_conn, scratch_guest_name, tiny_guest_xml: Callable[[str], str]):
+    names = [scratch_guest_name() for _ in range(3)]
+    for name in names:
+        qemu_conn.defineXML(tiny_guest_xml(name))
+    qemu_conn.lookupByName(names[0]).create()
+    for name in names:
+        domain = listed(hypervisor, name)
+        state, max_kib, _, vcpus, _ = qemu_conn.lookupByName(name).info()
+        assert (domain.state, domain.xml.memory_kib, domain.xml.vcpus) == (state, max_kib, vcpus)
+    assert looks == []
+
+
+def test_a_change_made_through_another_connection_shows_in_the_next_listing(
+        hypervisor, qemu_conn, scratch_guest_name, tiny_guest_xml: Callable[[str], str]):
+    name = scratch_guest_name()
+    qemu_conn.defineXML(tiny_guest_xml(name))
+    before = listed(hypervisor, name)
+    assert listed(hypervisor, name) is before  # served from the cache while unchanged
+    qemu_conn.lookupByName(name).setMemoryFlags(96 * 1024, libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+    after = listed(hypervisor, name)
+    assert (before.xml.memory_kib, after.xml.memory_kib) == (64 * 1024, 96 * 1024)
+    qemu_conn.lookupByName(name).create()
+    assert listed(hypervisor, name).is_active
