@@ -67,6 +67,10 @@ _HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 #: Chunks are gathered up to this size before a send, so small items do not mean small packets.
 _FLUSH_BYTES = 64 * 1024
 _READ_BYTES = 64 * 1024
+#: How far (a fraction of it) a socket timeout may differ from the one asked
+#: for (see ``CIMRequestHandler._set_timeout``): a read may overrun the
+#: request's deadline by a tenth of the time that was left.
+_TIMEOUT_SLACK = 0.1
 #: Large replies go out in slices, each with its own send timeout.
 _WRITE_BYTES = 1024 * 1024
 _BUSY_REPLY = (
@@ -701,7 +705,7 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
         if not self.group._set_waiting(self.connection, kept_alive=self._served > 0):
             return False
         try:
-            self.connection.settimeout(timeout)
+            self._set_timeout(timeout)
             line = self.rfile.readline(limits.max_line_bytes + 1)
         except (OSError, ValueError):
             return False
@@ -744,7 +748,18 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("request deadline passed")
-        self.connection.settimeout(remaining)
+        self._set_timeout(remaining)
+
+    def _set_timeout(self, seconds: float) -> None:
+        """Bound the next socket operations to ``seconds``, give or take a tenth.
+
+        Each change is a system call that lets go of the GIL, and the worker
+        threads then queue to take it back: a request re-armed on every header
+        line spent a tenth of its time there.
+        """
+        current = self.connection.gettimeout()
+        if current is None or abs(current - seconds) > seconds * _TIMEOUT_SLACK:
+            self.connection.settimeout(seconds)
 
     # --- checking the request --------------------------------------------------------------------
 
@@ -1034,7 +1049,7 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
 
     def _write(self, data: bytes) -> None:
         """Send ``data``; a client that reads nothing for ``read_timeout`` is dropped."""
-        self.connection.settimeout(self.group.limits.read_timeout)
+        self._set_timeout(self.group.limits.read_timeout)
         view = memoryview(data)
         try:
             for start in range(0, len(view), _WRITE_BYTES):
