@@ -321,6 +321,22 @@ def test_header_limits(start_transport, extra_headers, status):
     assert parse_response(raw)[0] == status
 
 
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST /cimom HTTP/1.1\r\nHost: localhost\r\n folded: on\r\n\r\n", 400),
+        (b"POST /cimom HTTP/1.1\r\nHost : localhost\r\n\r\n", 400),
+        (b"POST /cimom HTTP/1.1\r\nHost: local\x01host\r\n\r\n", 400),
+        (b"POST /cimom HTTP/2.0\r\nHost: localhost\r\n\r\n", 505),
+        (b"POST /cimom\r\n\r\n", 400),
+    ],
+    ids=["folded", "space-before-colon", "control-character", "http2", "no-version"],
+)
+def test_heads_a_careful_server_must_not_guess_about_are_refused(start_transport, head, status):
+    port = start_transport(RecordingHandler()).ports[0]
+    assert parse_response(exchange(port, head))[0] == status
+
+
 def test_request_line_limit(start_transport):
     port = start_transport(RecordingHandler()).ports[0]
     raw = exchange(port, b"POST /cimom?" + b"x" * 9000 + b" HTTP/1.1\r\n\r\n")

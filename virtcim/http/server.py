@@ -47,6 +47,7 @@ import pywbem
 import virtcim
 from virtcim.cimxml.messages import RequestError
 from virtcim.config import ConfigError, Settings
+from virtcim.http import head
 from virtcim.http.auth import REALM, BasicAuth, authenticator_for
 from virtcim.http.tls import server_context
 
@@ -610,31 +611,6 @@ class _ClientGone(Exception):
     """The client closed the connection in the middle of a request."""
 
 
-class _HeaderLines:
-    """The read side of a connection as ``http.client.parse_headers`` sees it.
-
-    It enforces the line length and line count limits and the request
-    deadline, which the standard library's own limits (64 KiB lines, and no
-    deadline at all) do not cover.
-    """
-
-    def __init__(self, handler: CIMRequestHandler, rfile: Any) -> None:
-        self.handler = handler
-        self.rfile = rfile
-        self.lines = 0
-
-    def readline(self, size: int = -1) -> bytes:
-        limits = self.handler.group.limits
-        self.handler._arm_deadline()
-        line = self.rfile.readline(limits.max_line_bytes + 1)
-        if len(line) > limits.max_line_bytes:
-            raise http.client.LineTooLong(f"header line longer than {limits.max_line_bytes} bytes")
-        self.lines += 1
-        if self.lines > limits.max_headers + 1:  # + the empty line that ends the head
-            raise http.client.HTTPException(f"more than {limits.max_headers} header lines")
-        return line
-
-
 @dataclass
 class _Outcome:
     """What the request log line says about one request."""
@@ -718,7 +694,7 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
         if len(self.raw_requestline) > self.group.limits.max_line_bytes:
             self._send_refusal(_Refusal(414, "request line too long", close=True))
             return
-        if not self._parse_head():
+        if not self.parse_request():
             return
         try:
             request = self._read_cim_request()
@@ -735,14 +711,43 @@ class CIMRequestHandler(BaseHTTPRequestHandler):
         else:
             self._send_whole(reply)
 
-    def _parse_head(self) -> bool:
-        """The standard library's request-line and header parsing, under virtcim's limits."""
-        rfile = self.rfile
-        self.rfile = _HeaderLines(self, rfile)  # type: ignore[assignment]
+    def parse_request(self) -> bool:
+        """The request line and headers, parsed by :mod:`virtcim.http.head` under virtcim's
+        limits and deadline (the standard library's parser has neither and is lenient).
+
+        False when the request was refused (the refusal is sent).
+        """
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         try:
-            return self.parse_request()
-        finally:
-            self.rfile = rfile
+            line = head.request_line(self.requestline)
+            self.command, self.path, self.request_version = line.method, line.target, line.version
+            self.headers = self._read_headers()
+        except head.HeadError as error:
+            self.send_error(error.status, error.message)
+            return False
+        connection = self.headers.get("Connection", "").lower()
+        self.close_connection = connection == "close" or (
+            line.version_number < (1, 1) and connection != "keep-alive")
+        expect = self.headers.get("Expect", "").lower()
+        if expect == "100-continue" and line.version_number >= (1, 1):
+            return self.handle_expect_100()
+        return True
+
+    def _read_headers(self) -> http.client.HTTPMessage:
+        limits = self.group.limits
+        headers = http.client.HTTPMessage()
+        for _ in range(limits.max_headers + 1):  # + the empty line that ends the head
+            self._arm_deadline()
+            line = self.rfile.readline(limits.max_line_bytes + 1)
+            if len(line) > limits.max_line_bytes:
+                raise head.HeadError(431, f"header line longer than {limits.max_line_bytes} bytes")
+            if not line:
+                raise _ClientGone("client closed the connection in the request head")
+            if not head.header_line(line, headers):
+                return headers
+        raise head.HeadError(431, f"more than {limits.max_headers} header lines")
 
     def _arm_deadline(self) -> None:
         remaining = self._deadline - time.monotonic()
