@@ -10,8 +10,9 @@ Two servers run as separate processes on loopback:
   what the transport alone costs.
 
 Clients are separate processes, each with one keep-alive connection sending
-the same request a fixed number of times. The ratio is virtcim's rate over the
-baseline's: the share of the transport's capacity left after the CIM work.
+the same request a fixed number of times; each server's rate is the best of
+three such rounds. The ratio is virtcim's rate over the baseline's: the share
+of the transport's capacity left after the CIM work.
 
 Run: ``.venv/bin/python benchmarks/getinstance.py [--clients 4] [--requests 2000]``
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Requests per second a console polling one guest should get (4 clients, 2 cores).
 GOAL_RATE = 1500
+ROUNDS = 3
 PYTHON = sys.executable
 
 REQUEST = textwrap.dedent("""\
@@ -137,14 +139,17 @@ def main() -> int:
                                              str(base_port)], cwd=ROOT, env={**os.environ,
                                                                               "PYTHONPATH": str(ROOT)}))
             wait_for(base_port)
-            baseline = rate(base_port, body, args.clients, args.requests)
-            ours = rate(port, body, args.clients, args.requests)
+            # Best of a few rounds, as the timings elsewhere are best of a few runs:
+            # others' load on a shared machine only ever lowers a rate.
+            baseline = max(rate(base_port, body, args.clients, args.requests)
+                           for _ in range(ROUNDS))
+            ours = max(rate(port, body, args.clients, args.requests) for _ in range(ROUNDS))
         finally:
             for server in servers:
                 server.terminate()
                 server.wait(timeout=30)
     print(f"GetInstance, keep-alive, {args.clients} clients x {args.requests} requests, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, best of {ROUNDS} rounds")
     verdict = "ok" if ours >= GOAL_RATE else "MISSED"
     print(f"{'server':<10} {'req/s':>10} {'ratio':>8}  goal")
     print(f"{'baseline':<10} {baseline:>10.0f} {1.0:>8.2f}")
