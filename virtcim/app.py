@@ -95,11 +95,24 @@ def serve(settings: Settings) -> int:
         return 2
     log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
              ", ".join(app.server.urls))
-    # The compiled repository and everything built at start live as long as
-    # the process: frozen, the collector stops walking their ~10^5 objects on
-    # each full collection (a sixth of a cold enumeration's time).
-    gc.freeze()
+    _tune_collector()
     return app.serve_forever()
+
+
+def _tune_collector() -> None:
+    """Keep the garbage collector off what a serving process does not need collected.
+
+    The compiled repository and everything built at start live as long as the
+    process: frozen, the collector stops walking their ~10^5 objects on each
+    full collection (a sixth of a cold enumeration's time). Requests build
+    and drop many short-lived objects (a page of a pulled enumeration holds
+    500 instances until it is written); looked at every 700 allocations, they
+    outlive a few young collections and reach the oldest generation, whose
+    collections walk the whole heap: pulling 10,000 guests in pages of 500
+    spent 0.7 s of 4.3 s there. Looked at every 10,000, they are gone first.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _cache_dir(settings: Settings) -> Path | None:
