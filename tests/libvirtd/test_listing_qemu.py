@@ -8,6 +8,7 @@ import libvirt
 import pytest
 
 from providers.virt import Hypervisor
+from tests.providers.conftest import record_state_asks
 
 
 @pytest.fixture
@@ -20,15 +21,7 @@ def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
 @pytest.fixture
 def looks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the domains whose state was asked of libvirt one by one."""
-    asked: list[str] = []
-    look = Hypervisor._look
-
-    def counting_look(self, handle):
-        asked.append(handle.name())
-        return look(self, handle)
-
-    monkeypatch.setattr(Hypervisor, "_look", counting_look)
-    return asked
+    return record_state_asks(monkeypatch)
 
 
 def listed(hv: Hypervisor, name: str):

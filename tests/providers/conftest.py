@@ -184,6 +184,19 @@ def wait_for() -> Callable[..., object]:
 TEST_PREFIX = "Test"
 
 
+def record_state_asks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the domains whose state is asked of libvirt one by one, as they are asked."""
+    asked: list[str] = []
+    look = Hypervisor._look
+
+    def counting_look(self: Hypervisor, handle: libvirt.virDomain) -> Any:
+        asked.append(handle.name())
+        return look(self, handle)
+
+    monkeypatch.setattr(Hypervisor, "_look", counting_look)
+    return asked
+
+
 class Cim:
     """Intrinsic and extrinsic calls in ``root/virt``, results as lists."""
 

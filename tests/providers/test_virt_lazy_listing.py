@@ -13,7 +13,7 @@ from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import Hypervisor
 from providers.virt import connection as connection_module
-from tests.providers.conftest import Cim
+from tests.providers.conftest import Cim, record_state_asks
 from virtcim.cimxml.messages import IntrinsicCall
 from virtcim.operations import Dispatcher
 from virtcim.provider import ProviderRegistry
@@ -41,15 +41,7 @@ def many_guests(tmp_path: Path) -> Iterator[Hypervisor]:
 @pytest.fixture
 def loads(many_guests: Hypervisor, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the listed domains whose state was asked of libvirt, in order."""
-    fetched: list[str] = []
-    look = Hypervisor._look
-
-    def counting_look(self, handle):
-        fetched.append(handle.name())
-        return look(self, handle)
-
-    monkeypatch.setattr(Hypervisor, "_look", counting_look)
-    return fetched
+    return record_state_asks(monkeypatch)
 
 
 def test_iterating_guests_fetches_each_only_when_reached(many_guests, loads):
