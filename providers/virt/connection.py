@@ -92,6 +92,8 @@ _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
 _BULK_STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON
                | libvirt.VIR_DOMAIN_STATS_VCPU)
 _INFO_FROM_STATS = ("state.state", "balloon.maximum", "balloon.current", "vcpu.current")
+#: Do not wait for a guest busy in a job (a migration, say): its record comes incomplete.
+_BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
 #: Domains kept in the cache. A cached domain holds its parsed XML (about
@@ -259,7 +261,7 @@ class DomainListing:
     """
 
     def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain],
-                 looks: list[_Look] | None = None) -> None:
+                 looks: list[_Look | None] | None = None) -> None:
         self._hypervisor = hypervisor
         self._handles = handles
         self._looks: list[_Look | None] = list(looks or [])
@@ -659,34 +661,44 @@ class Hypervisor:
 
     def _listing(self, conn: libvirt.virConnect) -> DomainListing:
         if self._bulk_states is not False:
-            looks = self._looks_in_bulk(conn)
-            if looks is not None:
-                return DomainListing(self, [look.handle for look in looks], looks)
+            listed = self._looks_in_bulk(conn)
+            if listed is not None:
+                return DomainListing(self, *listed)
         return DomainListing(self, conn.listAllDomains())
 
-    def _looks_in_bulk(self, conn: libvirt.virConnect) -> list[_Look] | None:
-        """Every domain's :class:`_Look` from one ``getAllDomainStats``; ``None`` if the
-        driver cannot say all of it (then it is not asked again on this connection)."""
+    def _looks_in_bulk(
+        self, conn: libvirt.virConnect
+    ) -> tuple[list[libvirt.virDomain], list[_Look | None]] | None:
+        """Every domain with its :class:`_Look`, from one ``getAllDomainStats``.
+
+        ``None`` when the driver reports none of it (then it is not asked
+        again on this connection). The call does not wait for guests busy in
+        a job; one whose record came incomplete is asked with ``info()``.
+        """
         with self._cache_lock:
             epoch, generations = self._epoch, dict(self._generations)
         try:
-            records = conn.getAllDomainStats(_BULK_STATS)
+            records = conn.getAllDomainStats(_BULK_STATS, _BULK_FLAGS)
         except libvirt.libvirtError as error:
             if error.get_error_code() not in _UNSUPPORTED:
                 raise
             self._bulk_states = False
             return None
-        looks = []
-        for handle, stats in records:
-            info = [stats.get(field) for field in _INFO_FROM_STATS]
+        infos = [[stats.get(field) for field in _INFO_FROM_STATS] for _, stats in records]
+        if records and all(None in info for info in infos):
+            self._bulk_states = False
+            return None
+        self._bulk_states = bool(records) or None  # an empty host tells nothing
+        handles = [handle for handle, _ in records]
+        looks: list[_Look | None] = []
+        for handle, info in zip(handles, infos, strict=True):
             if None in info:
-                self._bulk_states = False
-                return None
+                looks.append(_unless_vanished(handle, self._look, handle))
+                continue
             uuid = handle.UUIDString()
             looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), info,
                                (handle.ID(), *info)))
-        self._bulk_states = bool(looks) or None  # an empty host tells nothing
-        return looks
+        return handles, looks
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
         """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""

@@ -141,3 +141,40 @@ def cim_for(repository):
     yield make
     for dispatcher in dispatchers:
         dispatcher.close()
+
+
+class StatsConnection:
+    """A connection whose getAllDomainStats gives ``stats`` for each domain of ``conn``."""
+
+    def __init__(self, conn, stats):
+        self.conn, self.stats = conn, stats
+
+    def getAllDomainStats(self, stats, flags):
+        return [(handle, self.stats(handle)) for handle in self.conn.listAllDomains()]
+
+
+def full_stats(handle):
+    state, max_kib, kib, vcpus, _ = handle.info()
+    return {"state.state": state, "balloon.maximum": max_kib, "balloon.current": kib,
+            "vcpu.current": vcpus}
+
+
+def test_bulk_states_serve_the_listing_and_a_guest_reported_in_part_is_asked_alone(
+        many_guests, loads):
+    conn = many_guests.run("guests", lambda conn: conn)
+    partial = "lazy-4"
+
+    def stats(handle):
+        return {"state.state": 1} if handle.name() == partial else full_stats(handle)
+
+    handles, looks = many_guests._looks_in_bulk(StatsConnection(conn, stats))
+    listing = connection_module.DomainListing(many_guests, handles, looks)
+    assert sorted(domain.name for domain in listing) == sorted(f"lazy-{n}" for n in range(GUESTS))
+    assert loads == [partial]
+    assert many_guests._bulk_states is True
+
+
+def test_a_driver_that_reports_no_state_in_bulk_is_listed_guest_by_guest(many_guests):
+    conn = many_guests.run("guests", lambda conn: conn)
+    assert many_guests._looks_in_bulk(StatsConnection(conn, lambda handle: {})) is None
+    assert many_guests._bulk_states is False
