@@ -13,14 +13,16 @@ every event, including storage pool and network events where the driver has
 them, is also passed to listeners (:meth:`Hypervisor.add_listener`), which
 is how indications learn of changes.
 
-The cache never serves what libvirt would not: it is used only when the
-driver delivers domain lifecycle events, each listing still asks libvirt for
-every domain's state, memory and vCPUs (changes libvirt does not announce by
-event, such as ``setMemoryFlags``, show there; one ``getAllDomainStats`` call
-where the driver reports them all, as QEMU does, else ``info()`` per
-domain), and an entry stored while an event for its domain arrived is
-dropped. Changes made by other clients become visible as soon as libvirt
-delivers their event.
+The cache never serves what libvirt would not: every time a domain is
+reached, libvirt is asked for its XML and its state, and the cached snapshot
+is used only when both are what they were (the XML compared as text: libvirt
+announces most changes by event, but not all, and not always before the next
+request). What the cache spares is parsing the XML and everything made from
+it. Each listing asks for the states of all domains in one
+``getAllDomainStats`` call where the driver has it, else ``state()`` per
+domain. The cache is used only when the driver delivers domain lifecycle
+events, and an entry stored while an event for its domain arrived is
+dropped.
 
 With the test driver, ``test:///default`` connections opened in one process
 share one state while any of them is open (a second ``libvirt.open`` sees
@@ -87,12 +89,10 @@ _UNSUPPORTED = frozenset(
 )
 #: The live definition, with passwords, so that providers can tell whether one is set.
 _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
-#: What ``getAllDomainStats`` is asked for: ``info()``'s state, maximum and
-#: current memory (KiB) and vCPUs, for every domain in one call.
-_BULK_STATS = (libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON
-               | libvirt.VIR_DOMAIN_STATS_VCPU)
-_INFO_FROM_STATS = ("state.state", "balloon.maximum", "balloon.current", "vcpu.current")
-#: Do not wait for a guest busy in a job (a migration, say): its record comes incomplete.
+#: ``getAllDomainStats`` gives every domain's state in one call (the XML shows
+#: the rest: memory, vCPUs, the id of a running domain). It does not wait for a
+#: guest busy in a job (a migration, say): that record comes without the state.
+_BULK_STATS = libvirt.VIR_DOMAIN_STATS_STATE
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
@@ -227,6 +227,8 @@ class Network:
 @dataclass
 class _CacheEntry:
     fingerprint: tuple[Any, ...]
+    #: The domain's XML as libvirt gave it, to compare with what it gives next.
+    xml: str
     domain: Domain
 
 
@@ -238,8 +240,10 @@ class _Look:
     uuid: str
     #: The cache's epoch and the domain's generation before the state was asked.
     token: tuple[int, int]
-    info: list[int]
-    fingerprint: tuple[Any, ...]
+    #: libvirt's state (running, paused, shut off...), which the XML does not show.
+    state: int
+    #: With the XML, what a cached snapshot must match: the id and the state.
+    fingerprint: tuple[int, int]
 
 
 class DomainListing:
@@ -248,16 +252,15 @@ class DomainListing:
     Where the driver reports every domain's state in one call
     (``getAllDomainStats``: one round trip to the daemon), the listing comes
     with the states; otherwise the first walk asks libvirt for each domain's
-    state (``info``) as it reaches it. A walk takes a domain's snapshot from
-    the cache when the cached one matches that state, and fetches its XML
-    otherwise. Later walks hand out the same snapshots while they are alive
-    (kept by the cache or a consumer), and otherwise judge the cache by the
-    state already known: the providers of one request (the ten
-    resource-setting classes of a deep enumeration) share one round of
-    libvirt calls and see one snapshot of each guest, and the listing itself
-    holds no XML however many guests there are. Domains undefined since the
-    listing are skipped. Walks may interleave but not run in different
-    threads at once.
+    state as it reaches it. A walk asks for a domain's XML and takes its
+    snapshot from the cache when XML and state are what the cached one was
+    made from, and parses a new one otherwise. Later walks hand out the same
+    snapshots while they are alive (kept by the cache or a consumer): the
+    providers of one request (the ten resource-setting classes of a deep
+    enumeration) share one round of libvirt calls and see one snapshot of
+    each guest, and the listing itself holds no XML however many guests there
+    are. Domains undefined since the listing are skipped. Walks may
+    interleave but not run in different threads at once.
     """
 
     def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain],
@@ -377,10 +380,10 @@ class Hypervisor:
 
         One listing up front (retried like any read), with every domain's
         state where the driver gives it in the same call; otherwise each
-        domain's ``info`` is asked when a walk gets to it. XML is fetched when
-        a walk gets to a domain the cache does not hold, so the first of
-        10,000 guests is ready without waiting for the other 9,999, and a
-        consumer that stops early fetches no more.
+        domain's state is asked when a walk gets to it. XML is asked when a
+        walk gets to a domain, so the first of 10,000 guests is ready without
+        waiting for the other 9,999, and a consumer that stops early asks for
+        no more.
         """
         return self.run("guests", self._listing, read=True)
 
@@ -673,7 +676,7 @@ class Hypervisor:
 
         ``None`` when the driver reports none of it (then it is not asked
         again on this connection). The call does not wait for guests busy in
-        a job; one whose record came incomplete is asked with ``info()``.
+        a job; one whose record came without its state is asked alone.
         """
         with self._cache_lock:
             epoch, generations = self._epoch, dict(self._generations)
@@ -684,20 +687,20 @@ class Hypervisor:
                 raise
             self._bulk_states = False
             return None
-        infos = [[stats.get(field) for field in _INFO_FROM_STATS] for _, stats in records]
-        if records and all(None in info for info in infos):
+        states = [stats.get("state.state") for _, stats in records]
+        if records and all(state is None for state in states):
             self._bulk_states = False
             return None
         self._bulk_states = bool(records) or None  # an empty host tells nothing
         handles = [handle for handle, _ in records]
         looks: list[_Look | None] = []
-        for handle, info in zip(handles, infos, strict=True):
-            if None in info:
+        for handle, state in zip(handles, states, strict=True):
+            if state is None:
                 looks.append(_unless_vanished(handle, self._look, handle))
                 continue
             uuid = handle.UUIDString()
-            looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), info,
-                               (handle.ID(), *info)))
+            looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), state,
+                               (handle.ID(), state)))
         return handles, looks
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
@@ -708,31 +711,37 @@ class Hypervisor:
         """Ask libvirt for the state by which a cached snapshot of ``handle`` is judged."""
         uuid = handle.UUIDString()
         token = self._cache_token(uuid)
-        info = handle.info()
-        return _Look(handle, uuid, token, info, (handle.ID(), *info[:4]))
+        state = handle.state()[0]
+        return _Look(handle, uuid, token, state, (handle.ID(), state))
 
     def _listed_snapshot(self, look: _Look) -> Domain:
         """:meth:`_snapshot` for a listing: cached only while the cache has room."""
         return self._snapshot(look, evict=False)
 
     def _snapshot(self, look: _Look, evict: bool = True) -> Domain:
-        """The cached snapshot if ``look`` matches it, else one fetched now.
+        """The cached snapshot if it is still what libvirt says of the domain, else a new one.
 
-        A fetched snapshot is cached unless an event for the domain arrived
-        meanwhile, or the cache is full and not ``evict``.
+        libvirt announces most changes by event, but not all (a device
+        attached to the persistent definition alone, ``virsh attach-device
+        --config``, raises none), and an event may arrive after the next
+        request. So the domain's XML is asked for every time and compared as
+        text with the cached snapshot's, beside its state (``look``): what the
+        cache spares is parsing the XML and all that is made from it. A new
+        snapshot is cached unless an event for the domain arrived meanwhile,
+        or the cache is full and not ``evict``.
         """
+        text = look.handle.XMLDesc(_LIVE_XML)
         with self._cache_lock:
             entry = self._cache.get(look.uuid)
-            if entry is not None and entry.fingerprint == look.fingerprint:
+            if entry is not None and entry.fingerprint == look.fingerprint and entry.xml == text:
                 self._cache.move_to_end(look.uuid)
                 return entry.domain
-        xml = DomainXML.from_string(look.handle.XMLDesc(_LIVE_XML), editable=False)
-        domain = Domain(self, look.handle, xml, look.info)
+        domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False), look.state)
         with self._cache_lock:
             current = look.token == (self._epoch, self._generations.get(look.uuid, 0))
             room = len(self._cache) < CACHE_CAPACITY or look.uuid in self._cache
             if self._caching and current and (room or evict):
-                self._cache[look.uuid] = _CacheEntry(look.fingerprint, domain)
+                self._cache[look.uuid] = _CacheEntry(look.fingerprint, text, domain)
                 if len(self._cache) > CACHE_CAPACITY:
                     self._cache.popitem(last=False)
         return domain

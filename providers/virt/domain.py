@@ -722,7 +722,7 @@ class Domain:
         hypervisor: Hypervisor,
         handle: libvirt.virDomain,
         xml: DomainXML,
-        info: Sequence[int],
+        state: int,
     ) -> None:
         self._hypervisor = hypervisor
         self._handle = handle
@@ -732,8 +732,7 @@ class Domain:
         active_id = handle.ID()
         #: The hypervisor's id of a running domain, ``None`` when it is shut off.
         self.id: int | None = active_id if active_id >= 0 else None
-        self.state = DomainState(info[0])
-        self._max_memory_kib, self._memory_kib, self._vcpus = info[1], info[2], info[3]
+        self.state = DomainState(state)
         self._journal: Transaction | None = None
         self._memo: dict[Hashable, Any] = {}
 
@@ -872,7 +871,7 @@ class Domain:
         flags = self._scope(live) | (libvirt.VIR_DOMAIN_MEM_MAXIMUM if maximum else 0)
         self._change("set the memory of", _scoped(lambda d, f: d.setMemoryFlags(kib, f), flags))
         if flags & _AFFECT_LIVE:
-            previous = self._max_memory_kib if maximum else self._memory_kib
+            previous = self.xml.memory_kib if maximum else self.xml.current_memory_kib
             undo_flags = _AFFECT_LIVE | (flags & libvirt.VIR_DOMAIN_MEM_MAXIMUM)
             self._record("memory back", lambda d: d.setMemoryFlags(previous, undo_flags))
 
@@ -882,7 +881,7 @@ class Domain:
         flags |= libvirt.VIR_DOMAIN_VCPU_MAXIMUM if maximum else 0
         self._change("set the vCPUs of", _scoped(lambda d, f: d.setVcpusFlags(count, f), flags))
         if flags & _AFFECT_LIVE:
-            previous = self._vcpus
+            previous = self.xml.vcpus
             self._record("vCPUs back", lambda d: d.setVcpusFlags(previous, _AFFECT_LIVE))
 
     def transaction(self) -> Transaction:

@@ -8,7 +8,7 @@ import libvirt
 import pytest
 
 from providers.virt import Hypervisor
-from tests.providers.conftest import record_state_asks
+from tests.providers.conftest import record_asks
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
 @pytest.fixture
 def looks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the domains whose state was asked of libvirt one by one."""
-    return record_state_asks(monkeypatch)
+    return record_asks(monkeypatch, "_look")
 
 
 def listed(hv: Hypervisor, name: str):
@@ -53,3 +53,16 @@ def test_a_change_made_through_another_connection_shows_in_the_next_listing(
     assert (before.xml.memory_kib, after.xml.memory_kib) == (64 * 1024, 96 * 1024)
     qemu_conn.lookupByName(name).create()
     assert listed(hypervisor, name).is_active
+
+
+def test_a_disk_attached_to_the_definition_elsewhere_shows_in_the_very_next_listing(
+        hypervisor, qemu_conn, scratch_guest_name, tiny_guest_xml: Callable[[str], str]):
+    """libvirt raises no event for a device attached to the persistent definition only."""
+    name = scratch_guest_name()
+    qemu_conn.defineXML(tiny_guest_xml(name))
+    assert listed(hypervisor, name).xml.root.find("devices/disk") is None
+    qemu_conn.lookupByName(name).attachDeviceFlags(
+        "<disk type='file' device='disk'><source file='/var/lib/virtcim-listing.img'/>"
+        "<target dev='vdb' bus='virtio'/></disk>", libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    disk = listed(hypervisor, name).xml.root.find("devices/disk/source")
+    assert disk is not None and disk.get("file") == "/var/lib/virtcim-listing.img"

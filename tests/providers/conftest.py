@@ -184,16 +184,19 @@ def wait_for() -> Callable[..., object]:
 TEST_PREFIX = "Test"
 
 
-def record_state_asks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the domains whose state is asked of libvirt one by one, as they are asked."""
+def record_asks(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The names of the domains ``Hypervisor.<method>`` is called for, as it is called.
+
+    ``_look`` asks libvirt for one domain's state, ``_snapshot`` for its XML.
+    """
     asked: list[str] = []
-    look = Hypervisor._look
+    original = getattr(Hypervisor, method)
 
-    def counting_look(self: Hypervisor, handle: libvirt.virDomain) -> Any:
-        asked.append(handle.name())
-        return look(self, handle)
+    def counting(self: Hypervisor, target: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(getattr(target, "handle", target).name())
+        return original(self, target, *args, **kwargs)
 
-    monkeypatch.setattr(Hypervisor, "_look", counting_look)
+    monkeypatch.setattr(Hypervisor, method, counting)
     return asked
 
 
