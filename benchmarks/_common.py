@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -126,9 +127,17 @@ class Server:
 
     process: subprocess.Popen[bytes]
     port: int
+    log_path: Path
 
     def connection(self, timeout: float = 600) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def server_ms(self, method: str) -> list[float]:
+        """What the server logged as the time it spent on each ``method`` request, in order:
+        from reading the request line to writing the last byte of the reply."""
+        found = re.finditer(rf"method='{method}' .* duration_ms=([0-9.]+)",
+                            self.log_path.read_text())
+        return [float(match.group(1)) for match in found]
 
     def rss_mib(self) -> float:
         """Resident memory of the server process now."""
@@ -151,16 +160,25 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 @contextmanager
-def server(uri: str, state_dir: Path, *extra: str) -> Iterator[Server]:
-    """``virtcim serve --uri uri`` on a free port until the block ends."""
+def server(uri: str, state_dir: Path, *extra: str, log_requests: bool = False
+           ) -> Iterator[Server]:
+    """``virtcim serve --uri uri`` on a free port until the block ends.
+
+    With ``log_requests`` the server logs each request with the time it
+    spent on it (:meth:`Server.server_ms`), which costs it a little per request.
+    """
     port = free_port()
-    process = subprocess.Popen(
-        [str(VIRTCIM), "serve", "--uri", uri, "--auth", "none", "--http-port", str(port),
-         "--https-port", "off", "--state-dir", str(state_dir), "--log-level", "warning", *extra],
-        cwd=ROOT)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(VIRTCIM), "serve", "--uri", uri, "--auth", "none", "--http-port", str(port),
+             "--https-port", "off", "--state-dir", str(state_dir),
+             "--log-level", "info" if log_requests else "warning", *extra],
+            cwd=ROOT, stderr=log)
     try:
         wait_for(port, process)
-        yield Server(process, port)
+        yield Server(process, port, log_path)
     finally:
         process.terminate()
         process.wait(timeout=60)
