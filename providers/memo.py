@@ -2,15 +2,15 @@
 
 Every provider that lists guests does it through :func:`guests`, so the
 providers one request reaches (the ten resource-setting classes of a deep
-enumeration, both ends of an association) ask libvirt for each guest's
-state once.
+enumeration, both ends of an association) ask libvirt about each guest once.
 
 Providers whose instances derive from one domain snapshot alone make them
 once per snapshot (:func:`snapshot_instance`): an enumeration of unchanged
 guests then hands the operations layer the very
-:class:`~virtcim.provider.SharedInstance` objects of the previous one,
-whose shaping and encoding the server reuses too. A guest that changed is fetched as a new :class:`~providers.virt.Domain` snapshot
-with an empty memo, so no request sees an instance older than its domain.
+:class:`~virtcim.provider.SharedInstance` objects of the previous one, whose
+shaping and encoding the server reuses too. A guest that changed is fetched
+as a new :class:`~providers.virt.Domain` snapshot with an empty memo, so no
+request sees an instance older than its domain.
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ __all__ = [
     "guest_of_vssd",
     "rasd_at",
     "rasd_instance",
-    "rasd_instances",
     "rasd_path",
     "vssd_instance",
     "vssd_path",
@@ -132,7 +131,7 @@ def rasd_instance(
                              lambda: _rasd_values(ctx, hv, domain, setting), setting.device_id)
 
 
-def rasd_instances(
+def _rasd_instances(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, kind: Kind
 ) -> list[CIMInstance]:
     """The instances of every ``kind`` setting of ``domain``, made once per snapshot."""
@@ -205,7 +204,7 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
         for domain in guests(ctx, self.hypervisor):
-            yield from rasd_instances(ctx, self.hypervisor, domain, self.kind)
+            yield from _rasd_instances(ctx, self.hypervisor, domain, self.kind)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

@@ -145,7 +145,7 @@ class SharedInstance(CIMInstance):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: The server's shaped forms of this instance, by request view.
+        #: The server's shaped forms of this instance, by namespace and shaping plan.
         self.shaped: dict[Any, CIMInstance] = {}
 
 

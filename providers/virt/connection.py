@@ -270,9 +270,6 @@ class DomainListing:
         self._looks: list[_Look | None] = list(looks or [])
         self._seen: list[weakref.ref[Domain] | None] = [None] * len(self._looks)
 
-    def __len__(self) -> int:
-        return len(self._handles)
-
     def __iter__(self) -> Iterator[Domain]:
         for index, handle in enumerate(self._handles):
             try:
