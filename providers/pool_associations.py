@@ -43,9 +43,9 @@ from providers.pools import (
     primordial,
     volume_paths,
 )
-from providers.settings import rasd_at, rasd_path
+from providers.settings import rasd_at, rasd_path, settings_of
 from providers.system_associations import Link, LinkSetProvider, existing_domain
-from providers.virt import Domain, Hypervisor, naming, rasd
+from providers.virt import Domain, Hypervisor, naming
 from providers.virt.rasd import Kind
 from virtcim.provider import RequestContext, refers_to, same_keys
 
@@ -306,7 +306,7 @@ class PoolSettings:
     @staticmethod
     def _links(ctx: RequestContext, hv: Hypervisor, membership: Membership, domain: Domain,
                kinds: Sequence[Kind]) -> Iterator[Link]:
-        for setting in rasd.settings(domain.xml, kinds):
+        for setting in settings_of(domain, kinds):
             element = domain.xml.find_device(setting.device_id) if setting.kind.is_device else None
             pool = membership.pool_of(SETTING_POOLS[setting.kind], element)
             yield {"Antecedent": pool_path(ctx, hv, pool),

@@ -44,6 +44,7 @@ __all__ = [
     "rasd_at",
     "rasd_instance",
     "rasd_path",
+    "settings_of",
     "vssd_instance",
     "vssd_path",
 ]
@@ -136,19 +137,20 @@ def _rasd_instances(
 ) -> list[CIMInstance]:
     """The instances of every ``kind`` setting of ``domain``, made once per snapshot."""
     return domain.memo(("rasds", ctx.repository, ctx.namespace, kind.value), lambda: [
-        rasd_instance(ctx, hv, domain, setting) for setting in _settings_of(domain, kind)])
+        rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, [kind])])
 
 
-def _settings_of(domain: Domain, kind: Kind) -> list[rasd.Setting]:
-    """The ``kind`` settings of ``domain``: its XML is read for all kinds at once per snapshot."""
-    return domain.memo("settings by kind", lambda: _by_kind(rasd.settings(domain.xml))).get(kind, [])
+def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[rasd.Setting]:
+    """The resource settings of ``domain`` (of ``kinds``; default all), in order.
 
-
-def _by_kind(settings: Iterable[rasd.Setting]) -> dict[Kind, list[rasd.Setting]]:
-    grouped: dict[Kind, list[rasd.Setting]] = {}
-    for setting in settings:
-        grouped.setdefault(setting.kind, []).append(setting)
-    return grouped
+    Its XML is read for all of them once per snapshot; the list is shared,
+    never to be changed.
+    """
+    every = domain.memo("settings", lambda: rasd.settings(domain.xml))
+    if kinds is None:
+        return every
+    wanted = set(kinds)
+    return [setting for setting in every if setting.kind in wanted]
 
 
 def _rasd_values(

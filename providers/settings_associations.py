@@ -28,8 +28,8 @@ from pywbem import CIMError, CIMInstance, CIMInstanceName
 from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.memo import guests
-from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, vssd_path
-from providers.virt import Domain, Hypervisor, naming, rasd
+from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, settings_of, vssd_path
+from providers.virt import Domain, Hypervisor, naming
 from providers.virt.rasd import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
@@ -143,7 +143,7 @@ class VirtualSystemSettingDataComponentProvider(_SettingsAssociation):
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         group = vssd_path(ctx, hv, domain.name)
-        for setting in rasd.settings(domain.xml):
+        for setting in settings_of(domain):
             part = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
             yield ctx.instance(classname, GroupComponent=group, PartComponent=part)
 
@@ -160,7 +160,7 @@ class SettingsDefineStateProvider(_SettingsAssociation):
         )
         settings = {
             (setting.kind, setting.device_id)
-            for setting in rasd.settings(domain.xml, list(_DEVICE_OF_KIND))
+            for setting in settings_of(domain, _DEVICE_OF_KIND)
         }
         for family in DEVICE_PROVIDERS:
             kind = _KIND_OF_DEVICE[family.generic_class]
@@ -196,7 +196,7 @@ class ElementSettingDataProvider(_SettingsAssociation):
             IsNext=Ternary.YES,
         )
         yield self._self_link(ctx, classname, vssd)
-        for setting in rasd.settings(domain.xml):
+        for setting in settings_of(domain):
             path = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
             yield self._self_link(ctx, classname, path)
 

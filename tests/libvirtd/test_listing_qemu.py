@@ -8,6 +8,7 @@ import libvirt
 import pytest
 
 from providers.virt import Hypervisor
+from tests.http.servers import running_server
 from tests.providers.conftest import record_asks
 
 
@@ -66,3 +67,21 @@ def test_a_disk_attached_to_the_definition_elsewhere_shows_in_the_very_next_list
         "<target dev='vdb' bus='virtio'/></disk>", libvirt.VIR_DOMAIN_AFFECT_CONFIG)
     disk = listed(hypervisor, name).xml.root.find("devices/disk/source")
     assert disk is not None and disk.get("file") == "/var/lib/virtcim-listing.img"
+
+
+def test_over_http_a_disk_attached_elsewhere_shows_in_the_next_enumeration(
+        qemu_uri, qemu_conn, scratch_guest_name, tiny_guest_xml: Callable[[str], str], tmp_path):
+    name = scratch_guest_name()
+    qemu_conn.defineXML(tiny_guest_xml(name))
+    with running_server(tmp_path, uris=(qemu_uri,)) as server:
+        conn = server.connection()
+
+        def disks() -> set[str]:
+            return {inst["InstanceID"] for inst in conn.EnumerateInstances(
+                "KVM_DiskResourceAllocationSettingData") if inst["InstanceID"].startswith(name)}
+
+        assert disks() == set()
+        qemu_conn.lookupByName(name).attachDeviceFlags(
+            "<disk type='file' device='disk'><source file='/var/lib/virtcim-http.img'/>"
+            "<target dev='vdb' bus='virtio'/></disk>", libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        assert disks() == {f"{name}/vdb"}
