@@ -24,7 +24,7 @@ changed through the VirtualSystemManagementService (:mod:`providers.vsms`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
@@ -132,12 +132,19 @@ def rasd_instance(
                              lambda: _rasd_values(ctx, hv, domain, setting), setting.device_id)
 
 
-def _rasd_instances(
-    ctx: RequestContext, hv: Hypervisor, domain: Domain, kind: Kind
-) -> list[CIMInstance]:
-    """The instances of every ``kind`` setting of ``domain``, made once per snapshot."""
-    return domain.memo(("rasds", ctx.repository, ctx.namespace, kind.value), lambda: [
-        rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, [kind])])
+def _rasd_memo(
+    ctx: RequestContext, hv: Hypervisor, kind: Kind
+) -> tuple[Hashable, Callable[[Domain], list[CIMInstance]]]:
+    """The memo key and the maker of a domain's instances of every ``kind`` setting.
+
+    ``domain.memo(key, make, domain)`` makes them once per snapshot. An
+    enumeration makes key and maker once for all guests, so that an
+    unchanged guest costs one dictionary lookup.
+    """
+    def make(domain: Domain) -> list[CIMInstance]:
+        return [rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, [kind])]
+
+    return ("rasds", ctx.repository, ctx.namespace, kind.value), make
 
 
 def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[rasd.Setting]:
@@ -205,8 +212,9 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
+        key, make = _rasd_memo(ctx, self.hypervisor, self.kind)
         for domain in guests(ctx, self.hypervisor):
-            yield from _rasd_instances(ctx, self.hypervisor, domain, self.kind)
+            yield from domain.memo(key, make, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

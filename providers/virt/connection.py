@@ -226,8 +226,10 @@ class Network:
 
 @dataclass
 class _CacheEntry:
-    fingerprint: tuple[Any, ...]
-    #: The domain's XML as libvirt gave it, to compare with what it gives next.
+    #: libvirt's state of the domain, which its XML does not show.
+    state: int
+    #: The domain's XML as libvirt gave it, to compare with what it gives next
+    #: (a running domain's XML shows its id, so a restart shows too).
     xml: str
     domain: Domain
 
@@ -242,8 +244,6 @@ class _Look:
     token: tuple[int, int]
     #: libvirt's state (running, paused, shut off...), which the XML does not show.
     state: int
-    #: With the XML, what a cached snapshot must match: the id and the state.
-    fingerprint: tuple[int, int]
 
 
 class DomainListing:
@@ -696,8 +696,7 @@ class Hypervisor:
                 looks.append(_unless_vanished(handle, self._look, handle))
                 continue
             uuid = handle.UUIDString()
-            looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), state,
-                               (handle.ID(), state)))
+            looks.append(_Look(handle, uuid, (epoch, generations.get(uuid, 0)), state))
         return handles, looks
 
     def _load(self, handle: libvirt.virDomain) -> Domain:
@@ -709,7 +708,7 @@ class Hypervisor:
         uuid = handle.UUIDString()
         token = self._cache_token(uuid)
         state = handle.state()[0]
-        return _Look(handle, uuid, token, state, (handle.ID(), state))
+        return _Look(handle, uuid, token, state)
 
     def _listed_snapshot(self, look: _Look) -> Domain:
         """:meth:`_snapshot` for a listing: cached only while the cache has room."""
@@ -730,7 +729,7 @@ class Hypervisor:
         text = look.handle.XMLDesc(_LIVE_XML)
         with self._cache_lock:
             entry = self._cache.get(look.uuid)
-            if entry is not None and entry.fingerprint == look.fingerprint and entry.xml == text:
+            if entry is not None and entry.state == look.state and entry.xml == text:
                 self._cache.move_to_end(look.uuid)
                 return entry.domain
         domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False), look.state)
@@ -738,7 +737,7 @@ class Hypervisor:
             current = look.token == (self._epoch, self._generations.get(look.uuid, 0))
             room = len(self._cache) < CACHE_CAPACITY or look.uuid in self._cache
             if self._caching and current and (room or evict):
-                self._cache[look.uuid] = _CacheEntry(look.fingerprint, text, domain)
+                self._cache[look.uuid] = _CacheEntry(look.state, text, domain)
                 if len(self._cache) > CACHE_CAPACITY:
                     self._cache.popitem(last=False)
         return domain

@@ -748,8 +748,8 @@ class Domain:
     def hypervisor(self) -> Hypervisor:
         return self._hypervisor
 
-    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()``, made once per snapshot and ``key``, then returned as made.
+    def memo(self, key: Hashable, build: Callable[..., T], *args: Any) -> T:
+        """``build(*args)``, made once per snapshot and ``key``, then returned as made.
 
         For values derived from this snapshot alone (its ``xml``, name,
         state...) that are never changed once made, such as a provider's
@@ -761,7 +761,7 @@ class Domain:
         try:
             return self._memo[key]
         except KeyError:
-            value = build()
+            value = build(*args)
             if len(self._memo) < MEMO_CAPACITY:
                 self._memo[key] = value
             return value

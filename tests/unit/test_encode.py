@@ -463,6 +463,26 @@ def test_large_enumerations_stream_in_chunks(monkeypatch):
     assert b"".join([first, *rest]).endswith(b"</CIM>")
 
 
+@pytest.mark.parametrize("operation", ["EnumerateInstances", "Associators",
+                                       "OpenEnumerateInstances"])
+def test_frozen_instances_are_written_as_plain_ones_are_every_time(operation):
+    def results(instance):
+        items = [instance, instance]
+        return PullResult(items, True, "") if operation.startswith("Open") else items
+
+    plain = computer_system("gäst-€", host="h")
+    plain["Description"] = "naïve ☃"
+    frozen = encode.FrozenInstance(plain.classname, plain.properties, path=plain.path)
+
+    def written(instance):
+        return b"".join(encode_intrinsic_response("1", operation, results(instance)))
+
+    expected = written(plain)
+    assert written(frozen) == expected
+    assert written(frozen) == expected  # from what the first write kept
+    assert "naïve ☃".encode() in expected
+
+
 def test_an_error_raised_by_the_items_reaches_the_caller():
     def failing():
         yield CIMInstance("X", path=CIMInstanceName("X", {"k": "1"}))

@@ -118,8 +118,11 @@ class Shaper:
                   view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
         """:meth:`instance` of each of ``found``, all of one class and view (an enumeration)."""
         plan = self._plan(classname.lower(), view)
+        key = (namespace, plan)
         for inst in found:
-            yield self._shaped(namespace, plan, inst)
+            # Inline for the shared instances of unchanged guests: most of a large enumeration.
+            shaped = inst.shaped.get(key) if type(inst) is SharedInstance else None
+            yield self._shaped(namespace, plan, inst) if shaped is None else shaped
 
     def _shaped(self, namespace: str, plan: _Plan, inst: CIMInstance) -> CIMInstance:
         if not isinstance(inst, SharedInstance):
