@@ -129,8 +129,7 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     # Guest settings; resource settings also answer for the templates that
     # SettingsDefineCapabilities links to (DSP1041, DSP1043)
     ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
-    *(ProviderFamily(functools.partial(SettingsWithTemplatesProvider, kind=kind), (kind.value,))
-      for kind in RESOURCE_KINDS),
+    ProviderFamily(SettingsWithTemplatesProvider, tuple(kind.value for kind in RESOURCE_KINDS)),
     ProviderFamily(VirtualSystemSettingDataComponentProvider,
                    ("VirtualSystemSettingDataComponent",)),
     ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),

@@ -448,8 +448,8 @@ def _pool_of_capabilities(hv: Hypervisor, path: CIMInstanceName) -> str | None:
 
 
 class SettingsWithTemplatesProvider(ResourceAllocationSettingDataProvider):
-    """A guest resource setting class that also answers GetInstance for its templates
-    (so that Associators through SettingsDefineCapabilities reach them)."""
+    """The guest resource setting classes, which also answer GetInstance for their
+    templates (so that Associators through SettingsDefineCapabilities reach them)."""
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

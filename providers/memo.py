@@ -1,8 +1,8 @@
 """What providers make once: one guest listing per request, instances once per domain snapshot.
 
 Every provider that lists guests does it through :func:`guests`, so the
-providers one request reaches (the ten resource-setting classes of a deep
-enumeration, both ends of an association) ask libvirt about each guest once.
+providers one request reaches (the device classes of a deep enumeration,
+both ends of an association) ask libvirt about each guest once.
 
 Providers whose instances derive from one domain snapshot alone make them
 once per snapshot (:func:`snapshot_instance`): an enumeration of unchanged

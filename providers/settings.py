@@ -133,18 +133,19 @@ def rasd_instance(
 
 
 def _rasd_memo(
-    ctx: RequestContext, hv: Hypervisor, kind: Kind
+    ctx: RequestContext, hv: Hypervisor, kinds: Sequence[Kind]
 ) -> tuple[Hashable, Callable[[Domain], list[CIMInstance]]]:
-    """The memo key and the maker of a domain's instances of every ``kind`` setting.
+    """The memo key and the maker of a domain's instances of its settings of ``kinds``.
 
-    ``domain.memo(key, make, domain)`` makes them once per snapshot. An
-    enumeration makes key and maker once for all guests, so that an
-    unchanged guest costs one dictionary lookup.
+    ``domain.memo(key, make, domain)`` makes the list once per snapshot,
+    of the instances :func:`rasd_instance` keeps. An enumeration makes key
+    and maker once for all guests, so that an unchanged guest costs one
+    dictionary lookup.
     """
     def make(domain: Domain) -> list[CIMInstance]:
-        return [rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, [kind])]
+        return [rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, kinds)]
 
-    return ("rasds", ctx.repository, ctx.namespace, kind.value), make
+    return ("rasds", ctx.repository, ctx.namespace, *(kind.value for kind in kinds)), make
 
 
 def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[rasd.Setting]:
@@ -199,32 +200,42 @@ class VirtualSystemSettingDataProvider(InstanceProvider):
 
 
 class ResourceAllocationSettingDataProvider(InstanceProvider):
-    """One resource setting class (``<Prefix>_DiskResourceAllocationSettingData``...):
-    one instance per resource of that kind of every libvirt domain."""
+    """Every resource setting class (``<Prefix>_DiskResourceAllocationSettingData``...):
+    one instance per resource of every libvirt domain, of the class of its kind.
 
-    def __init__(self, hypervisor: Hypervisor, kind: Kind) -> None:
+    A deep enumeration of all of them walks the guests once.
+    """
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.kind.value}>"
+        self._kinds = {naming.classname(hypervisor.prefix, kind.value).lower(): kind
+                       for kind in RESOURCE_KINDS}
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
-        key, make = _rasd_memo(ctx, self.hypervisor, self.kind)
+        return self.enumerate_instances_of(ctx, [classname], property_list)
+
+    def enumerate_instances_of(
+        self, ctx: RequestContext, classnames: Sequence[str], property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        key, make = _rasd_memo(ctx, self.hypervisor, [self._kind(name) for name in classnames])
         for domain in guests(ctx, self.hypervisor):
             yield from domain.memo(key, make, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
+        kind = self._kind(path.classname)
         name, ident = rasd_at(self.hypervisor, path.keybindings.get("InstanceID"))
         domain = self.hypervisor.domain(name)
-        setting = rasd.find_setting(domain.xml, self.kind, ident)
+        setting = rasd.find_setting(domain.xml, kind, ident)
         if setting is None:
             raise CIMError(
                 CIM_ERR_NOT_FOUND,
-                f"guest {name!r} on {self.hypervisor.uri} has no {self.kind.value} {ident!r}",
+                f"guest {name!r} on {self.hypervisor.uri} has no {kind.value} {ident!r}",
             )
         return rasd_instance(ctx, self.hypervisor, domain, setting)
+
+    def _kind(self, classname: str) -> Kind:
+        return self._kinds[classname.lower()]

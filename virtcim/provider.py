@@ -115,8 +115,8 @@ class RequestContext:
         """``make()``, made once per request and ``key``.
 
         For what several providers of one request would otherwise each ask
-        for again, such as one listing of a hypervisor's guests for the ten
-        resource-setting classes of a deep enumeration. The value lives as
+        for again, such as one listing of a hypervisor's guests for the
+        device classes of a deep enumeration. The value lives as
         long as the request (a pulled enumeration's, until its last pull).
         """
         try:
@@ -173,6 +173,21 @@ class InstanceProvider(Provider):
         layer filters anyway.
         """
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} cannot be enumerated")
+
+    def enumerate_instances_of(
+        self, ctx: RequestContext, classnames: Sequence[str], property_list: Sequence[str] | None
+    ) -> Iterable[CIMInstance]:
+        """Every instance of each of ``classnames``, all served by this provider, in any order.
+
+        An enumeration that reaches several classes of one provider (a deep
+        enumeration of their superclass) asks for them in one call; each
+        instance must be of one of ``classnames``. The default asks
+        :meth:`enumerate_instances` class by class. A provider that finds
+        the instances of all its classes on one walk over the same objects
+        (each guest's resource settings of every kind) walks once.
+        """
+        for classname in classnames:
+            yield from self.enumerate_instances(ctx, classname, property_list)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str

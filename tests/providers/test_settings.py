@@ -6,7 +6,7 @@ import pytest
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.virt import DomainXML
+from providers.virt import DomainListing, DomainXML
 
 
 @pytest.fixture
@@ -41,6 +41,21 @@ def test_rasds_of_every_kind_are_served(cim, guest):
             "Test_ConsoleResourceAllocationSettingData",
             "Test_ControllerResourceAllocationSettingData",
             "Test_EthernetPortAllocationSettingData"} <= classes
+
+
+def test_every_resource_setting_class_comes_from_one_walk_over_the_guests(
+        cim, guest, monkeypatch):
+    walks = []
+    walk = DomainListing.__iter__
+    monkeypatch.setattr(DomainListing, "__iter__", lambda listing: walks.append(1) or walk(listing))
+    deep = cim.enumerate("CIM_ResourceAllocationSettingData")
+    assert len(walks) == 1
+    by_class = {}
+    for inst in deep:
+        by_class.setdefault(inst.classname, []).append(inst)
+    assert len(by_class) >= 10
+    for classname, instances in by_class.items():
+        assert cim.enumerate(classname) == instances
 
 
 @pytest.mark.parametrize("classname, instance_id", [

@@ -24,7 +24,8 @@ from pywbem import (
 
 from tests.unit.model import NS, cim_status, guest_path, host_path
 from virtcim.cimxml.messages import IntrinsicCall
-from virtcim.provider import InstanceProvider, RequestContext
+from virtcim.operations import Dispatcher
+from virtcim.provider import InstanceProvider, ProviderRegistry, RequestContext
 
 
 def names(items):
@@ -287,6 +288,74 @@ def test_provider_value_of_wrong_type_is_failed(world):
         world.call("EnumerateInstances", ClassName="T_Setting")
     assert cim_status(exc) == CIM_ERR_FAILED
     assert "Size" in exc.value.status_description
+
+
+class OneWalk(InstanceProvider):
+    """T_Guest and T_KVMGuest found on one walk, interleaved, kept between requests."""
+
+    def __init__(self):
+        self.asked = []
+        self.kept = {}
+
+    def enumerate_instances(self, ctx, classname, property_list):
+        return self.enumerate_instances_of(ctx, [classname], property_list)
+
+    def enumerate_instances_of(self, ctx, classnames, property_list):
+        self.asked.append(list(classnames))
+        for name, classname in [("k1", "T_KVMGuest"), ("g1", "T_Guest"), ("k2", "T_KVMGuest")]:
+            if classname in classnames:
+                if name not in self.kept:
+                    extra = {"Emulator": "qemu"} if classname == "T_KVMGuest" else {}
+                    self.kept[name] = ctx.shared_instance(classname, Name=name, **extra)
+                yield self.kept[name]
+
+
+@pytest.fixture
+def guests_served_by(model_repository):
+    """A dispatcher whose only provider, for T_Guest and T_KVMGuest, is the one given."""
+    made = []
+
+    def serve(provider):
+        registry = ProviderRegistry()
+        registry.register(NS, ["T_Guest", "T_KVMGuest"], provider)
+        made.append(Dispatcher(model_repository, registry, host="server.example"))
+        return lambda classname: list(made[-1].intrinsic(
+            IntrinsicCall("1", "EnumerateInstances", NS, {"ClassName": classname})))
+
+    yield serve
+    for dispatcher in made:
+        dispatcher.close()
+
+
+def test_a_deep_enumeration_asks_a_provider_once_for_all_its_classes(guests_served_by):
+    one_walk = OneWalk()
+    found = guests_served_by(one_walk)("T_Element")
+    assert one_walk.asked == [["T_Guest", "T_KVMGuest"]]
+    assert [(i.classname, i["Name"]) for i in found] == [
+        ("T_KVMGuest", "k1"), ("T_Guest", "g1"), ("T_KVMGuest", "k2")]
+    k1, g1, _ = found
+    assert k1["Emulator"] == "qemu" and k1["Memory"] == 1024
+    assert k1.path.classname == "T_KVMGuest"
+    assert "Emulator" not in g1.properties and g1["Memory"] == 512
+
+
+def test_shared_instances_are_shaped_once_for_single_and_deep_enumerations(guests_served_by):
+    enumerate_instances = guests_served_by(OneWalk())
+    alone = enumerate_instances("T_KVMGuest")[0]
+    for _ in range(2):
+        assert enumerate_instances("T_Guest")[0] is alone
+
+
+def test_an_instance_of_a_class_not_asked_for_is_failed(guests_served_by):
+    class Stray(OneWalk):
+        def enumerate_instances_of(self, ctx, classnames, property_list):
+            yield ctx.instance("T_Host", Name="h9")
+
+    with pytest.raises(CIMError) as exc:
+        guests_served_by(Stray())("T_Guest")
+    assert cim_status(exc) == CIM_ERR_FAILED
+    assert "t_kvmguest" in exc.value.status_description
+    assert "T_Host" in exc.value.status_description
 
 
 def test_cimom_lets_providers_reach_other_namespaces(world):

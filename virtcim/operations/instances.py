@@ -52,10 +52,10 @@ class InstanceOperations:
     def _enumerate(self, ctx: RequestContext, served: list[tuple[str, InstanceProvider]],
                    view: InstanceView) -> Iterator[CIMInstance]:
         hint = None if view.property_list is None else sorted(view.property_list)
-        for classname, provider in served:
-            found = guarded(classname, _call(provider.enumerate_instances,
-                                             ctx, classname, hint))
-            yield from self._shaper.instances(ctx.namespace, classname, found, view)
+        for provider, classnames in _by_provider(served):
+            found = guarded(", ".join(classnames),
+                            _call(provider.enumerate_instances_of, ctx, classnames, hint))
+            yield from self._shaper.instances(ctx.namespace, classnames, found, view)
 
     def enumerate_names(self, ctx: RequestContext, classname: str) -> Iterator[CIMInstanceName]:
         """Paths of the instances of ``classname`` and its subclasses, lazily."""
@@ -201,6 +201,15 @@ class InstanceOperations:
         if decl is None:
             raise CIMError(code, f"{classname} has no property {name!r}")
         return decl
+
+
+def _by_provider(served: list[tuple[str, InstanceProvider]]
+                 ) -> list[tuple[InstanceProvider, list[str]]]:
+    """The classes of ``served`` by provider, in the order each provider first serves one."""
+    classes: dict[int, tuple[InstanceProvider, list[str]]] = {}
+    for classname, provider in served:
+        classes.setdefault(id(provider), (provider, []))[1].append(classname)
+    return list(classes.values())
 
 
 def _call(func: Any, *args: Any) -> Iterator[Any]:

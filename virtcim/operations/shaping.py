@@ -94,6 +94,23 @@ class _Plan:
     declared: frozenset[str]
 
 
+@dataclass(frozen=True, eq=False)
+class _Plans:
+    """The plans of the classes one enumeration asks a provider for, in one view."""
+
+    by_class: dict[str, _Plan]
+
+    def of(self, inst: CIMInstance) -> _Plan:
+        """The plan of ``inst``'s class (of the only class, when there is one)."""
+        if len(self.by_class) == 1:
+            return next(iter(self.by_class.values()))
+        plan = self.by_class.get(inst.classname.lower())
+        if plan is None:
+            raise CIMError(CIM_ERR_FAILED, f"provider of {', '.join(self.by_class)} gave an "
+                                           f"instance of {inst.classname}")
+        return plan
+
+
 class Shaper:
     """Shapes provider instances; one per repository, shared by all threads."""
 
@@ -101,6 +118,7 @@ class Shaper:
         self._repository = repository
         self._host = host
         self._plan = lru_cache(maxsize=_PLAN_CACHE_SIZE)(self._make_plan)
+        self._plans = lru_cache(maxsize=_PLAN_CACHE_SIZE)(self._make_plans)
         self._warned: set[tuple[str, str]] = set()
         self._warned_lock = threading.Lock()
 
@@ -114,17 +132,24 @@ class Shaper:
         """
         return self._shaped(namespace, self._plan(classname.lower(), view), inst)
 
-    def instances(self, namespace: str, classname: str, found: Iterable[CIMInstance],
+    def instances(self, namespace: str, classnames: Sequence[str], found: Iterable[CIMInstance],
                   view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
-        """:meth:`instance` of each of ``found``, all of one class and view (an enumeration)."""
-        plan = self._plan(classname.lower(), view)
-        key = (namespace, plan)
+        """:meth:`instance` of each of ``found`` (an enumeration), all in one view.
+
+        Each instance is shaped as its own class, one of ``classnames`` (as
+        ``classnames[0]`` when that is the only one).
+        """
+        plans = self._plans(tuple(name.lower() for name in classnames), view)
+        # A plan set is made once per shaper, classes and view: it stands for all of them.
+        key = (namespace, plans)
         for inst in found:
             # Inline for the shared instances of unchanged guests: most of a large enumeration.
             shaped = inst.shaped.get(key) if type(inst) is SharedInstance else None
-            yield self._shaped(namespace, plan, inst) if shaped is None else shaped
+            yield self._shaped(namespace, plans.of(inst), inst, key) if shaped is None else shaped
 
-    def _shaped(self, namespace: str, plan: _Plan, inst: CIMInstance) -> CIMInstance:
+    def _shaped(self, namespace: str, plan: _Plan, inst: CIMInstance,
+                alias: tuple[str, _Plans] | None = None) -> CIMInstance:
+        """``inst`` shaped by ``plan``; a shared instance once per plan, also kept by ``alias``."""
         if not isinstance(inst, SharedInstance):
             return self._shape(namespace, plan, inst, CIMInstance)
         # A plan is made once per shaper, class and view, so it stands for all three.
@@ -132,8 +157,9 @@ class Shaper:
         shaped = inst.shaped.get(key)
         if shaped is None:
             shaped = self._shape(namespace, plan, inst, FrozenInstance)
-            if len(inst.shaped) < _SHAPED_PER_INSTANCE:
-                inst.shaped[key] = shaped
+            _keep_shaped(inst, key, shaped)
+        if alias is not None:
+            _keep_shaped(inst, alias, shaped)
         return shaped
 
     def _shape(self, namespace: str, plan: _Plan, inst: CIMInstance,
@@ -172,6 +198,9 @@ class Shaper:
         return CIMInstanceName(plan.classname, path.keybindings, namespace=namespace,
                                host=self._host)
 
+    def _make_plans(self, classnames: tuple[str, ...], view: InstanceView) -> _Plans:
+        return _Plans({name: self._plan(name, view) for name in classnames})
+
     def _make_plan(self, classname: str, view: InstanceView) -> _Plan:
         cls = self._repository.get_class("", classname)
         types = self._repository.property_types("", classname)
@@ -203,6 +232,11 @@ class Shaper:
                 self._warned.add(key)
             log.warning("provider of %s gave undeclared property %s; dropped",
                         plan.classname, name)
+
+
+def _keep_shaped(inst: SharedInstance, key: Any, shaped: CIMInstance) -> None:
+    if len(inst.shaped) < _SHAPED_PER_INSTANCE:
+        inst.shaped[key] = shaped
 
 
 def _shown_property(plan: _Plan, shown: _Shown, prop: Any) -> CIMProperty:
