@@ -354,7 +354,7 @@ def test_an_instance_of_a_class_not_asked_for_is_failed(guests_served_by):
     with pytest.raises(CIMError) as exc:
         guests_served_by(Stray())("T_Guest")
     assert cim_status(exc) == CIM_ERR_FAILED
-    assert "t_kvmguest" in exc.value.status_description
+    assert "T_KVMGuest" in exc.value.status_description
     assert "T_Host" in exc.value.status_description
 
 

@@ -106,8 +106,9 @@ class _Plans:
             return next(iter(self.by_class.values()))
         plan = self.by_class.get(inst.classname.lower())
         if plan is None:
-            raise CIMError(CIM_ERR_FAILED, f"provider of {', '.join(self.by_class)} gave an "
-                                           f"instance of {inst.classname}")
+            served = ", ".join(plan.classname for plan in self.by_class.values())
+            raise CIMError(CIM_ERR_FAILED,
+                           f"provider of {served} gave an instance of {inst.classname}")
         return plan
 
 
