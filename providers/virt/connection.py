@@ -260,10 +260,10 @@ class DomainListing:
     made from, and parses a new one otherwise. Later walks hand out the same
     snapshots while they are alive (kept by the cache or a consumer): the
     providers of one request (the device classes of a deep enumeration of
-    ``CIM_LogicalDevice``) share one round of libvirt calls and see one snapshot of
-    each guest, and the listing itself holds no XML however many guests there
-    are. Domains undefined since the listing are skipped. Walks may
-    interleave but not run in different threads at once.
+    ``CIM_LogicalDevice``) share one round of libvirt calls and see one
+    snapshot of each guest, and the listing itself holds no XML however many
+    guests there are. Domains undefined since the listing are skipped. Walks
+    may interleave but not run in different threads at once.
     """
 
     def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain],
