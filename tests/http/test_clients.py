@@ -85,6 +85,23 @@ def test_pulled_enumeration_pages_and_closes(server):
     assert exc.value.status_code == pywbem.CIM_ERR_INVALID_ENUMERATION_CONTEXT
 
 
+@pytest.mark.parametrize("use_pull", [True, False], ids=["pull", "traditional"])
+def test_every_resource_setting_arrives_shaped_as_its_own_class(server, use_pull):
+    conn = server.connection(use_pull_operations=use_pull)
+    deep = list(conn.IterEnumerateInstances("CIM_ResourceAllocationSettingData",
+                                            MaxObjectCount=3))
+    classes = {inst.classname for inst in deep}
+    assert {"Test_ProcResourceAllocationSettingData", "Test_MemResourceAllocationSettingData",
+            "Test_NetResourceAllocationSettingData",
+            "Test_EthernetPortAllocationSettingData"} <= classes
+    for classname in classes:
+        declared = set(conn.GetClass(classname, LocalOnly=False).properties)
+        of_class = [inst for inst in deep if inst.classname == classname]
+        assert all(set(inst.properties) == declared for inst in of_class)
+        assert sorted(inst["InstanceID"] for inst in of_class) == sorted(
+            inst["InstanceID"] for inst in conn.EnumerateInstances(classname))
+
+
 def test_errors_carry_their_dsp0200_codes(server):
     conn = server.connection()
     with pytest.raises(pywbem.CIMError) as exc:
@@ -175,6 +192,18 @@ def test_wbemcli_enumerates_gets_and_navigates(secured, https):
     linked = wbemcli(secured, "ain", manager.rstrip(":"), "-ac", "CIM_NamespaceInManager", https=https)
     assert linked.returncode == 0, linked.stderr
     assert "CIM_Namespace" in linked.stdout
+
+
+@pytest.mark.clients
+@needs_wbemcli
+def test_wbemcli_reads_every_resource_setting_in_one_enumeration(secured):
+    deep = wbemcli(secured, "ein", "root/virt:CIM_ResourceAllocationSettingData")
+    assert deep.returncode == 0, deep.stderr
+    instances = wbemcli(secured, "ei", "root/virt:CIM_ResourceAllocationSettingData")
+    assert instances.returncode == 0, instances.stderr
+    paths = deep.stdout.split()
+    assert len(paths) >= 5
+    assert all(path.split(":", 2)[-1] in instances.stdout for path in paths)
 
 
 @pytest.mark.clients
