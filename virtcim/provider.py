@@ -145,7 +145,8 @@ class SharedInstance(CIMInstance):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: The server's shaped forms of this instance, by namespace and shaping plan.
+        #: The server's shaped forms of this instance, by namespace and shaping plan
+        #: (of its class, or of the classes of an enumeration).
         self.shaped: dict[Any, CIMInstance] = {}
 
 

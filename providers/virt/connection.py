@@ -96,10 +96,12 @@ _BULK_STATS = libvirt.VIR_DOMAIN_STATS_STATE
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
-#: Domains kept in the cache. A cached domain holds its parsed XML (about
-#: 30 KB), so this bounds the cache near 30 MB however many guests the host
-#: has; a host with more guests than this is listed with fresh fetches for the
-#: excess. Listings only fill free room and lookups of one domain evict the
+#: Domains kept in the cache. A cached domain holds its parsed XML and what
+#: providers made from it: about 30 KB with its ComputerSystem, about 175 KB
+#: with every resource setting too (``benchmarks/``, test guests of two disks
+#: and a NIC), so this bounds the cache between about 30 and 180 MB however
+#: many guests the host has; a host with more guests than this is listed with
+#: fresh fetches for the excess. Listings only fill free room and lookups of one domain evict the
 #: least recently used: a listing of more guests than this would otherwise
 #: evict every entry before it came round to it again and hit none.
 CACHE_CAPACITY = 1024

@@ -340,10 +340,13 @@ def test_a_deep_enumeration_asks_a_provider_once_for_all_its_classes(guests_serv
 
 
 def test_shared_instances_are_shaped_once_for_single_and_deep_enumerations(guests_served_by):
-    enumerate_instances = guests_served_by(OneWalk())
+    one_walk = OneWalk()
+    enumerate_instances = guests_served_by(one_walk)
     alone = enumerate_instances("T_KVMGuest")[0]
+    assert len(one_walk.kept["k1"].shaped) == 1
     for _ in range(2):
         assert enumerate_instances("T_Guest")[0] is alone
+    assert len(one_walk.kept["k1"].shaped) == 2  # by its class's plan, and the family's
 
 
 def test_an_instance_of_a_class_not_asked_for_is_failed(guests_served_by):

@@ -99,11 +99,13 @@ class _Plans:
     """The plans of the classes one enumeration asks a provider for, in one view."""
 
     by_class: dict[str, _Plan]
+    #: The plan when there is one class (every instance is shaped as that one).
+    single: _Plan | None
 
     def of(self, inst: CIMInstance) -> _Plan:
         """The plan of ``inst``'s class (of the only class, when there is one)."""
-        if len(self.by_class) == 1:
-            return next(iter(self.by_class.values()))
+        if self.single is not None:
+            return self.single
         plan = self.by_class.get(inst.classname.lower())
         if plan is None:
             served = ", ".join(plan.classname for plan in self.by_class.values())
@@ -141,15 +143,15 @@ class Shaper:
         ``classnames[0]`` when that is the only one).
         """
         plans = self._plans(tuple(name.lower() for name in classnames), view)
-        # A plan set is made once per shaper, classes and view: it stands for all of them.
-        key = (namespace, plans)
+        # Plans and plan sets are made once per shaper, classes and view: they stand for them.
+        key = (namespace, plans.single or plans)
         for inst in found:
             # Inline for the shared instances of unchanged guests: most of a large enumeration.
             shaped = inst.shaped.get(key) if type(inst) is SharedInstance else None
             yield self._shaped(namespace, plans.of(inst), inst, key) if shaped is None else shaped
 
     def _shaped(self, namespace: str, plan: _Plan, inst: CIMInstance,
-                alias: tuple[str, _Plans] | None = None) -> CIMInstance:
+                alias: tuple[str, _Plan | _Plans] | None = None) -> CIMInstance:
         """``inst`` shaped by ``plan``; a shared instance once per plan, also kept by ``alias``."""
         if not isinstance(inst, SharedInstance):
             return self._shape(namespace, plan, inst, CIMInstance)
@@ -159,7 +161,7 @@ class Shaper:
         if shaped is None:
             shaped = self._shape(namespace, plan, inst, FrozenInstance)
             _keep_shaped(inst, key, shaped)
-        if alias is not None:
+        if alias is not None and alias != key:
             _keep_shaped(inst, alias, shaped)
         return shaped
 
@@ -200,7 +202,8 @@ class Shaper:
                                host=self._host)
 
     def _make_plans(self, classnames: tuple[str, ...], view: InstanceView) -> _Plans:
-        return _Plans({name: self._plan(name, view) for name in classnames})
+        by_class = {name: self._plan(name, view) for name in classnames}
+        return _Plans(by_class, next(iter(by_class.values())) if len(by_class) == 1 else None)
 
     def _make_plan(self, classname: str, view: InstanceView) -> _Plan:
         cls = self._repository.get_class("", classname)
