@@ -140,8 +140,7 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     *(ProviderFamily(functools.partial(ResourcePoolProvider, kind=kind), (kind.generic_class,))
       for kind in PoolKind),
     ProviderFamily(AllocationCapabilitiesProvider, (ALLOCATION_CAPABILITIES,)),
-    *(ProviderFamily(functools.partial(PoolSettingsProvider, generic_class=generic), (generic,))
-      for generic in POOL_SETTING_CLASSES),
+    ProviderFamily(PoolSettingsProvider, tuple(POOL_SETTING_CLASSES)),
     ProviderFamily(lambda hv: PoolLinkProvider(hv, [POOL_DEVICES, POOL_HIERARCHY]),
                    ("ElementAllocatedFromPool",)),
     ProviderFamily(lambda hv: PoolLinkProvider(hv, [POOL_SETTINGS]),

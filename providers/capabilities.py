@@ -462,25 +462,29 @@ class SettingsWithTemplatesProvider(ResourceAllocationSettingDataProvider):
 
 class PoolSettingsProvider(InstanceProvider):
     """``<Prefix>_StorageVolume/DiskPool/NetPoolResourceAllocationSettingData``: the
-    templates of one of these classes; for storage volumes also every volume of every
-    active storage pool (InstanceID its path)."""
+    templates of these classes; for storage volumes also every volume of every active
+    storage pool (InstanceID its path). A deep enumeration lists the pools once."""
 
-    def __init__(self, hypervisor: Hypervisor, generic_class: str) -> None:
+    def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
-        self.generic_class = generic_class
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.generic_class}>"
+        self._generic = {naming.classname(hypervisor.prefix, generic).lower(): generic
+                         for generic in POOL_SETTING_CLASSES}
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterator[CIMInstance]:
+        return self.enumerate_instances_of(ctx, [classname], property_list)
+
+    def enumerate_instances_of(
+        self, ctx: RequestContext, classnames: Sequence[str], property_list: Sequence[str] | None
+    ) -> Iterator[CIMInstance]:
         hv = self.hypervisor
+        wanted = {self._generic[name.lower()] for name in classnames}
         for pool in all_pools(hv, [PoolKind.DISK, PoolKind.NETWORK]):
             for template in templates_of(hv, pool):
-                if template.generic_class == self.generic_class:
+                if template.generic_class in wanted:
                     yield template.instance(ctx, hv)
-        if self.generic_class == STORAGE_VOLUME:
+        if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
                 if storage.is_active:
                     for volume in volumes(hv, storage):
@@ -493,7 +497,7 @@ class PoolSettingsProvider(InstanceProvider):
         if template is not None:
             return template.instance(ctx, self.hypervisor)
         instance_id = str(path.keybindings.get("InstanceID"))
-        if self.generic_class == STORAGE_VOLUME and instance_id.startswith("/"):
+        if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
             volume = hv.run(f"volume {instance_id!r}",
                             lambda conn: conn.storageVolLookupByPath(instance_id))

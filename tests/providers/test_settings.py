@@ -6,7 +6,7 @@ import pytest
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.virt import DomainListing, DomainXML
+from providers.virt import DomainListing, DomainXML, Hypervisor
 
 
 @pytest.fixture
@@ -45,11 +45,17 @@ def test_rasds_of_every_kind_are_served(cim, guest):
 
 def test_every_resource_setting_class_comes_from_one_walk_over_the_guests(
         cim, guest, monkeypatch):
-    walks = []
-    walk = DomainListing.__iter__
+    walks, network_listings = [], []
+    walk, networks = DomainListing.__iter__, Hypervisor.networks
     monkeypatch.setattr(DomainListing, "__iter__", lambda listing: walks.append(1) or walk(listing))
+    monkeypatch.setattr(Hypervisor, "networks",
+                        lambda hv: network_listings.append(1) or networks(hv))
     deep = cim.enumerate("CIM_ResourceAllocationSettingData")
     assert len(walks) == 1
+    deep_network_listings = len(network_listings)
+    network_listings.clear()
+    cim.enumerate("Test_NetPoolResourceAllocationSettingData")
+    assert deep_network_listings == len(network_listings)  # three pool setting classes, one pass
     by_class = {}
     for inst in deep:
         by_class.setdefault(inst.classname, []).append(inst)
