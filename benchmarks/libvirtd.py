@@ -7,13 +7,17 @@ undefines them at the end. Skipped, with a row saying so, when
 * baseline: libvirt-python ``listAllDomains`` + ``XMLDesc`` + ``info`` per guest;
 * ``EnumerateInstances CIM_ComputerSystem`` and ``CIM_ResourceAllocationSettingData``
   through ``virtcim serve``: the first request (cold domain cache) and the
-  best of later ones (warm cache).
+  best of later ones (warm cache). Beside libvirt-cim's figures, the round
+  trip (until the client read the last byte, as a client of libvirt-cim
+  measured it); beside the raw listing, the server's time (what it logs:
+  from reading the request to writing the last byte of the reply, the CIM
+  layer's cost as on the test driver).
 
 Goals, once the event-invalidated domain cache is warm: at least 10x faster
 than libvirt-cim on SFCB measured on this kind of machine (657 ms and
-2,200 ms), and ComputerSystem faster than the raw listing. The first request
-after start (cold) is shown beside libvirt-cim without a goal: the raw
-libvirt listing alone takes more than a tenth of libvirt-cim's 657 ms here.
+2,200 ms), and faster than the raw listing. The first request after start
+(cold) is shown beside libvirt-cim without a goal: the raw libvirt listing
+alone takes more than a tenth of libvirt-cim's 657 ms here.
 Before timing, a change made with ``virsh`` (setmaxmem on a guest, undefining
 another) must show in the next request.
 
@@ -82,21 +86,21 @@ def check_virsh_changes_show(http, names: list[str]) -> None:
 def measure(conn: libvirt.virConnect, folder: Path, names: list[str]) -> list[Row]:
     baseline = best_of(RUNS, lambda: raw_listing(conn))
     rows = []
-    with server(URI, folder / "state") as running:
+    with server(URI, folder / "state", log_requests=True) as running:
         http = running.connection()
         for classname, theirs in LIBVIRT_CIM_MS.items():
             body = enumerate_body(classname)
             start = time.perf_counter()
             post(http, "EnumerateInstances", body)
-            cold = (time.perf_counter() - start) * 1000
-            warm = best_of(RUNS, lambda body=body: post(http, "EnumerateInstances", body))
-            rows.append(Row(f"{classname} cold cache", GUESTS, cold, theirs,
+            cold_trip = (time.perf_counter() - start) * 1000
+            warm_trip = best_of(RUNS, lambda body=body: post(http, "EnumerateInstances", body))
+            warm = min(running.server_ms("EnumerateInstances")[-RUNS:])
+            rows.append(Row(f"{classname} cold cache", GUESTS, cold_trip, theirs,
                             note=f"(baseline: libvirt-cim {theirs:.0f} ms; no goal)"))
-            rows.append(Row(f"{classname} warm cache", GUESTS, warm, theirs,
+            rows.append(Row(f"{classname} warm cache", GUESTS, warm_trip, theirs,
                             goal=1 / SPEEDUP_GOAL, note=f"(baseline: libvirt-cim {theirs:.0f} ms)"))
-            if classname == "CIM_ComputerSystem":
-                rows.append(Row(f"{classname} warm cache", GUESTS, warm, baseline, goal=1.0,
-                                note="(baseline: raw libvirt listing)"))
+            rows.append(Row(f"{classname} warm, server time", GUESTS, warm, baseline, goal=1.0,
+                            note="(baseline: raw libvirt listing)"))
         check_virsh_changes_show(http, names)
     rows.append(Row("a virsh change visible in the next request", GUESTS, 0.0, note="ok"))
     return rows

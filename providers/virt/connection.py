@@ -39,6 +39,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
@@ -94,6 +95,12 @@ _LIVE_XML = libvirt.VIR_DOMAIN_XML_SECURE
 #: guest busy in a job (a migration, say): that record comes without the state.
 _BULK_STATS = libvirt.VIR_DOMAIN_STATS_STATE
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+#: How many listed domains ahead of a walk have their XML asked for, and by
+#: how many threads, where each call is a round trip to a daemon: the round
+#: trips overlap (200 QEMU guests: 34 ms one after another, 14 ms four at a
+#: time).
+_READ_AHEAD = 32
+_READ_AHEAD_THREADS = 4
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
 #: Domains kept in the cache. A cached domain holds its parsed XML and what
@@ -266,14 +273,25 @@ class DomainListing:
     snapshot of each guest, and the listing itself holds no XML however many
     guests there are. Domains undefined since the listing are skipped. Walks
     may interleave but not run in different threads at once.
+
+    With a ``reader`` (and the states known up front), the first walk has
+    the XML of the next :data:`_READ_AHEAD` domains asked for in its threads,
+    so that round trips to the daemon overlap; a walk that stops early leaves
+    at most that many answers unread.
     """
 
     def __init__(self, hypervisor: Hypervisor, handles: list[libvirt.virDomain],
-                 looks: list[_Look | None] | None = None) -> None:
+                 looks: list[_Look | None] | None = None,
+                 reader: ThreadPoolExecutor | None = None) -> None:
         self._hypervisor = hypervisor
         self._handles = handles
         self._looks: list[_Look | None] = list(looks or [])
         self._seen: list[weakref.ref[Domain] | None] = [None] * len(self._looks)
+        # Reading ahead needs the states first: XML read before its state was
+        # asked could be older than the state it is judged with.
+        self._reader = reader if looks else None
+        self._ahead: dict[int, Future[str]] = {}
+        self._read_up_to = 0
 
     def __iter__(self) -> Iterator[Domain]:
         for index, handle in enumerate(self._handles):
@@ -294,16 +312,31 @@ class DomainListing:
         seen = self._seen[index]
         domain = None if seen is None else seen()
         if domain is None:
-            domain = _unless_vanished(handle, self._hypervisor._listed_snapshot, look)
+            self._read_ahead(index)
+            domain = _unless_vanished(handle, self._snapshot, index, look)
             if domain is not None:
                 self._seen[index] = weakref.ref(domain)
         return domain
 
+    def _snapshot(self, index: int, look: _Look) -> Domain:
+        ahead = self._ahead.pop(index, None)
+        text = None if ahead is None else ahead.result()
+        return self._hypervisor._listed_snapshot(look, text)
 
-def _unless_vanished(handle: libvirt.virDomain, call: Callable[[Any], T], arg: Any) -> T | None:
-    """``call(arg)``, or ``None`` when the domain of ``handle`` was undefined meanwhile."""
+    def _read_ahead(self, index: int) -> None:
+        if self._reader is None:
+            return
+        end = min(index + _READ_AHEAD, len(self._handles))
+        for ahead in range(max(index, self._read_up_to), end):
+            if self._looks[ahead] is not None:
+                self._ahead[ahead] = self._reader.submit(self._handles[ahead].XMLDesc, _LIVE_XML)
+        self._read_up_to = max(self._read_up_to, end)
+
+
+def _unless_vanished(handle: libvirt.virDomain, call: Callable[..., T], *args: Any) -> T | None:
+    """``call(*args)``, or ``None`` when the domain of ``handle`` was undefined meanwhile."""
     try:
-        return call(arg)
+        return call(*args)
     except libvirt.libvirtError as error:
         if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
@@ -330,6 +363,8 @@ class Hypervisor:
         self._caching = False
         #: Whether getAllDomainStats gives every domain's state (None: not known yet).
         self._bulk_states: bool | None = None
+        #: Threads that ask for listed domains' XML ahead (see DomainListing).
+        self._reader: ThreadPoolExecutor | None = None
         self._capabilities: etree._Element | None = None
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
@@ -530,6 +565,9 @@ class Hypervisor:
         with self._lock:
             if self._conn is not None:
                 self._drop(self._conn)
+            if self._reader is not None:
+                self._reader.shutdown(wait=False, cancel_futures=True)
+                self._reader = None
 
     # connection management
 
@@ -668,8 +706,20 @@ class Hypervisor:
         if self._bulk_states is not False:
             listed = self._looks_in_bulk(conn)
             if listed is not None:
-                return DomainListing(self, *listed)
+                return DomainListing(self, *listed, reader=self._xml_reader())
         return DomainListing(self, conn.listAllDomains())
+
+    def _xml_reader(self) -> ThreadPoolExecutor | None:
+        """Threads to ask for XML ahead of a walk; none for libvirt's test driver in
+        this process, whose calls are function calls (threads would only add
+        hand-offs: 34 ms became 56-60 ms at 1,000 test guests)."""
+        if naming.runs_in_process(self.uri):
+            return None
+        with self._lock:
+            if self._reader is None:
+                self._reader = ThreadPoolExecutor(_READ_AHEAD_THREADS,
+                                                  thread_name_prefix="virtcim-xml")
+            return self._reader
 
     def _looks_in_bulk(
         self, conn: libvirt.virConnect
@@ -715,11 +765,11 @@ class Hypervisor:
         state = handle.state()[0]
         return _Look(handle, uuid, token, state)
 
-    def _listed_snapshot(self, look: _Look) -> Domain:
+    def _listed_snapshot(self, look: _Look, text: str | None = None) -> Domain:
         """:meth:`_snapshot` for a listing: cached only while the cache has room."""
-        return self._snapshot(look, evict=False)
+        return self._snapshot(look, evict=False, text=text)
 
-    def _snapshot(self, look: _Look, evict: bool = True) -> Domain:
+    def _snapshot(self, look: _Look, evict: bool = True, text: str | None = None) -> Domain:
         """The cached snapshot if it is still what libvirt says of the domain, else a new one.
 
         libvirt announces most changes by event, but not all (a device
@@ -729,9 +779,11 @@ class Hypervisor:
         text with the cached snapshot's, beside its state (``look``): what the
         cache spares is parsing the XML and all that is made from it. A new
         snapshot is cached unless an event for the domain arrived meanwhile,
-        or the cache is full and not ``evict``.
+        or the cache is full and not ``evict``. ``text`` is the XML when it
+        was asked for already (after ``look``).
         """
-        text = look.handle.XMLDesc(_LIVE_XML)
+        if text is None:
+            text = look.handle.XMLDesc(_LIVE_XML)
         with self._cache_lock:
             entry = self._cache.get(look.uuid)
             if entry is not None and entry.state == look.state and entry.xml == text:

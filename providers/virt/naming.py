@@ -38,6 +38,7 @@ __all__ = [
     "pool_instance_id",
     "prefix_for_driver",
     "rasd_instance_id",
+    "runs_in_process",
     "split_classname",
     "vssd_instance_id",
 ]
@@ -69,6 +70,12 @@ def driver_from_uri(uri: str) -> str | None:
     if match is None:
         raise ValueError(f"libvirt URI {uri!r} has no driver name")
     return match.group(1).lower()
+
+
+def runs_in_process(uri: str) -> bool:
+    """Whether libvirt serves ``uri`` inside this process (its test driver, ``test:///``)
+    rather than through a daemon or a hypervisor's own API."""
+    return uri.lower().startswith("test:")
 
 
 def prefix_for_driver(driver: str) -> str:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import libvirt
 import pytest
 from pywbem import CIMClassName
 
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
-from providers.virt import Hypervisor
+from providers.virt import Hypervisor, naming
 from providers.virt import connection as connection_module
 from tests.providers.conftest import Cim, record_asks
 from virtcim.cimxml.messages import IntrinsicCall
@@ -182,3 +184,58 @@ def test_a_driver_that_reports_no_state_in_bulk_is_listed_guest_by_guest(many_gu
     conn = many_guests.run("guests", lambda conn: conn)
     assert many_guests._looks_in_bulk(StatsConnection(conn, lambda handle: {})) is None
     assert many_guests._bulk_states is False
+
+
+@pytest.fixture
+def xml_asks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the domains whose XML was asked of libvirt, from any thread."""
+    asked: list[str] = []
+    lock = threading.Lock()
+    ask = libvirt.virDomain.XMLDesc
+
+    def recorded(handle: libvirt.virDomain, flags: int = 0) -> str:
+        with lock:
+            asked.append(handle.name())
+        return ask(handle, flags)
+
+    monkeypatch.setattr(libvirt.virDomain, "XMLDesc", recorded)
+    return asked
+
+
+@pytest.fixture
+def reading_ahead(many_guests: Hypervisor, monkeypatch: pytest.MonkeyPatch) -> Hypervisor:
+    """``many_guests`` listed as a daemon's guests are: XML asked ahead, four at most."""
+    monkeypatch.setattr(connection_module, "_READ_AHEAD", 4)
+    monkeypatch.setattr(naming, "runs_in_process", lambda uri: False)
+    return many_guests
+
+
+def test_the_test_driver_in_process_is_read_without_threads(many_guests):
+    assert many_guests._xml_reader() is None
+
+
+def test_reading_ahead_gives_the_same_walk_asking_each_guest_once(reading_ahead, xml_asks):
+    listing = reading_ahead.listing()
+    listed = [handle.name() for handle in listing._handles]
+    assert [domain.name for domain in listing] == listed
+    assert sorted(listed) == sorted(f"lazy-{n}" for n in range(GUESTS))
+    assert sorted(xml_asks) == sorted(listed)
+    assert [domain.name for domain in reading_ahead.listing()] == listed
+
+
+def test_a_walk_that_stops_early_leaves_at_most_the_read_ahead_unread(reading_ahead, xml_asks):
+    listing = reading_ahead.listing()
+    first = next(iter(listing))
+    ahead = [handle.name() for handle in listing._handles[:4]]
+    assert first.name == ahead[0]
+    wait_until(lambda: len(xml_asks) == 4)
+    time.sleep(0.05)
+    assert sorted(xml_asks) == sorted(ahead)
+
+
+def test_reading_ahead_skips_a_guest_undefined_after_the_listing(reading_ahead):
+    listing = reading_ahead.listing()
+    reading_ahead.run("guest", lambda conn: conn.lookupByName("lazy-9").destroy(), read=False)
+    reading_ahead.run("guest", lambda conn: conn.lookupByName("lazy-9").undefine(), read=False)
+    names = [domain.name for domain in listing]
+    assert "lazy-9" not in names and len(names) == GUESTS - 1
