@@ -108,9 +108,10 @@ _KEEPALIVE = (5, 3)
 #: with every resource setting too (``benchmarks/``, test guests of two disks
 #: and a NIC), so this bounds the cache between about 30 and 180 MB however
 #: many guests the host has; a host with more guests than this is listed with
-#: fresh fetches for the excess. Listings only fill free room and lookups of one domain evict the
-#: least recently used: a listing of more guests than this would otherwise
-#: evict every entry before it came round to it again and hit none.
+#: fresh fetches for the excess. Listings only fill free room and lookups of
+#: one domain evict the least recently used: a listing of more guests than
+#: this would otherwise evict every entry before it came round to it again
+#: and hit none.
 CACHE_CAPACITY = 1024
 
 
