@@ -151,9 +151,10 @@ def _kind_of(name: str) -> PoolKind:
 def all_pools(hv: Hypervisor, kinds: Iterable[PoolKind] = PoolKind) -> list[Pool]:
     """Every pool of ``kinds`` on ``hv``: each primordial pool, then the concrete ones."""
     wanted = list(kinds)
-    found = [_primordial_pool(hv, kind) for kind in wanted]
+    storage = hv.storage_pools() if PoolKind.DISK in wanted else []
+    found = [_primordial_pool(hv, kind, storage) for kind in wanted]
     if PoolKind.DISK in wanted:
-        found.extend(_disk_pool(pool) for pool in hv.storage_pools())
+        found.extend(_disk_pool(pool) for pool in storage)
     if PoolKind.NETWORK in wanted:
         found.extend(_network_pool(network) for network in hv.networks())
     return found
@@ -187,7 +188,9 @@ def find_pool(hv: Hypervisor, instance_id: str) -> Pool:
                                       f"{kind.generic_class} has only {primordial(kind)}")
 
 
-def _primordial_pool(hv: Hypervisor, kind: PoolKind) -> Pool:
+def _primordial_pool(hv: Hypervisor, kind: PoolKind,
+                     storage: list[StoragePool] | None = None) -> Pool:
+    """The primordial pool of ``kind``; ``storage``: the storage pools, when listed already."""
     values: dict[str, Any] = {"Caption": f"The host's {kind.value.lower()} resources"}
     if kind is PoolKind.MEMORY:
         reserved = sum(domain.xml.current_memory_kib or 0 for domain in _running(hv))
@@ -196,7 +199,8 @@ def _primordial_pool(hv: Hypervisor, kind: PoolKind) -> Pool:
         reserved = sum(domain.xml.vcpus for domain in _running(hv))
         values.update(Capacity=hv.node_info().cpus, Reserved=reserved)
     elif kind is PoolKind.DISK:
-        storage = hv.storage_pools()
+        if storage is None:
+            storage = hv.storage_pools()
         values.update(Capacity=_mib(sum(pool.capacity for pool in storage), round_up=False),
                       Reserved=_mib(sum(pool.allocation for pool in storage)))
     return Pool(kind, naming.PRIMORDIAL_POOL, values)

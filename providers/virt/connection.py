@@ -790,7 +790,8 @@ class Hypervisor:
             if entry is not None and entry.state == look.state and entry.xml == text:
                 self._cache.move_to_end(look.uuid)
                 return entry.domain
-        domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False), look.state)
+        domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False), look.state,
+                        look.uuid)
         with self._cache_lock:
             current = look.token == (self._epoch, self._generations.get(look.uuid, 0))
             room = len(self._cache) < CACHE_CAPACITY or look.uuid in self._cache

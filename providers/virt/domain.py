@@ -723,12 +723,13 @@ class Domain:
         handle: libvirt.virDomain,
         xml: DomainXML,
         state: int,
+        uuid: str,
     ) -> None:
         self._hypervisor = hypervisor
         self._handle = handle
         self.xml = xml
         self.name: str = handle.name()
-        self.uuid: str = handle.UUIDString()
+        self.uuid = uuid
         active_id = handle.ID()
         #: The hypervisor's id of a running domain, ``None`` when it is shut off.
         self.id: int | None = active_id if active_id >= 0 else None
