@@ -84,6 +84,9 @@ class MethodOperations:
         return inputs
 
     def _input(self, namespace: str, where: str, decl: CIMParameter, value: Any) -> Any:
+        if decl.type == "reference" and isinstance(value, str) and not value.strip():
+            # libvirt-cim's clients send an absent reference as a blank string.
+            return None
         embedded = _embedded(decl)
         if embedded is None or value is None:
             return _typed_input(where, decl.type, decl.is_array, value)
@@ -114,8 +117,10 @@ class MethodOperations:
         for name, prop in inst.properties.items():
             decl = cls.properties.get(name)
             if decl is None:
-                raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                               f"{where}: {cls.classname} has no property {name!r}")
+                # libvirt-cim ignored what a class does not declare, and its
+                # clients send such properties (CreationClassName in a VSSD).
+                log.debug("%s: %s has no property %r; ignored", where, cls.classname, name)
+                continue
             value = prop.value
             if decl.embedded_object and isinstance(value, CIMInstance):
                 value = self.typed_instance(namespace, f"{where}.{decl.name}", value)
