@@ -92,9 +92,33 @@ class InstanceOperations:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} "
                                               f"in {ctx.namespace}: the class has no provider")
         hint = None if view.property_list is None else sorted(view.property_list)
+        local = self._key_path(ctx.namespace, classname, path)
         with provider_errors(classname):
-            inst = provider.get_instance(ctx, _local(path, ctx.namespace, classname), hint)
+            inst = provider.get_instance(ctx, local, hint)
         return self._shaper.instance(ctx.namespace, classname, inst, view)
+
+    def _key_path(self, namespace: str, classname: str,
+                  path: CIMInstanceName) -> CIMInstanceName:
+        """``path`` as providers receive it, without keybindings that are no keys.
+
+        A path without a value for every key names no instance.
+
+        Clients written for libvirt-cim add properties to the paths they send
+        (a guest's ``EnabledState`` beside its keys); the instance is found by
+        its keys alone, as libvirt-cim's brokers found it.
+        """
+        types = self._repository.property_types(namespace, classname)
+        missing = [decl.name for decl in types.values()
+                   if decl.is_key and decl.name not in path.keybindings]
+        if missing:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} in "
+                                              f"{namespace}: no value for key {missing[0]}")
+        extra = [name for name in path.keybindings
+                 if not (found := types.get(name.lower())) or not found.is_key]
+        if not extra:
+            return _local(path, namespace, classname)
+        keys = {name: value for name, value in path.keybindings.items() if name not in extra}
+        return CIMInstanceName(classname, keys, namespace=namespace)
 
     def get_property(self, ctx: RequestContext, path: CIMInstanceName, name: str) -> Any:
         decl = self._declared_property(ctx.namespace, path.classname, name)
