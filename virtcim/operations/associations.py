@@ -31,7 +31,7 @@ from pywbem import (
 
 from virtcim.operations.errors import guarded
 from virtcim.operations.instances import InstanceOperations
-from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper, shaped_class
+from virtcim.operations.shaping import FULL_VIEW, KEYS_VIEW, InstanceView, Shaper, shaped_class
 from virtcim.provider import (
     AssociationProvider,
     InstanceProvider,
@@ -44,9 +44,6 @@ from virtcim.repository.schema import Repository
 __all__ = ["AssociationFilter", "AssociationOperations"]
 
 log = logging.getLogger(__name__)
-
-#: The view that fetches an instance only to learn that it exists.
-_KEYS_ONLY = InstanceView.of([])
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class AssociationOperations:
         if not source.keybindings:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"ObjectName: the path of {source.classname} names no key")
-        found = self._instances.get(ctx, source, _KEYS_ONLY)
+        found = self._instances.get(ctx, source, KEYS_VIEW)
         keys = found.path.keybindings if found.path is not None else source.keybindings
         return CIMInstanceName(source.classname, keys, namespace=ctx.namespace)
 
