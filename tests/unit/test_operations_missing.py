@@ -1,10 +1,10 @@
 """libvirt-cim's "No such instance (Key)": which key of a path is blamed."""
 
 import pytest
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from tests.unit.model import NS, cim_status, guest_path
-from virtcim.operations.missing import blamed_key, not_found_message
+from virtcim.operations.missing import blamed_key, missing_key_error, not_found_message
 
 DEVICE_KEYS = ["SystemCreationClassName", "SystemName", "CreationClassName", "DeviceID"]
 
@@ -66,3 +66,17 @@ def test_a_missing_key_is_named(world):
         world.call("GetInstance", InstanceName=CIMInstanceName("T_Guest", {"Nmae": "g1"},
                                                                namespace=NS))
     assert exc.value.status_description.startswith("No such instance (Name): ")
+
+
+@pytest.mark.parametrize("key", ["InstanceID", "DeviceID"])
+def test_a_path_without_its_identifier_failed_as_libvirt_cim_answered(key):
+    error = missing_key_error(key, "KVM_Thing Other='x'")
+    assert error.status_code == CIM_ERR_FAILED
+    assert f"Missing {key}" in error.status_description
+    assert f"No {key} specified" in error.status_description
+
+
+def test_a_path_without_another_key_is_not_found():
+    error = missing_key_error("SystemName", "KVM_LogicalDisk DeviceID='web/vda'")
+    assert error.status_code == CIM_ERR_NOT_FOUND
+    assert error.status_description.startswith("No such instance (SystemName): ")

@@ -25,7 +25,7 @@ from pywbem import (
 )
 
 from virtcim.operations.errors import guarded, provider_errors
-from virtcim.operations.missing import blamed_key, not_found_message
+from virtcim.operations.missing import blamed_key, missing_key_error, not_found_message
 from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper
 from virtcim.operations.values import typed
 from virtcim.provider import InstanceProvider, ProviderRegistry, RequestContext
@@ -122,7 +122,8 @@ class InstanceOperations:
                   path: CIMInstanceName) -> CIMInstanceName:
         """``path`` as providers receive it, without keybindings that are no keys.
 
-        A path without a value for every key names no instance.
+        A path without a value for every key names no instance
+        (:func:`~virtcim.operations.missing.missing_key_error`).
 
         Clients written for libvirt-cim add properties to the paths they send
         (a guest's ``EnabledState`` beside its keys); the instance is found by
@@ -132,8 +133,7 @@ class InstanceOperations:
         missing = [decl.name for decl in types.values()
                    if decl.is_key and decl.name not in path.keybindings]
         if missing:
-            raise CIMError(CIM_ERR_NOT_FOUND, not_found_message(
-                missing[0], f"{classname} {_keys(path)} in {namespace} has no value for it"))
+            raise missing_key_error(missing[0], f"{classname} {_keys(path)} in {namespace}")
         extra = [name for name in path.keybindings
                  if not (found := types.get(name.lower())) or not found.is_key]
         if not extra:

@@ -1,9 +1,13 @@
-"""Which key of a path names no instance, for the message of ``CIM_ERR_NOT_FOUND``.
+"""Which key of a path names no instance, worded as libvirt-cim's clients read it.
 
-Clients written for libvirt-cim read its wording, ``No such instance (Name)``:
-the first key, in the class's order, whose value no instance has beside the
-keys before it. Only asked after a lookup failed, so the enumeration it needs
-costs nothing on the way to an instance that exists.
+``CIM_ERR_NOT_FOUND`` says ``No such instance (Name)``: the first key, in the
+class's order, whose value no instance has beside the keys before it. Only
+asked after a lookup failed, so the enumeration it needs costs nothing on the
+way to an instance that exists.
+
+A path without its identifier (``InstanceID``, ``DeviceID``) is no lookup that
+failed but a request that could not be made: libvirt-cim answered it
+``CIM_ERR_FAILED``, ``Missing InstanceID``, and its clients check for that.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
-from pywbem import CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from virtcim.provider import same_keys
 
-__all__ = ["MAX_CANDIDATES", "blamed_key", "not_found_message"]
+__all__ = ["MAX_CANDIDATES", "blamed_key", "missing_key_error", "not_found_message"]
 
 #: How many instances are compared at most: an answer is a courtesy, not worth a long walk.
 MAX_CANDIDATES = 100_000
+#: The keys that identify an instance within its system or class (lower-cased).
+_IDENTIFIERS = frozenset({"instanceid", "deviceid"})
 
 
 def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
@@ -40,6 +46,13 @@ def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
         if not remaining:
             return name
     return None
+
+
+def missing_key_error(key: str, where: str) -> CIMError:
+    """The error for a path of ``where`` (class and keys) without a value for ``key``."""
+    if key.lower() in _IDENTIFIERS:
+        return CIMError(CIM_ERR_FAILED, f"Missing {key}: No {key} specified for {where}")
+    return CIMError(CIM_ERR_NOT_FOUND, not_found_message(key, f"{where} has no value for it"))
 
 
 def not_found_message(key: str | None, detail: str) -> str:
