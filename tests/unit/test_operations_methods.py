@@ -112,11 +112,18 @@ def test_a_method_fails_only_with_the_codes_dsp0200_allows(world, code, answered
     assert exc.value.status_description == "guest 'g1' says no"
 
 
-def test_properties_an_embedded_instance_class_does_not_declare_are_ignored(world):
-    setting = CIMInstance("T_Setting", properties={"InstanceID": "s1", "Bogus": "x"})
-    world.invoke(guest_path("g1"), "Start", Setting=setting)
-    typed = world.guests.calls[-1][1]["Setting"]
-    assert typed["InstanceID"] == "s1" and "Bogus" not in typed.properties
+
+def test_embedded_properties_the_class_does_not_declare_are_ignored(world):
+    sent = CIMInstance("T_Setting", properties={"Bogus": "x", "Size": "5"})
+    world.invoke(guest_path("g1"), "Start", Setting=sent)
+    setting = world.guests.calls[-1][1]["Setting"]
+    assert list(setting.properties) == ["Size"] and setting["Size"] == 5
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_a_blank_reference_parameter_is_absent(world, blank):
+    world.invoke(guest_path("g1"), "Start", Where=blank)
+    assert world.guests.calls[-1][1] == {"Where": None}
 
 
 def test_same_parameter_twice_in_different_case_is_invalid(world):

@@ -31,7 +31,7 @@ from pywbem import (
 
 from virtcim.operations.errors import guarded
 from virtcim.operations.instances import InstanceOperations
-from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper, shaped_class
+from virtcim.operations.shaping import FULL_VIEW, KEYS_VIEW, InstanceView, Shaper, shaped_class
 from virtcim.provider import (
     AssociationProvider,
     InstanceProvider,
@@ -88,6 +88,7 @@ class AssociationOperations:
                    view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
         """The links pointing at ``source`` (ResultClass filters their class)."""
         reaches = self._matching(ctx.namespace, source, flt.result_class, flt.role, "ResultClass")
+        source = self._existing(ctx, source)
         return (
             self._shaper.instance(ctx.namespace, reach.classname, link, view)
             for reach, link in self._links(ctx, reaches, source, flt.role)
@@ -96,6 +97,7 @@ class AssociationOperations:
     def reference_names(self, ctx: RequestContext, source: CIMInstanceName,
                         flt: AssociationFilter) -> Iterator[CIMInstanceName]:
         reaches = self._matching(ctx.namespace, source, flt.result_class, flt.role, "ResultClass")
+        source = self._existing(ctx, source)
         return (
             self._shaper.instance_path(ctx.namespace, reach.classname, link)
             for reach, link in self._links(ctx, reaches, source, flt.role)
@@ -132,7 +134,21 @@ class AssociationOperations:
         reaches = self._matching(ctx.namespace, source, flt.assoc_class, flt.role)
         if flt.result_class is not None:
             self._known_class(ctx.namespace, flt.result_class, "ResultClass")
-        return self._unique_ends(ctx, reaches, source, flt)
+        return self._unique_ends(ctx, reaches, self._existing(ctx, source), flt)
+
+    def _existing(self, ctx: RequestContext, source: CIMInstanceName) -> CIMInstanceName:
+        """``source`` by its keys alone, once its instance is known to exist.
+
+        A traversal from an object that does not exist is answered as
+        GetInstance answers it (``CIM_ERR_NOT_FOUND``), not with an empty
+        list that would look like an object without links.
+        """
+        if not source.keybindings:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"ObjectName: the path of {source.classname} names no key")
+        found = self._instances.get(ctx, source, KEYS_VIEW)
+        keys = found.path.keybindings if found.path is not None else source.keybindings
+        return CIMInstanceName(source.classname, keys, namespace=ctx.namespace)
 
     def _unique_ends(self, ctx: RequestContext, reaches: list[_Reach], source: CIMInstanceName,
                      flt: AssociationFilter) -> Iterator[tuple[str, CIMInstanceName]]:
