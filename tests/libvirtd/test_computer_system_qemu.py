@@ -134,3 +134,18 @@ def test_the_service_caption_is_libvirts_hypervisor_type_and_version(guest, qemu
     dotted = f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}"
     # As `virsh version` says "Running hypervisor: QEMU 7.2.0", not the driver's "qemu".
     assert guest.service("Caption") == f"QEMU {dotted}"
+
+
+def test_starting_a_guest_whose_network_is_missing_fails_naming_libvirts_cause(
+        guest, qemu_conn, scratch_network_name):
+    missing = scratch_network_name()
+    domain = qemu_conn.lookupByName(guest.path["Name"])
+    interface = (f"<interface type='network'><source network='{missing}'/>"
+                 "<model type='e1000'/></interface>")
+    domain.attachDeviceFlags(interface, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    with pytest.raises(CIMError) as error:
+        guest.request(ENABLED)
+    # The guest exists: libvirt's "Network not found" is a failure to start it.
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "Network not found" in error.value.status_description
+    assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_SHUTOFF
