@@ -6,26 +6,32 @@ DMTF state properties, and ``RequestStateChange`` turning DMTF state requests
 into libvirt calls. One ``EnabledLogicalElementCapabilities`` per domain,
 InstanceID the domain's name, says which requests are honoured.
 
-RequestStateChange answers as DMTF's ValueMap says, synchronously:
+RequestStateChange, synchronously:
 
-* 0 when the change was made, or when the guest is already where the
-  request leads (enabling a running guest, disabling a stopped one);
-* 4097 Invalid State Transition when the guest's state does not allow it
-  (pausing a stopped guest);
-* 1 Not Supported for states DMTF defines but libvirt has no call for
-  (6 Offline, 7 Test, 8 Defer, reserved and vendor values), 5 Invalid
-  Parameter for values the parameter's ValueMap does not list (0, 1, 5);
-* 4098 when a TimeoutPeriod other than zero is given: the change is
+* returns 0 when the change was made;
+* fails with ``CIM_ERR_FAILED`` "Invalid state transition", naming the guest
+  and its state, when the guest's state does not allow the request (pausing
+  a stopped guest, starting a running one, pausing a paused one): libvirt-cim
+  failed these the same way, and its clients only look for an error, never
+  at the return value;
+* returns 1 Not Supported for states DMTF defines but libvirt has no call
+  for (6 Offline, 7 Test, 8 Defer, reserved and vendor values) and 5 Invalid
+  Parameter for values the parameter's ValueMap does not list (0, 1, 5):
+  DSP0200 keeps ``CIM_ERR_NOT_SUPPORTED`` for servers without methods;
+* returns 4098 when a TimeoutPeriod other than zero is given: the change is
   requested at once and never waited for.
 
 A libvirt failure is raised as the CIM error naming the guest and libvirt's
-message, not folded into a return code. Shut Down (4) asks the guest to shut
-down and returns at once, as libvirt does.
+message. Shut Down (4) asks the guest to shut down and returns at once, as
+libvirt does. Reset (11) is libvirt's hard reset; a paused guest is resumed
+after it, since DMTF's Reset ends Enabled.
 
-RequestedState reports the last state requested through this server for
-the guest, kept in memory (it starts at 5 No Change after a restart): libvirt
-has no notion of a requested state, and DMTF allows the last request to
-differ from EnabledState.
+RequestedState is the last state requested through this server for the guest
+(DMTF: "the last requested or desired state"), also Reboot (10) and Reset
+(11), as libvirt-cim reported them; 0 Unknown for a guest nobody asked to
+change since the server started. It is kept in memory, per domain UUID, and
+forgotten when the domain is undefined: libvirt has no notion of a requested
+state.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
+import libvirt
 from pywbem import (
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
     CIMDateTime,
@@ -56,7 +64,7 @@ from providers.states import (
     RequestedState,
 )
 from providers.states import RequestStateChangeResult as Result
-from providers.virt import Domain, DomainState, Hypervisor, naming
+from providers.virt import Domain, DomainState, Event, Hypervisor, naming
 from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -66,6 +74,7 @@ __all__ = [
     "ComputerSystemProvider",
     "EnabledLogicalElementCapabilitiesProvider",
     "capabilities_path",
+    "existing_guest",
     "guest_name_at",
     "guest_path",
 ]
@@ -107,11 +116,38 @@ def guest_name_at(hv: Hypervisor, path: CIMInstanceName) -> str | None:
 
 
 def guest_at(hv: Hypervisor, path: CIMInstanceName) -> Domain:
-    """The domain at a ComputerSystem path; ``CIM_ERR_NOT_FOUND`` when there is none."""
-    name = guest_name_at(hv, path)
-    if name is None:
-        raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no guest on {hv.uri}")
-    return hv.domain(name)
+    """The domain at a ComputerSystem path; ``CIM_ERR_NOT_FOUND`` when there is none.
+
+    The message names the key that finds nothing, in libvirt-cim's words
+    (``No such instance (CreationClassName)``), which its clients look for.
+    """
+    classname = naming.classname(hv.prefix, COMPUTER_SYSTEM)
+    creation = path.keybindings.get("CreationClassName")
+    if path.classname.lower() != classname.lower() or (
+            creation is not None and str(creation).lower() != classname.lower()):
+        raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (CreationClassName): {path} names "
+                                          f"no guest on {hv.uri}")
+    name = path.keybindings.get("Name")
+    if not isinstance(name, str):
+        raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (Name): {path} names no guest on "
+                                          f"{hv.uri}")
+    return existing_guest(hv, name, "No such instance (Name): ")
+
+
+def existing_guest(hv: Hypervisor, name: str, context: str = "") -> Domain:
+    """Domain ``name``; else ``CIM_ERR_NOT_FOUND`` as libvirt-cim worded it, after ``context``.
+
+    ``Referenced domain `web1' does not exist: Domain not found (no guest 'web1'
+    on qemu:///system)``: libvirt-cim's clients compare the first part.
+    """
+    try:
+        return hv.domain(name)
+    except CIMError as error:
+        if error.status_code != CIM_ERR_NOT_FOUND:
+            raise
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"{context}Referenced domain `{name}' does not exist: Domain not found "
+                       f"(no guest {name!r} on {hv.uri})") from None  # fmt: skip
 
 
 # -- states ---------------------------------------------------------------------
@@ -166,29 +202,74 @@ def phase_of(domain: Domain) -> Phase:
     return Phase.OTHER
 
 
-#: The libvirt call for each request, by phase; ``None``: already there, nothing to do.
+def _reset(domain: Domain) -> None:
+    """DMTF's Reset: disabled, then enabled. A paused guest is resumed after the reset."""
+    domain.reset()
+    if domain.state is DomainState.PAUSED:
+        domain.resume()
+
+
+#: The libvirt call for each request, by the phases it is honoured from (those
+#: of libvirt-cim, and Disabled also from a paused or otherwise active guest).
 #: A phase not listed makes the request an invalid state transition.
-Change = Callable[[Domain], None] | None
+Change = Callable[[Domain], None]
 TRANSITIONS: Mapping[RequestedState, Mapping[Phase, Change]] = {
-    RequestedState.ENABLED: {Phase.OFF: Domain.start, Phase.PAUSED: Domain.resume,
-                             Phase.RUNNING: None},
+    RequestedState.ENABLED: {Phase.OFF: Domain.start, Phase.PAUSED: Domain.resume},
     RequestedState.DISABLED: {Phase.RUNNING: Domain.destroy, Phase.PAUSED: Domain.destroy,
-                              Phase.OTHER: Domain.destroy, Phase.OFF: None},
-    RequestedState.SHUT_DOWN: {Phase.RUNNING: Domain.shutdown, Phase.OFF: None},
-    RequestedState.QUIESCE: {Phase.RUNNING: Domain.suspend, Phase.PAUSED: None},
+                              Phase.OTHER: Domain.destroy},
+    RequestedState.SHUT_DOWN: {Phase.RUNNING: Domain.shutdown},
+    RequestedState.QUIESCE: {Phase.RUNNING: Domain.suspend},
     RequestedState.REBOOT: {Phase.RUNNING: Domain.reboot},
-    RequestedState.RESET: {Phase.RUNNING: Domain.reset, Phase.PAUSED: Domain.reset},
+    RequestedState.RESET: {Phase.RUNNING: _reset, Phase.PAUSED: _reset},
 }
 #: What ``EnabledLogicalElementCapabilities.RequestedStatesSupported`` advertises.
 SUPPORTED_REQUESTS: tuple[RequestedState, ...] = tuple(sorted(TRANSITIONS))
 #: Values outside the ValueMap of RequestStateChange's RequestedState: 0, 1 and 5 No Change.
 NOT_REQUESTABLE = frozenset({*range(RequestedState.ENABLED), RequestedState.NO_CHANGE})
+#: How the phases read in an invalid state transition's message.
+PHASE_WORDS: Mapping[Phase, str] = {
+    Phase.OFF: "not running", Phase.RUNNING: "running", Phase.PAUSED: "paused",
+    Phase.OTHER: "neither running nor paused",
+}
 
 
 def available_requests(domain: Domain) -> list[RequestedState]:
-    """The requests that would change the guest now (``AvailableRequestedStates``)."""
+    """The requests the guest's state allows now (``AvailableRequestedStates``)."""
     phase = phase_of(domain)
-    return [state for state, moves in TRANSITIONS.items() if moves.get(phase) is not None]
+    return [state for state, moves in TRANSITIONS.items() if phase in moves]
+
+
+class RequestedStates:
+    """The last state requested for each guest of one hypervisor, by domain UUID.
+
+    Kept in memory; an entry is dropped when libvirt reports its domain
+    undefined, so a guest defined again (even with the same UUID) starts at
+    0 Unknown.
+    """
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        self._hypervisor = hypervisor
+        self._lock = threading.Lock()
+        self._states: dict[str, RequestedState] = {}
+        self._listening = False
+
+    def get(self, uuid: str) -> RequestedState:
+        with self._lock:
+            return self._states.get(uuid, RequestedState.UNKNOWN)
+
+    def record(self, uuid: str, state: RequestedState) -> None:
+        with self._lock:
+            listen = not self._listening
+            self._listening = True
+            self._states[uuid] = state
+        if listen:
+            self._hypervisor.add_listener(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if (event.kind == "domain" and event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
+                and event.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,)):
+            with self._lock:
+                self._states.pop(event.uuid, None)
 
 
 # -- providers --------------------------------------------------------------------
@@ -204,9 +285,8 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
-        self._requests_lock = threading.Lock()
-        #: Last state requested per domain UUID (see the module docstring).
-        self._requests: dict[str, RequestedState] = {}
+        #: Last state requested per domain (see the module docstring).
+        self._requests = RequestedStates(hypervisor)
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
@@ -242,21 +322,20 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         if not _no_timeout(params.get("TimeoutPeriod")):
             return Result.TIMEOUT_NOT_SUPPORTED
         requested = RequestedState(value)
-        moves = TRANSITIONS[requested]
         phase = phase_of(domain)
-        if phase not in moves:
-            return Result.INVALID_STATE_TRANSITION
-        change = moves[phase]
-        if change is not None:
-            change(domain)
-        with self._requests_lock:
-            self._requests[domain.uuid] = requested
+        change = TRANSITIONS[requested].get(phase)
+        if change is None:
+            raise CIMError(CIM_ERR_FAILED,
+                           f"Invalid state transition: guest {domain.name!r} on "
+                           f"{self.hypervisor.uri} is {PHASE_WORDS[phase]}; "
+                           f"{_label(requested)} cannot be requested now")  # fmt: skip
+        change(domain)
+        self._requests.record(domain.uuid, requested)
         return Result.COMPLETED
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
         """Made once per domain snapshot and RequestedState (kept here, not in libvirt)."""
-        with self._requests_lock:
-            requested = self._requests.get(domain.uuid, RequestedState.NO_CHANGE)
+        requested = self._requests.get(domain.uuid)
         return snapshot_instance(
             ctx, domain, classname,
             lambda: self._values(ctx, classname, domain, requested), requested,
@@ -306,8 +385,10 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
     ) -> CIMInstance:
         name = path.keybindings.get("InstanceID")
         if not isinstance(name, str):
-            raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no guest on {self.hypervisor.uri}")
-        return self._instance(ctx, path.classname, self.hypervisor.domain(name))
+            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (InstanceID): {path} names no "
+                                              f"guest on {self.hypervisor.uri}")
+        domain = existing_guest(self.hypervisor, name, "No such instance (InstanceID): ")
+        return self._instance(ctx, path.classname, domain)
 
     @classmethod
     def _instance(cls, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
@@ -322,6 +403,11 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
             RequestedStatesSupported=list(SUPPORTED_REQUESTS),
             ElementNameEditSupported=False,
         )
+
+
+def _label(state: RequestedState) -> str:
+    """``Quiesce (9)``: a requested state as DMTF names it, with its value."""
+    return f"{state.name.replace('_', ' ').title()} ({int(state)})"
 
 
 def _no_timeout(period: CIMDateTime | None) -> bool:

@@ -43,7 +43,7 @@ from providers.states import (
     PointingType,
     ProtocolSupported,
 )
-from providers.virt import Domain, Hypervisor, naming
+from providers.virt import Domain, Graphics, Hypervisor, naming
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
@@ -237,20 +237,33 @@ class NetworkPortProvider(DeviceProvider):
 
 
 class DisplayControllerProvider(DeviceProvider):
-    """``<Prefix>_DisplayController``: each ``<graphics>``; VideoProcessor says where to
-    connect (``vnc/127.0.0.1:5900``) once the guest runs, else the graphics type."""
+    """``<Prefix>_DisplayController``: each ``<graphics>``. VideoProcessor is libvirt-cim's
+    ``<type>/<listen>:<port>`` for graphics a client connects to over the network
+    (``vnc/127.0.0.1:5900`` when running; ``vnc/127.0.0.1:-1`` while off with an
+    automatic port), and the graphics type for the others (``sdl``)."""
 
     generic_class = "DisplayController"
 
     @staticmethod
     def devices(domain: Domain) -> Iterable[Device]:
-        devices = []
-        for graphics in domain.xml.graphics():
-            where = graphics.type
-            if graphics.port is not None and graphics.port > 0:
-                where = f"{graphics.type}/{graphics.listen or ''}:{graphics.port}"
-            devices.append(Device(graphics.device_id, {"VideoProcessor": where}))
-        return devices
+        return [Device(graphics.device_id, {"VideoProcessor": _video_processor(graphics)})
+                for graphics in domain.xml.graphics()]
+
+
+#: Graphics a client reaches at an address and port.
+_NETWORK_GRAPHICS = ("vnc", "spice", "rdp")
+#: libvirt-cim's listen address for graphics that name none.
+_DEFAULT_LISTEN = "127.0.0.1"
+
+
+def _video_processor(graphics: Graphics) -> str:
+    if graphics.type not in _NETWORK_GRAPHICS:
+        return graphics.type
+    listen = graphics.listen or _DEFAULT_LISTEN
+    if ":" in listen and not listen.startswith("["):
+        listen = f"[{listen}]"  # an IPv6 address, as in a URL
+    port = graphics.port if graphics.port is not None else -1
+    return f"{graphics.type}/{listen}:{port}"
 
 
 class ConsoleDisplayControllerProvider(DeviceProvider):

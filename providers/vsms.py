@@ -4,12 +4,19 @@ One service per hypervisor, keyed as libvirt-cim keyed it (SystemCreationClassNa
 ``<Prefix>_HostSystem``, SystemName the host's name, Name ``Management Service``),
 and its capabilities (InstanceID ``ManagementCapabilities``).
 
+The service reports libvirt-cim's properties too: ``Caption`` is libvirt's
+hypervisor type and version (``QEMU 7.2.22``), ``LibvirtVersion`` the
+library's, ``Release`` virtcim's, and ``Revision``/``Changeset`` the newest
+libvirt-cim revision whose behaviour virtcim matches, by which libvirt-cim's
+clients (cimtest among them) choose what to expect.
+
 Every method completes before it returns (no jobs) and returns 0 on success.
-A request that cannot be honoured raises the CIM error naming the cause:
-``CIM_ERR_INVALID_PARAMETER`` for a bad setting (naming the parameter, the
-setting and the property), ``CIM_ERR_NOT_FOUND`` for an unknown guest or
-device, ``CIM_ERR_ALREADY_EXISTS`` for a name or UUID in use, and libvirt's
-own refusal translated (:mod:`providers.virt.errors`).
+A request that cannot be honoured raises the CIM error naming the cause, with
+the codes DSP0200 allows for InvokeMethod: ``CIM_ERR_INVALID_PARAMETER`` for a
+bad setting (naming the parameter, the setting and the property),
+``CIM_ERR_NOT_FOUND`` for an unknown guest or device (in libvirt-cim's words:
+``Referenced domain `web1' does not exist``), ``CIM_ERR_FAILED`` for a name
+or UUID in use and for libvirt's own refusals (:mod:`providers.virt.errors`).
 
 How a change is made, so that elements virtcim does not model survive and
 nothing is left half done:
@@ -37,7 +44,7 @@ from typing import Any
 
 from lxml import etree
 from pywbem import (
-    CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
     CIM_ERR_NOT_SUPPORTED,
@@ -48,7 +55,7 @@ from pywbem import (
 
 import virtcim
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import guest_name_at, guest_path
+from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
 from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
@@ -74,6 +81,11 @@ MANAGEMENT_SERVICE = "VirtualSystemManagementService"
 MANAGEMENT_CAPABILITIES = "VirtualSystemManagementCapabilities"
 SERVICE_NAME = "Management Service"
 MANAGEMENT_CAPABILITIES_ID = "ManagementCapabilities"
+#: The libvirt-cim revision (``hg`` numbering: commits since the first) and
+#: changeset whose behaviour virtcim matches: its last, a5a073c. libvirt-cim's
+#: clients read them to choose which behaviour to expect.
+LIBVIRT_CIM_REVISION = "1346"
+LIBVIRT_CIM_CHANGESET = "a5a073c"
 #: Prefixes of classes any hypervisor's methods accept besides its own.
 _GENERIC_PREFIXES = ("CIM", "Virt")
 
@@ -142,18 +154,27 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
     ) -> Iterable[CIMInstance]:
         hv = self.hypervisor
         path = management_service_path(ctx, hv)
-        version = ".".join(str(part) for part in hv.library_version())
+        hypervisor_type = hv.run("hypervisor type", lambda conn: conn.getType(), read=True)
         yield ctx.instance(
             path.classname,
             **path.keybindings,
             ElementName=SERVICE_NAME,
-            Caption=f"{hv.driver} {'.'.join(str(part) for part in hv.version())}",
+            Caption=f"{hypervisor_type} {_dotted(hv.version())}",
             Description=f"Defines and changes the guests of {hv.uri}",
             EnabledState=ServiceEnabledState.ENABLED,
             OperationalStatus=[ServiceOperationalStatus.OK],
             Release=virtcim.__version__,
-            LibvirtVersion=version,
+            LibvirtVersion=_dotted(hv.library_version()),
+            Revision=LIBVIRT_CIM_REVISION,
+            Changeset=LIBVIRT_CIM_CHANGESET,
         )
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        expected = management_service_path(ctx, self.hypervisor)
+        _same_keys(path, expected, self.hypervisor)
+        return next(iter(self.enumerate_instances(ctx, expected.classname, property_list)))
 
     # -- methods ------------------------------------------------------------------------------
 
@@ -220,13 +241,11 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         config = domain.config()
         asked_name = values.get("VirtualSystemIdentifier")
         if asked_name and asked_name != domain.name:
-            raise CIMError(CIM_ERR_NOT_SUPPORTED,
+            raise CIMError(CIM_ERR_FAILED,
                            f"{where}: guest {domain.name!r} cannot be renamed to {asked_name!r}")  # fmt: skip
         uuid = values.get("UUID")
         if uuid and uuid.lower() != (config.uuid or "").lower():
-            raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                           f"{where}: the UUID of guest {domain.name!r} is {config.uuid}, "
-                           f"it cannot become {uuid}")  # fmt: skip
+            self._refuse_new_uuid(where, domain, uuid)
         _checked(where, lambda: rasd.apply_system_settings(config, values))
         autostart = values.get("AutoStart")
         with domain.transaction():
@@ -353,13 +372,21 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         return device_id(element) or ""
 
     def _guest(self, where: str, path: CIMInstanceName | None) -> Domain:
+        """The guest a ComputerSystem reference names; ``CIM_ERR_NOT_FOUND`` as libvirt-cim
+        worded it when there is none."""
+        hv = self.hypervisor
         if path is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where} is required")
-        name = guest_name_at(self.hypervisor, path)
+        if not isinstance(path.keybindings.get("Name"), str):
+            # libvirt-cim's words, its libvirt error (0: none) included.
+            raise CIMError(CIM_ERR_NOT_FOUND,
+                           f"Unable to retrieve domain name: Error 0: {where} {path} has no "
+                           "Name")  # fmt: skip
+        name = guest_name_at(hv, path)
         if name is None:
-            raise CIMError(CIM_ERR_NOT_FOUND, f"{where}: {path} names no guest on "
-                                              f"{self.hypervisor.uri}")  # fmt: skip
-        return self.hypervisor.domain(name)
+            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (CreationClassName): {where} "
+                                              f"{path} names no guest on {hv.uri}")  # fmt: skip
+        return existing_guest(hv, name, f"{where}: ")
 
     def _guest_of_settings(self, where: str, values: Mapping[str, Any]) -> Domain:
         """The guest a VSSD describes: by its InstanceID, else its VirtualSystemIdentifier."""
@@ -375,7 +402,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         return hv.domain(name)
 
     def _refuse_existing(self, name: str, uuid: str | None) -> None:
-        """``CIM_ERR_ALREADY_EXISTS`` when a guest has ``name`` or ``uuid``.
+        """``CIM_ERR_FAILED`` when a guest has ``name`` or ``uuid``.
 
         Checked before defining: libvirt would take a definition with a known
         name and no UUID as a change to that guest.
@@ -387,9 +414,22 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         for what, find in taken:
             existing = _found(find)
             if existing is not None:
-                raise CIMError(CIM_ERR_ALREADY_EXISTS,
-                               f"DefineSystem: guest {existing.name!r} on {hv.uri} already has "
-                               f"the {what}")  # fmt: skip
+                raise CIMError(CIM_ERR_FAILED,
+                               f"DefineSystem: Failed to define domain: guest "
+                               f"{existing.name!r} on {hv.uri} already has the {what}")  # fmt: skip
+
+    def _refuse_new_uuid(self, where: str, domain: Domain, uuid: str) -> None:
+        """``CIM_ERR_FAILED``: a guest keeps its UUID; libvirt-cim's clients look for the
+        guest that already has it (``'web2' is already defined``)."""
+        hv = self.hypervisor
+        holder = _found(lambda: hv.domain_by_uuid(uuid))
+        if holder is not None:
+            raise CIMError(CIM_ERR_FAILED,
+                           f"{where}: guest {domain.name!r} cannot take UUID {uuid}: domain "
+                           f"{holder.name!r} is already defined with it on {hv.uri}")  # fmt: skip
+        raise CIMError(CIM_ERR_FAILED,
+                       f"{where}: domain {domain.name!r} is already defined with UUID "
+                       f"{domain.uuid} on {hv.uri}; it cannot become {uuid}")  # fmt: skip
 
     def _starting_definition(
         self, name: str, values: Mapping[str, Any], reference: CIMInstanceName | None
@@ -511,8 +551,33 @@ class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
             AsynchronousMethodsSupported=[],
         )
 
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        expected = management_capabilities_path(ctx, self.hypervisor)
+        _same_keys(path, expected, self.hypervisor)
+        return next(iter(self.enumerate_instances(ctx, expected.classname, property_list)))
+
 
 # --- module helpers --------------------------------------------------------------------------
+
+
+def _dotted(version: Sequence[int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def _same_keys(path: CIMInstanceName, expected: CIMInstanceName, hv: Hypervisor) -> None:
+    """``CIM_ERR_NOT_FOUND`` naming the first key of ``path`` that differs from ``expected``'s
+    (``No such instance (InstanceID)``, as libvirt-cim's clients expect)."""
+    keys = {name.lower(): value for name, value in path.keybindings.items()}
+    for name, value in expected.keybindings.items():
+        given = keys.get(name.lower())
+        same = (given.lower() == str(value).lower() if name.endswith("CreationClassName")
+                and isinstance(given, str) else given == value)  # fmt: skip
+        if not same:
+            raise CIMError(CIM_ERR_NOT_FOUND,
+                           f"No such instance ({name}): {path} is not the "
+                           f"{expected.classname} of {hv.uri}")  # fmt: skip
 
 
 def _values(instance: CIMInstance) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def cim_error(
     _log.debug("libvirt error %s on %s at %s: %s", code, what, uri, text)
     if code in _CONNECTION:
         return unreachable(uri, error)
-    if code in _NOT_FOUND:
+    if code in _NOT_FOUND and not (action and _about_another_object(code, what)):
         return CIMError(CIM_ERR_NOT_FOUND, f"no {what} on {uri}: {text}")
     subject = f"cannot {action} {what}" if action else what
     message = f"{subject} on {uri}: {text}"
@@ -139,6 +139,25 @@ def translate(what: str, uri: str, action: str | None = None) -> Iterator[None]:
         yield
     except libvirt.libvirtError as error:
         raise cim_error(error, what, uri, action) from error
+
+
+#: The object each not-found code is about, as ``what`` names it ("guest 'web1'").
+_NOT_FOUND_SUBJECTS = {
+    libvirt.VIR_ERR_NO_DOMAIN: ("guest",),
+    libvirt.VIR_ERR_NO_STORAGE_POOL: ("storage pool", "pool"),
+    libvirt.VIR_ERR_NO_STORAGE_VOL: ("storage volume", "volume"),
+    libvirt.VIR_ERR_NO_NETWORK: ("network",),
+}
+
+
+def _about_another_object(code: int, what: str) -> bool:
+    """Whether a not-found error met while acting on ``what`` is about something else.
+
+    Starting a guest whose network is missing fails (``CIM_ERR_FAILED``): the
+    guest is there, so it is no ``CIM_ERR_NOT_FOUND``.
+    """
+    subjects = _NOT_FOUND_SUBJECTS.get(code)
+    return subjects is not None and not what.lower().startswith(subjects)
 
 
 def _libvirt_text(error: libvirt.libvirtError) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import libvirt
 import pytest
-from pywbem import CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIMError, CIMInstanceName
 
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
@@ -22,8 +22,7 @@ from virtcim.operations import Dispatcher
 from virtcim.provider import ProviderRegistry
 
 PREFIX = "KVM"
-ENABLED, DISABLED, SHUT_DOWN, QUIESCE, REBOOT, RESET = 2, 3, 4, 9, 10, 11
-INVALID_STATE_TRANSITION = 4097
+UNKNOWN, ENABLED, DISABLED, SHUT_DOWN, QUIESCE, REBOOT, RESET = 0, 2, 3, 4, 9, 10, 11
 
 
 class Guest:
@@ -41,8 +40,18 @@ class Guest:
         return int(self.dispatcher.extrinsic(call).return_value)
 
     def enabled_state(self) -> int:
+        return int(self.get("EnabledState"))
+
+    def get(self, name: str) -> object:
         call = IntrinsicCall("2", "GetInstance", VIRT_NAMESPACE, {"InstanceName": self.path})
-        return int(self.dispatcher.intrinsic(call)["EnabledState"])
+        return self.dispatcher.intrinsic(call)[name]
+
+    def service(self, name: str) -> object:
+        classname = f"{PREFIX}_VirtualSystemManagementService"
+        call = IntrinsicCall("3", "EnumerateInstances", VIRT_NAMESPACE,
+                             {"ClassName": classname})
+        [service] = list(self.dispatcher.intrinsic(call))
+        return service[name]
 
 
 @pytest.fixture
@@ -91,5 +100,52 @@ def test_shut_down_asks_the_guest_and_power_off_ends_it(guest, qemu_conn):
 
 
 def test_a_stopped_guest_cannot_be_paused(guest, qemu_conn):
-    assert guest.request(QUIESCE) == INVALID_STATE_TRANSITION
+    with pytest.raises(CIMError) as error:
+        guest.request(QUIESCE)
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "Invalid state transition" in error.value.status_description
+    assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_SHUTOFF
+    assert guest.get("RequestedState") == UNKNOWN
+
+
+def test_a_paused_guest_cannot_be_paused_again(guest, qemu_conn):
+    assert guest.request(ENABLED) == 0
+    assert guest.request(QUIESCE) == 0
+    with pytest.raises(CIMError) as error:
+        guest.request(QUIESCE)
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_PAUSED
+    assert guest.request(DISABLED) == 0
+
+
+def test_reset_of_a_paused_guest_leaves_it_running(guest, qemu_conn):
+    assert guest.request(ENABLED) == 0
+    assert guest.request(QUIESCE) == 0
+    assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_PAUSED
+    assert guest.request(RESET) == 0
+    assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_RUNNING
+    assert guest.enabled_state() == ENABLED
+    assert guest.get("RequestedState") == RESET
+    assert guest.request(DISABLED) == 0
+
+
+def test_the_service_caption_is_libvirts_hypervisor_type_and_version(guest, qemu_conn):
+    version = qemu_conn.getVersion()
+    dotted = f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}"
+    # As `virsh version` says "Running hypervisor: QEMU 7.2.0", not the driver's "qemu".
+    assert guest.service("Caption") == f"QEMU {dotted}"
+
+
+def test_starting_a_guest_whose_network_is_missing_fails_naming_libvirts_cause(
+        guest, qemu_conn, scratch_network_name):
+    missing = scratch_network_name()
+    domain = qemu_conn.lookupByName(guest.path["Name"])
+    interface = (f"<interface type='network'><source network='{missing}'/>"
+                 "<model type='e1000'/></interface>")
+    domain.attachDeviceFlags(interface, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    with pytest.raises(CIMError) as error:
+        guest.request(ENABLED)
+    # The guest exists: libvirt's "Network not found" is a failure to start it.
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "Network not found" in error.value.status_description
     assert libvirt_state(qemu_conn, guest) == libvirt.VIR_DOMAIN_SHUTOFF

@@ -1,10 +1,12 @@
 """Guests through CIM: ComputerSystem, its RequestStateChange, its capabilities."""
 
+import time
 from datetime import timedelta
 
 import libvirt
 import pytest
 from pywbem import (
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
     CIMDateTime,
@@ -57,7 +59,7 @@ def test_a_running_guest_is_enabled_and_in_service(cim):
     assert guest["EnabledState"] == EnabledState.ENABLED
     assert guest["HealthState"] == 5 and guest["OperationalStatus"] == [2]
     assert guest["OperatingStatus"] == 16
-    assert guest["RequestedState"] == RequestedState.NO_CHANGE
+    assert guest["RequestedState"] == RequestedState.UNKNOWN
     assert RequestedState.ENABLED not in guest["AvailableRequestedStates"]
     assert RequestedState.QUIESCE in guest["AvailableRequestedStates"]
 
@@ -76,11 +78,14 @@ def test_guests_are_found_through_the_cim_superclass(cim):
     assert ("Test_HostSystem", cim.hypervisor.hostname) in names
 
 
-def test_an_unknown_guest_is_not_found(cim):
+def test_an_unknown_guest_is_not_found_in_libvirt_cims_words(cim):
     with pytest.raises(CIMError) as error:
         cim.get(cim.guest("no-such-guest"))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
-    assert "no-such-guest" in error.value.status_description
+    message = error.value.status_description
+    assert "No such instance (Name)" in message
+    assert "Referenced domain `no-such-guest' does not exist: Domain not found" in message
+    assert "test:///default" in message
 
 
 def test_a_path_with_another_creation_class_is_not_found(cim):
@@ -89,6 +94,7 @@ def test_a_path_with_another_creation_class_is_not_found(cim):
     with pytest.raises(CIMError) as error:
         cim.get(path)
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert "No such instance (CreationClassName)" in error.value.status_description
 
 
 def test_get_reads_only_the_named_guest(cim, monkeypatch):
@@ -113,11 +119,12 @@ def test_hostile_names_defined_through_libvirt_are_read_through_cim(cim, define_
 
 def test_a_guest_goes_through_its_whole_life(cim, define_guest, libvirt_conn):
     define_guest("life")
+    assert cim.get(cim.guest("life"))["RequestedState"] == RequestedState.UNKNOWN
     steps = [
         (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
         (RequestedState.QUIESCE, libvirt.VIR_DOMAIN_PAUSED, EnabledState.QUIESCE),
-        (RequestedState.RESET, libvirt.VIR_DOMAIN_PAUSED, EnabledState.QUIESCE),
         (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
+        (RequestedState.RESET, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
         (RequestedState.REBOOT, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
         (RequestedState.SHUT_DOWN, libvirt.VIR_DOMAIN_SHUTOFF, EnabledState.DISABLED),
         (RequestedState.ENABLED, libvirt.VIR_DOMAIN_RUNNING, EnabledState.ENABLED),
@@ -131,27 +138,69 @@ def test_a_guest_goes_through_its_whole_life(cim, define_guest, libvirt_conn):
         assert guest["RequestedState"] == requested
 
 
+def test_resetting_a_paused_guest_leaves_it_running(cim, define_guest, libvirt_conn):
+    define_guest("paused")
+    libvirt_conn.lookupByName("paused").create()
+    libvirt_conn.lookupByName("paused").suspend()
+    assert request(cim, "paused", RequestedState.RESET) == RequestStateChangeResult.COMPLETED
+    assert libvirt_state(libvirt_conn, "paused") == libvirt.VIR_DOMAIN_RUNNING
+    guest = cim.get(cim.guest("paused"))
+    assert guest["EnabledState"] == EnabledState.ENABLED
+    assert guest["RequestedState"] == RequestedState.RESET
+
+
+def invalid_transition(cim, name, state):
+    """The CIMError a refused state change raises."""
+    with pytest.raises(CIMError) as error:
+        request(cim, name, state)
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "Invalid state transition" in error.value.status_description
+    assert repr(name) in error.value.status_description
+    return error.value.status_description
+
+
 @pytest.mark.parametrize("state", [RequestedState.QUIESCE, RequestedState.REBOOT,
-                                   RequestedState.RESET])
+                                   RequestedState.RESET, RequestedState.SHUT_DOWN,
+                                   RequestedState.DISABLED])
 def test_a_stopped_guest_refuses_what_needs_it_running(cim, define_guest, libvirt_conn, state):
     define_guest("stopped")
-    assert request(cim, "stopped", state) == RequestStateChangeResult.INVALID_STATE_TRANSITION
+    assert "not running" in invalid_transition(cim, "stopped", state)
     assert libvirt_state(libvirt_conn, "stopped") == libvirt.VIR_DOMAIN_SHUTOFF
-    assert cim.get(cim.guest("stopped"))["RequestedState"] == RequestedState.NO_CHANGE
+    assert cim.get(cim.guest("stopped"))["RequestedState"] == RequestedState.UNKNOWN
 
 
 def test_shutting_down_a_paused_guest_is_an_invalid_transition(cim, libvirt_conn):
     libvirt_conn.lookupByName("test").suspend()
-    assert request(cim, "test", RequestedState.SHUT_DOWN) == 4097
+    assert "is paused" in invalid_transition(cim, "test", RequestedState.SHUT_DOWN)
     assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_PAUSED
 
 
-def test_requesting_the_state_a_guest_is_in_changes_nothing(cim, define_guest, libvirt_conn):
-    define_guest("still")
-    assert request(cim, "still", RequestedState.DISABLED) == 0
+def test_requesting_the_state_a_guest_is_in_fails_and_keeps_the_last_request(cim, libvirt_conn):
+    assert request(cim, "test", RequestedState.QUIESCE) == 0
+    invalid_transition(cim, "test", RequestedState.QUIESCE)
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_PAUSED
+    assert cim.get(cim.guest("test"))["RequestedState"] == RequestedState.QUIESCE
     assert request(cim, "test", RequestedState.ENABLED) == 0
-    assert libvirt_state(libvirt_conn, "still") == libvirt.VIR_DOMAIN_SHUTOFF
+    invalid_transition(cim, "test", RequestedState.ENABLED)
     assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_a_guest_defined_again_forgets_the_last_request(cim, define_guest, libvirt_conn):
+    uuid = define_guest("again").UUIDString()
+    assert request(cim, "again", RequestedState.ENABLED) == 0
+    assert cim.get(cim.guest("again"))["RequestedState"] == RequestedState.ENABLED
+    domain = libvirt_conn.lookupByName("again")
+    xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    domain.destroy()
+    domain.undefine()
+    libvirt_conn.defineXML(xml)
+    deadline = time.monotonic() + 10
+    while (cim.get(cim.guest("again"))["RequestedState"] != RequestedState.UNKNOWN
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    guest = cim.get(cim.guest("again"))
+    assert guest["UUID"] == uuid
+    assert guest["RequestedState"] == RequestedState.UNKNOWN
 
 
 @pytest.mark.parametrize("state, result", [
@@ -218,3 +267,5 @@ def test_capabilities_of_an_unknown_guest_are_not_found(cim):
     with pytest.raises(CIMError) as error:
         cim.get(capabilities_path("no-such-guest"))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert "No such instance (InstanceID)" in error.value.status_description
+    assert "no-such-guest" in error.value.status_description

@@ -1,9 +1,11 @@
 """A guest's devices through CIM: one class per kind, keys and DeviceIDs as libvirt-cim."""
 
 import pytest
+from lxml import etree
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
+from tests.providers.conftest import minimal_domain_xml
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def test_network_ports_are_named_by_mac(cim, rich_guest):
 
 def test_graphics_consoles_inputs_and_controllers(cim, rich_guest):
     display = devices_of(cim, "Test_DisplayController", rich_guest)
-    assert display[f"{rich_guest}/vnc"]["VideoProcessor"] == "vnc"
+    assert display[f"{rich_guest}/vnc"]["VideoProcessor"] == "vnc/127.0.0.1:-1"
     consoles = devices_of(cim, "Test_ConsoleDisplayController", rich_guest)
     assert consoles[f"{rich_guest}/charconsole:0"]["VideoProcessor"] == "pty"
     tablet = devices_of(cim, "Test_PointingDevice", rich_guest)[f"{rich_guest}/tablet:usb"]
@@ -140,3 +142,23 @@ def test_a_guest_with_a_hostile_name_has_its_devices(cim, define_guest):
     memory = cim.get(device_path("Test_Memory", name, f"{name}/mem"))
     assert memory["SystemName"] == name
     assert set(devices_of(cim, "Test_Processor", name)) == {f"{name}/0", f"{name}/1"}
+
+
+@pytest.mark.parametrize("attributes, listen, expected", [
+    ({"type": "vnc", "port": "-1", "autoport": "yes"}, None, "vnc/127.0.0.1:-1"),
+    ({"type": "vnc", "autoport": "yes"}, None, "vnc/127.0.0.1:-1"),
+    ({"type": "vnc", "port": "5901", "autoport": "no", "listen": "0.0.0.0"}, None,
+     "vnc/0.0.0.0:5901"),
+    ({"type": "vnc", "port": "-1", "autoport": "yes"}, "::1", "vnc/[::1]:-1"),
+    ({"type": "spice", "port": "5930", "autoport": "no"}, "10.0.0.1", "spice/10.0.0.1:5930"),
+    ({"type": "sdl", "display": ":0"}, None, "sdl"),
+], ids=["autoport", "no-port", "fixed-port", "ipv6", "spice", "sdl"])
+def test_video_processor_is_libvirt_cims_address_also_while_off(
+        cim, define_guest, guest_name, attributes, listen, expected):
+    domain = etree.fromstring(minimal_domain_xml(guest_name))
+    graphics = etree.SubElement(domain.find("devices"), "graphics", attributes)
+    if listen:
+        etree.SubElement(graphics, "listen", type="address", address=listen)
+    define_guest(guest_name, etree.tostring(domain, encoding="unicode"))
+    [display] = devices_of(cim, "Test_DisplayController", guest_name).values()
+    assert display["VideoProcessor"] == expected

@@ -36,14 +36,16 @@ def test_the_host_is_got_by_its_path(cim):
     assert cim.get(path)["ElementName"] == cim.hypervisor.hostname
 
 
-@pytest.mark.parametrize("name, classname", [
-    ("elsewhere.example.org", "Test_HostSystem"),
-    (None, "KVM_HostSystem"),
+@pytest.mark.parametrize("name, classname, key", [
+    ("elsewhere.example.org", "Test_HostSystem", "Name"),
+    (None, "KVM_HostSystem", "CreationClassName"),
 ])
-def test_another_host_is_not_found(cim, name, classname):
+def test_another_host_is_not_found_naming_the_wrong_key(cim, name, classname, key):
     with pytest.raises(CIMError) as error:
         cim.get(host_path(name or cim.hypervisor.hostname, classname))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    # libvirt-cim's words, which its clients compare.
+    assert f"No such instance ({key})" in error.value.status_description
 
 
 # -- leaf classes ----------------------------------------------------------------------------

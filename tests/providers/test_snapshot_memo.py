@@ -47,10 +47,10 @@ def test_state_changed_through_another_connection_shows_at_once(cim, define_gues
 def test_requested_state_shows_although_the_guest_is_unchanged(cim, define_guest, guest_name):
     define_guest(guest_name).create()
     before = cim.get(cim.guest(guest_name))
-    result = cim.invoke(cim.guest(guest_name), "RequestStateChange", RequestedState=2)
+    result = cim.invoke(cim.guest(guest_name), "RequestStateChange", RequestedState=9)
     after = cim.get(cim.guest(guest_name))
     assert result.return_value == 0
-    assert (before["RequestedState"], after["RequestedState"]) == (5, 2)
+    assert (before["RequestedState"], after["RequestedState"]) == (0, 9)
 
 
 def test_capabilities_of_an_unchanged_guest_are_the_same_instance(cim, define_guest, guest_name):

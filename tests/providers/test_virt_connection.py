@@ -245,6 +245,21 @@ def test_not_found_message_names_object_uri_and_libvirt_text():
     assert error.status_description == "no guest 'web1' on qemu:///system: Domain not found"
 
 
+def test_a_missing_network_met_while_starting_a_guest_is_a_failure_not_a_missing_guest():
+    error = errors.cim_error(
+        libvirt_error(libvirt.VIR_ERR_NO_NETWORK, "Network not found: no network 'x'"),
+        "guest 'web1'", "qemu:///system", action="start")
+    assert error.status_code == CIM_ERR_FAILED
+    assert error.status_description == (
+        "cannot start guest 'web1' on qemu:///system: Network not found: no network 'x'")
+
+
+def test_a_missing_pool_met_while_acting_on_it_is_not_found():
+    error = errors.cim_error(libvirt_error(libvirt.VIR_ERR_NO_STORAGE_POOL, "Pool not found"),
+                             "storage pool 'p'", "qemu:///system", action="delete")
+    assert error.status_code == CIM_ERR_NOT_FOUND
+
+
 def test_failed_message_says_what_was_attempted():
     error = errors.cim_error(libvirt_error(libvirt.VIR_ERR_OPERATION_INVALID, "domain is not running"),
                              "guest 'web1'", "qemu:///system", action="pause")  # fmt: skip

@@ -8,7 +8,7 @@ import libvirt
 import pytest
 from lxml import etree
 from pywbem import (
-    CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
     CIMError,
@@ -120,6 +120,42 @@ def test_service_and_capabilities_are_served(cim):
     assert caps["VirtualSystemTypesSupported"] == ["Test"]
 
 
+def test_service_reports_libvirt_cims_version_properties(cim, libvirt_conn):
+    [service] = cim.enumerate("Test_VirtualSystemManagementService")
+    version = libvirt_conn.getVersion()
+    dotted = f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}"
+    # libvirt's own spelling of the type ("TEST", "QEMU"), not the driver's.
+    assert service["Caption"] == f"{libvirt_conn.getType()} {dotted}"
+    assert service["Caption"].startswith("TEST ")
+    library = libvirt_conn.getLibVersion()
+    assert service["LibvirtVersion"] == (
+        f"{library // 1000000}.{library // 1000 % 1000}.{library % 1000}")
+    assert (service["Revision"], service["Changeset"]) == ("1346", "a5a073c")
+    assert service["Release"]
+
+
+def test_service_and_capabilities_are_got_by_their_paths(cim):
+    [service] = cim.names("Test_VirtualSystemManagementService")
+    assert cim.get(service)["Name"] == "Management Service"
+    [caps] = cim.names("Test_VirtualSystemManagementCapabilities")
+    assert cim.get(caps)["InstanceID"] == "ManagementCapabilities"
+
+
+@pytest.mark.parametrize("classname, key, value", [
+    ("Test_VirtualSystemManagementCapabilities", "InstanceID", "INVALID_Instid_KeyValue"),
+    ("Test_VirtualSystemManagementService", "Name", "Other Service"),
+    ("Test_VirtualSystemManagementService", "SystemName", "elsewhere"),
+    ("Test_VirtualSystemManagementService", "CreationClassName", "Test_Nothing"),
+])
+def test_a_wrong_key_of_the_service_or_capabilities_is_named(cim, classname, key, value):
+    [path] = cim.names(classname)
+    path.keybindings[key] = value
+    with pytest.raises(CIMError) as error:
+        cim.get(path)
+    assert status(error) == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({key})" in error.value.status_description
+
+
 def test_host_links_to_service_and_capabilities(cim, hypervisor):
     host = CIMInstanceName("Test_HostSystem", {"CreationClassName": "Test_HostSystem",
                                                "Name": hypervisor.hostname},
@@ -201,8 +237,20 @@ def test_define_system_refuses_a_name_in_use_and_changes_nothing(cim, hypervisor
     with pytest.raises(CIMError) as error:
         cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(rich_guest),
                    ResourceSettings=[memory(64)])
-    assert status(error) == CIM_ERR_ALREADY_EXISTS
+    # CIM_ERR_ALREADY_EXISTS is not among DSP0200's codes for InvokeMethod.
+    assert status(error) == CIM_ERR_FAILED
+    assert repr(rich_guest) in error.value.status_description
     assert config(hypervisor, rich_guest).to_string() == before
+
+
+def test_define_system_refuses_a_uuid_in_use(cim, hypervisor, rich_guest):
+    uuid = hypervisor.domain(rich_guest).uuid
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd("uuid-taken", UUID=uuid),
+                   ResourceSettings=[memory(64)])
+    assert status(error) == CIM_ERR_FAILED
+    assert uuid in error.value.status_description
+    assert not exists(hypervisor, "uuid-taken")
 
 
 @pytest.mark.parametrize("name", ["it's \"quoted\"", "a<b>&c", "x" * 1000])
@@ -386,10 +434,34 @@ def test_modify_system_settings_edits_the_definition_in_place(cim, hypervisor, r
 
 
 def test_modify_system_settings_refuses_a_new_uuid(cim, hypervisor, rich_guest):
+    before = hypervisor.domain(rich_guest).uuid
     with pytest.raises(CIMError) as error:
         cim.invoke(cim.service(), "ModifySystemSettings", SystemSettings=vssd(
             rich_guest, UUID="11111111-2222-3333-4444-555555555555"))
-    assert status(error) == CIM_ERR_INVALID_PARAMETER
+    assert status(error) == CIM_ERR_FAILED
+    assert f"'{rich_guest}' is already defined with UUID {before}" in (
+        error.value.status_description)
+    assert hypervisor.domain(rich_guest).uuid == before
+
+
+def test_modify_system_settings_names_the_guest_that_has_the_uuid(cim, hypervisor, rich_guest,
+                                                                   defined):
+    taken = hypervisor.domain(defined).uuid
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "ModifySystemSettings",
+                   SystemSettings=vssd(rich_guest, UUID=taken))
+    assert status(error) == CIM_ERR_FAILED
+    # libvirt-cim's clients look for the other guest's name in these words.
+    assert f"'{defined}' is already defined" in error.value.status_description
+    assert hypervisor.domain(rich_guest).uuid != taken
+
+
+def test_modify_system_settings_cannot_rename(cim, hypervisor, rich_guest):
+    settings = vssd("renamed", InstanceID=f"Test:{rich_guest}")
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "ModifySystemSettings", SystemSettings=settings)
+    assert status(error) == CIM_ERR_FAILED
+    assert not exists(hypervisor, "renamed")
 
 
 def test_destroy_system_stops_and_undefines(cim, hypervisor, defined):
@@ -399,7 +471,19 @@ def test_destroy_system_stops_and_undefines(cim, hypervisor, defined):
     assert not exists(hypervisor, defined)
 
 
-def test_destroy_of_an_unknown_guest_is_not_found(cim):
+def test_destroy_of_an_unknown_guest_is_not_found_in_libvirt_cims_words(cim):
     with pytest.raises(CIMError) as error:
         cim.invoke(cim.service(), "DestroySystem", AffectedSystem=cim.guest("nobody-here"))
     assert status(error) == CIM_ERR_NOT_FOUND
+    assert "Referenced domain `nobody-here' does not exist: Domain not found" in (
+        error.value.status_description)
+    assert "test:///default" in error.value.status_description
+
+
+def test_destroy_of_a_reference_without_a_name_is_not_found_in_libvirt_cims_words(cim):
+    path = cim.guest("test")
+    del path.keybindings["Name"]
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DestroySystem", AffectedSystem=path)
+    assert status(error) == CIM_ERR_NOT_FOUND
+    assert "Unable to retrieve domain name: Error 0" in error.value.status_description

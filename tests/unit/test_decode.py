@@ -8,6 +8,7 @@ import warnings
 import pytest
 import pywbem
 from pywbem import (
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIMClass,
     CIMClassName,
@@ -501,12 +502,27 @@ def test_bad_intrinsic_values_are_invalid_parameter_errors(params, words):
     ids=["unterminated-string", "missing-semicolon", "two-instances", "mixed-array",
          "huge-number", "unterminated-array", "backslashes", "duplicate", "junk"],
 )
-def test_bad_mof_is_an_invalid_parameter_error(text):
+def test_bad_mof_in_a_method_parameter_is_unable_to_parse_embedded_object(text):
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
     body = methodcall("DefineSystem",
                       f'<PARAMVALUE NAME="SystemSettings"><VALUE>{escaped}</VALUE></PARAMVALUE>')
-    error = assert_invalid_parameter(body, "SystemSettings", "MOF")
+    with pytest.raises(CallError) as raised:
+        decode_request(body)
+    error = raised.value
+    # libvirt-cim's code and words, which its clients compare.
+    assert error.error.status_code == CIM_ERR_FAILED
+    for word in ("SystemSettings", "MOF", "Unable to parse embedded object"):
+        assert word in error.error.status_description
     assert error.intrinsic is False and error.name == "DefineSystem"
+
+
+def test_broken_cimxml_in_an_embedded_method_parameter_is_unable_to_parse_embedded_object():
+    body = methodcall("DefineSystem", '<PARAMVALUE NAME="SystemSettings" EmbeddedObject="instance">'
+                                      "<VALUE>&lt;INSTANCE CLASSNAME=</VALUE></PARAMVALUE>")
+    with pytest.raises(CallError) as raised:
+        decode_request(body)
+    assert raised.value.error.status_code == CIM_ERR_FAILED
+    assert "Unable to parse embedded object" in raised.value.error.status_description
 
 
 def nested_instances(levels: int) -> CIMInstance:

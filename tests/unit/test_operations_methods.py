@@ -2,6 +2,8 @@
 
 import pytest
 from pywbem import (
+    CIM_ERR_ACCESS_DENIED,
+    CIM_ERR_ALREADY_EXISTS,
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_CLASS,
     CIM_ERR_INVALID_NAMESPACE,
@@ -9,6 +11,7 @@ from pywbem import (
     CIM_ERR_METHOD_NOT_AVAILABLE,
     CIM_ERR_METHOD_NOT_FOUND,
     CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
     CIMClassName,
     CIMError,
     CIMInstance,
@@ -60,7 +63,6 @@ def test_static_method_on_a_class_path(world):
     ({"Delay": "soon"}, "Delay"),
     ({"Delay": "70000"}, "Delay"),
     ({"Where": "h1"}, "Where"),
-    ({"Setting": "InstanceID=s1"}, "Setting"),
     ({"Setting": CIMInstance("T_Nope")}, "T_Nope"),
     ({"Setting": CIMInstance("T_Host", properties={"Name": "x"})}, "T_Setting"),
     ({"Setting": CIMInstance("T_Setting", properties={"Size": "lots"})}, "Size"),
@@ -70,6 +72,45 @@ def test_bad_inputs_are_invalid_parameter_naming_it(world, params, fragment):
         world.invoke(guest_path("g1"), "Start", **params)
     assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
     assert fragment in exc.value.status_description
+
+
+def test_an_embedded_instance_that_is_not_one_is_unable_to_parse_embedded_object(world):
+    # libvirt-cim's code and words, which its clients compare.
+    with pytest.raises(CIMError) as exc:
+        world.invoke(guest_path("g1"), "Start", Setting="InstanceID=s1")
+    assert cim_status(exc) == CIM_ERR_FAILED
+    assert "Unable to parse embedded object" in exc.value.status_description
+    assert "Setting" in exc.value.status_description
+
+
+class RaisingProvider(GuestProvider):
+    def __init__(self, code):
+        super().__init__({"T_Guest": ["g1"]})
+        self.code = code
+
+    @cim_method
+    def Start(self, ctx, target, **params):
+        raise CIMError(self.code, "guest 'g1' says no")
+
+
+@pytest.mark.parametrize("code, answered", [
+    (CIM_ERR_ALREADY_EXISTS, CIM_ERR_FAILED),
+    (CIM_ERR_NOT_SUPPORTED, CIM_ERR_FAILED),
+    (CIM_ERR_INVALID_CLASS, CIM_ERR_FAILED),
+    (CIM_ERR_NOT_FOUND, CIM_ERR_NOT_FOUND),
+    (CIM_ERR_INVALID_PARAMETER, CIM_ERR_INVALID_PARAMETER),
+    (CIM_ERR_ACCESS_DENIED, CIM_ERR_ACCESS_DENIED),
+])
+def test_a_method_fails_only_with_the_codes_dsp0200_allows(world, code, answered):
+    registry = ProviderRegistry()
+    registry.register(NS, ["T_Guest"], RaisingProvider(code))
+    dispatcher = Dispatcher(world.dispatcher.repository, registry)
+    call = ExtrinsicCall("1", "Start", guest_path("g1"), {})
+    with pytest.raises(CIMError) as exc:
+        dispatcher.extrinsic(call)
+    assert cim_status(exc) == answered
+    assert exc.value.status_description == "guest 'g1' says no"
+
 
 
 def test_embedded_properties_the_class_does_not_declare_are_ignored(world):

@@ -27,6 +27,7 @@ from typing import Any
 
 from lxml import etree
 from pywbem import (
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIMClass,
     CIMClassName,
@@ -50,13 +51,22 @@ from virtcim.cimxml.messages import (
 from virtcim.cimxml.mofinstance import looks_like_mof_instance, parse_mof_instance
 from virtcim.cimxml.values import parse_boolean, parse_numeric, parse_value
 
-__all__ = ["MAX_DEPTH", "MAX_EMBEDDING", "decode_embedded_object", "decode_request"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_EMBEDDING",
+    "UNPARSABLE_EMBEDDED",
+    "decode_embedded_object",
+    "decode_request",
+]
 
 #: Deepest element nesting accepted, in a request or an embedded object. Real
 #: requests stay below 20 levels.
 MAX_DEPTH = 64
 #: How many embedded objects may nest inside one another.
 MAX_EMBEDDING = 8
+#: How a method parameter's embedded object that cannot be read is reported
+#: (``CIM_ERR_FAILED``), in libvirt-cim's words, which its clients compare.
+UNPARSABLE_EMBEDDED = "Unable to parse embedded object"
 
 
 
@@ -372,7 +382,7 @@ def _paramvalue(element: Any, namespace: str) -> ParamValue:
     try:
         decoded = _param_value(value, embedded)
     except CIMError as exc:
-        raise _invalid(f"parameter {pname!r}: {exc.status_description}") from None
+        raise CIMError(exc.status_code, f"parameter {pname!r}: {exc.status_description}") from None
     return ParamValue(pname, _in_namespace(decoded, namespace), paramtype)
 
 
@@ -392,8 +402,17 @@ def _param_value(element: Any, embedded: bool) -> Any:
 
 
 def _maybe_embedded(text: str, embedded: bool) -> Any:
+    """The embedded object ``text`` holds, if it is one.
+
+    One that cannot be read is ``CIM_ERR_FAILED`` "Unable to parse embedded
+    object", as libvirt-cim answered and its clients expect.
+    """
     if embedded or looks_like_mof_instance(text) or text.lstrip().startswith("<INSTANCE"):
-        return decode_embedded_object(text)
+        try:
+            return decode_embedded_object(text)
+        except CIMError as exc:
+            raise CIMError(CIM_ERR_FAILED, f"{UNPARSABLE_EMBEDDED}: "
+                                           f"{exc.status_description}") from None
     return text
 
 

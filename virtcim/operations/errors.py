@@ -1,9 +1,11 @@
 """Turning what providers raise into the CIM errors clients see.
 
 A :class:`pywbem.CIMError` raised by a provider is meant for the client and
-passes through untouched. Anything else is a bug in the provider: the client
-gets ``CIM_ERR_FAILED`` naming the class and the cause, never a traceback;
-the log gets the traceback.
+passes through untouched, except from an extrinsic method, where only the
+codes DSP0200 lists for InvokeMethod may reach the client (the others become
+``CIM_ERR_FAILED``, message kept). Anything else is a bug in the provider: the
+client gets ``CIM_ERR_FAILED`` naming the class and the cause, never a
+traceback; the log gets the traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from pywbem import CIM_ERR_FAILED, CIMError
+from pywbem import (
+    CIM_ERR_ACCESS_DENIED,
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_NAMESPACE,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_METHOD_NOT_AVAILABLE,
+    CIM_ERR_METHOD_NOT_FOUND,
+    CIM_ERR_NOT_FOUND,
+    CIMError,
+)
 
-__all__ = ["guarded", "provider_errors"]
+__all__ = ["INVOKE_METHOD_ERRORS", "guarded", "method_errors", "provider_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +53,28 @@ def guarded(classname: str, items: Iterable[T]) -> Iterator[T]:
     """
     with provider_errors(classname):
         yield from items
+
+
+#: The status codes DSP0200 gives InvokeMethod, less ``CIM_ERR_NOT_SUPPORTED``
+#: (there: the server has no extrinsic methods, which is never so here).
+INVOKE_METHOD_ERRORS = frozenset({
+    CIM_ERR_ACCESS_DENIED, CIM_ERR_INVALID_NAMESPACE, CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND, CIM_ERR_METHOD_NOT_FOUND, CIM_ERR_METHOD_NOT_AVAILABLE, CIM_ERR_FAILED,
+})  # fmt: skip
+
+
+@contextmanager
+def method_errors() -> Iterator[None]:
+    """Errors of an extrinsic method with the codes DSP0200 allows for InvokeMethod.
+
+    A provider may raise any code (a libvirt refusal is translated to
+    ``CIM_ERR_ALREADY_EXISTS`` or ``CIM_ERR_NOT_SUPPORTED`` for intrinsic
+    operations' sake); a method's client gets ``CIM_ERR_FAILED`` with the
+    same message instead.
+    """
+    try:
+        yield
+    except CIMError as error:
+        if error.status_code in INVOKE_METHOD_ERRORS:
+            raise
+        raise CIMError(CIM_ERR_FAILED, error.status_description) from None

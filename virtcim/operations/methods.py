@@ -25,8 +25,9 @@ from pywbem import (
     CIMProperty,
 )
 
+from virtcim.cimxml.decode import UNPARSABLE_EMBEDDED
 from virtcim.cimxml.messages import ExtrinsicCall, MethodResult, ParamValue
-from virtcim.operations.errors import provider_errors
+from virtcim.operations.errors import method_errors, provider_errors
 from virtcim.operations.instances import InstanceOperations
 from virtcim.operations.shaping import KEYS_VIEW
 from virtcim.operations.values import typed
@@ -62,7 +63,7 @@ class MethodOperations:
             # DSP0200: a method of an instance that does not exist is NOT_FOUND,
             # whatever the method would have done with the path.
             self._instances.get(ctx, target, KEYS_VIEW)
-        with provider_errors(cls.classname):
+        with method_errors(), provider_errors(cls.classname):
             returned = func(ctx, target, **inputs)
         return self._result(cls.classname, method, returned)
 
@@ -103,7 +104,9 @@ class MethodOperations:
     def _embedded_input(self, namespace: str, where: str, decl: CIMParameter,
                         value: Any) -> Any:
         if not isinstance(value, CIMInstance):
-            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where}: {value!r} is not an instance")
+            # libvirt-cim's words and code, which its clients compare.
+            raise CIMError(CIM_ERR_FAILED, f"{UNPARSABLE_EMBEDDED}: {where}: {value!r} is "
+                                           "neither a CIM-XML nor a MOF instance")
         expected = _embedded_class(decl)
         return self.typed_instance(namespace, where, value, expected)
 
