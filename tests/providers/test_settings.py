@@ -115,3 +115,41 @@ def test_element_setting_data_links_each_setting_to_itself(cim, guest):
     disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
     found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
     assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]
+
+
+def test_a_disk_reports_its_volume_size_in_bytes_and_its_storage_pool(cim, hypervisor,
+                                                                      rich_xml, guest_name):
+    volume_xml = (f"<volume><name>{guest_name}.img</name>"
+                  "<capacity unit='bytes'>125952</capacity></volume>")
+    volume = hypervisor.run("pool", lambda conn: conn.storagePoolLookupByName(
+        "default-pool").createXML(volume_xml))
+    xml = DomainXML.from_string(rich_xml)
+    xml.find_device("vda").find("source").set("file", volume.path())
+    domain = hypervisor.define(xml)
+    try:
+        disk = cim.get(path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest_name}/vda"))
+        assert (disk["VirtualQuantity"], disk["AllocationUnits"]) == (125952, "Bytes")
+        assert disk["PoolID"] == "DiskPool/default-pool"
+    finally:
+        domain.undefine()
+        volume.delete()
+
+
+def test_a_disk_outside_any_pool_reports_libvirts_block_info(cim, guest):
+    disk = cim.get(path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda"))
+    capacity = cim.hypervisor.domain(guest).disk_size("vda", "/var/lib/images/web.qcow2")
+    assert capacity is not None and disk["VirtualQuantity"] == capacity[0] > 0
+    assert disk["AllocationUnits"] == "Bytes" and disk["PoolID"] is None
+
+
+def test_an_empty_drive_holds_no_bytes(cim, hypervisor, rich_xml):
+    xml = DomainXML.from_string(rich_xml)
+    cdrom = xml.find_device("hdc")
+    cdrom.remove(cdrom.find("source"))
+    domain = hypervisor.define(xml)
+    try:
+        drive = cim.get(path("Test_DiskResourceAllocationSettingData",
+                             InstanceID=f"{domain.name}/hdc"))
+        assert drive["VirtualQuantity"] == 0 and drive["EmulatedType"] == 1
+    finally:
+        domain.undefine()

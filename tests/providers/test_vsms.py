@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 from pywbem import (
     CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
     CIMError,
@@ -245,6 +246,90 @@ def test_define_system_names_the_bad_setting_and_property(cim, hypervisor, guest
 
 
 # --- Add / Modify / Remove -------------------------------------------------------------------
+
+
+def test_define_system_sizes_memory_as_asked_with_no_default_maximum(cim, hypervisor,
+                                                                     guest_name):
+    mem = rasd("Mem", VirtualQuantity=128, AllocationUnits="MegaBytes")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[mem])
+    try:
+        xml = config(hypervisor, guest_name)
+        assert (xml.current_memory_kib, xml.memory_kib) == (131072, 131072)
+        got = cim.get(rasd_ref("Mem", guest_name, "mem"))
+        assert (got["VirtualQuantity"], got["Limit"], got["AllocationUnits"]) == (
+            131072, 131072, "KiloBytes")
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_define_system_takes_a_processor_limit_as_a_cap_not_a_vcpu_count(cim, hypervisor,
+                                                                         guest_name):
+    proc = rasd("Proc", VirtualQuantity=3, Weight=124, Limit=512)
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[proc])
+    try:
+        xml = config(hypervisor, guest_name)
+        assert (xml.vcpus, xml.max_vcpus) == (3, 3)
+        got = cim.get(rasd_ref("Proc", guest_name, "proc"))
+        assert (got["VirtualQuantity"], got["Weight"], got["Limit"]) == (3, 124, 512)
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+@pytest.mark.parametrize("pool_id", ["NetworkPool/no-such-network", "NetworkPool/"])
+def test_define_system_refuses_a_nic_on_a_network_that_does_not_exist(cim, hypervisor,
+                                                                      guest_name, pool_id):
+    bad = rasd("Net", NetworkType="network", PoolID=pool_id, Address="52:54:00:aa:bb:02")
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+                   ResourceSettings=[disk(), bad])
+    assert status(error) == CIM_ERR_FAILED and "Network not found" in str(error.value)
+    assert not exists(hypervisor, guest_name)
+
+
+def test_add_refuses_a_nic_on_a_network_that_does_not_exist(cim, hypervisor, rich_guest):
+    before = config(hypervisor, rich_guest).to_string()
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
+                   ResourceSettings=[nic("52:54:00:aa:bb:03", NetworkName="nowhere")])
+    assert status(error) == CIM_ERR_FAILED
+    assert config(hypervisor, rich_guest).to_string() == before
+
+
+def test_define_system_puts_a_nic_naming_no_network_on_the_default_one(cim, hypervisor,
+                                                                        guest_name):
+    bare = rasd("Net", NetworkType="network", Address="52:54:00:aa:bb:04")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[bare])
+    try:
+        assert [i.source for i in config(hypervisor, guest_name).interfaces()] == ["default"]
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_define_system_takes_libvirt_cims_controller_resource_type(cim, hypervisor, guest_name):
+    controller = rasd("Controller", ResourceType=32771, ResourceSubType="usb", Index=0,
+                      Model="piix3-uhci", InstanceID=f"{guest_name}/controller:usb:0")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[controller])
+    try:
+        got = cim.get(rasd_ref("Controller", guest_name, "controller:usb:0"))
+        assert (got["ResourceType"], got["OtherResourceType"]) == (1, "controller")
+        assert got["Model"] == "piix3-uhci"
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_modify_processor_weight_and_limit_of_a_running_guest(cim, hypervisor, rich_guest):
+    hypervisor.domain(rich_guest).start()
+    cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+        rasd("Proc", InstanceID=f"{rich_guest}/proc", Weight=300, Limit=150)])
+    persistent = config(hypervisor, rich_guest)
+    assert persistent.root.findtext("cputune/shares") == "300"
+    assert persistent.root.findtext("cputune/global_quota") == "150000"
+    assert (persistent.vcpus, persistent.max_vcpus) == (1, 4)
+    hypervisor.domain(rich_guest).destroy()
 
 
 def test_add_disk_and_nic_keeps_the_rest_byte_for_byte(cim, hypervisor, rich_guest):
