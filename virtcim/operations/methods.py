@@ -126,7 +126,7 @@ class MethodOperations:
                 value = self.typed_instance(namespace, f"{where}.{decl.name}", value)
             elif not decl.embedded_object:
                 value = _typed_input(f"{where}: {cls.classname}.{decl.name}", decl.type,
-                                     decl.is_array, value)
+                                     decl.is_array, _as_declared(decl, value))
             typed_inst.properties[decl.name] = CIMProperty(
                 decl.name, value, type=decl.type, is_array=decl.is_array,
                 reference_class=decl.reference_class, embedded_object=decl.embedded_object)
@@ -148,6 +148,32 @@ class MethodOperations:
                                     out)
             result.out_params[decl.name] = out
         return result
+
+
+def _as_declared(decl: CIMProperty, value: Any) -> Any:
+    """An embedded property's value in the shape its declaration asks, as libvirt-cim took it.
+
+    Its clients write MOF by hand: a single value for an array (``BootDevices =
+    "hd";``), a one-item array for a single value, a number for a string
+    (``InstanceID = 0;``). Anything else is left for the strict conversion.
+    """
+    if value is None:
+        return None
+    if decl.is_array and not isinstance(value, list):
+        value = [value]
+    elif not decl.is_array and isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if decl.type in ("string", "char16"):
+        if decl.is_array and isinstance(value, list):
+            return [_number_as_text(item) for item in value]
+        return _number_as_text(value)
+    return value
+
+
+def _number_as_text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))
+    return value
 
 
 def _declared_method(cls: CIMClass, name: str) -> CIMMethod:
