@@ -12,7 +12,7 @@ LogicalDisk                 ``<disk>``                            ``<dom>/<targe
 NetworkPort                 ``<interface>``                       ``<dom>/<mac>``
 DisplayController           ``<graphics>``                        ``<dom>/<type>``
 ConsoleDisplayController    ``<console>``, ``<serial>``           ``<dom>/charconsole:0``
-PointingDevice              ``<input type='mouse|tablet'>``       ``<dom>/mouse:ps2``
+PointingDevice              ``<input>`` (keyboards too)           ``<dom>/mouse:ps2``
 Controller                  ``<controller>``                      ``<dom>/controller:usb:0``
 ==========================  ====================================  ======================
 
@@ -65,7 +65,8 @@ __all__ = [
 
 #: Memory is counted in blocks of one KiB, libvirt's own unit: the sizes stay exact.
 MEMORY_BLOCK_SIZE = 1024
-#: libvirt input types that move a pointer.
+#: PointingType of libvirt's input types; any other (a keyboard, which libvirt adds to
+#: every x86 guest) is listed as libvirt-cim listed it, a pointing device of Unknown type.
 POINTING_TYPES: Mapping[str, PointingType] = {
     "mouse": PointingType.MOUSE,
     "tablet": PointingType.OTHER,
@@ -268,7 +269,7 @@ class ConsoleDisplayControllerProvider(DeviceProvider):
 
 
 class PointingDeviceProvider(DeviceProvider):
-    """``<Prefix>_PointingDevice``: each mouse or tablet ``<input>`` (not keyboards)."""
+    """``<Prefix>_PointingDevice``: each ``<input>``, keyboards included as libvirt-cim had them."""
 
     generic_class = "PointingDevice"
 
@@ -276,10 +277,10 @@ class PointingDeviceProvider(DeviceProvider):
     def devices(domain: Domain) -> Iterable[Device]:
         return [
             Device(device.device_id, {
-                "PointingType": POINTING_TYPES[device.type],
+                "PointingType": POINTING_TYPES.get(device.type, PointingType.UNKNOWN),
                 "Caption": f"{(device.bus or '').upper()} {device.type.capitalize()}".strip(),
             })
-            for device in domain.xml.inputs() if device.type in POINTING_TYPES
+            for device in domain.xml.inputs()
         ]
 
 

@@ -78,13 +78,15 @@ def test_graphics_consoles_inputs_and_controllers(cim, rich_guest):
     assert scsi["ProtocolDescription"] == "scsi virtio-scsi"
 
 
-def test_keyboards_are_not_pointing_devices(cim, define_guest, rich_xml, guest_name,
-                                            libvirt_conn):
+def test_keyboards_are_pointing_devices_of_unknown_type_as_libvirt_cim_listed_them(
+        cim, define_guest, rich_xml, guest_name, libvirt_conn):
     tablet = "<input type='tablet' bus='usb'/>"
-    define_guest(guest_name, rich_xml.replace(tablet, tablet + "<input type='keyboard' bus='usb'/>"))
+    define_guest(guest_name, rich_xml.replace(tablet, tablet + "<input type='keyboard' bus='ps2'/>"))
     assert "keyboard" in libvirt_conn.lookupByName(guest_name).XMLDesc(0)
     pointing = devices_of(cim, "Test_PointingDevice", guest_name)
-    assert set(pointing) == {f"{guest_name}/tablet:usb"}
+    assert set(pointing) == {f"{guest_name}/tablet:usb", f"{guest_name}/keyboard:ps2"}
+    keyboard = pointing[f"{guest_name}/keyboard:ps2"]
+    assert (keyboard["PointingType"], keyboard["Caption"]) == (2, "PS2 Keyboard")
 
 
 def test_devices_follow_their_guests_state(cim, rich_guest, libvirt_conn):
