@@ -64,6 +64,8 @@ __all__ = [
 
 #: Memory of a guest defined without a memory setting (libvirt-cim's default template).
 DEFAULT_MEMORY_KIB = 256 * 1024
+#: The characters of a VNC password the protocol uses (its DES key).
+VNC_PASSWORD_LENGTH = 8
 #: What a set console password reads as; written back, it leaves the password alone.
 PASSWORD_MASK = "********"
 #: Units of the memory settings we report, as libvirt-cim wrote them (KiB; DSP0004's
@@ -391,6 +393,8 @@ def _memory(xml: DomainXML) -> dict[str, Any]:
 def _disk(element: etree._Element) -> dict[str, Any]:
     source = _source_of_disk(element)
     device = element.get("device", "disk")
+    if source is None and device in ("cdrom", "floppy"):
+        source = ""  # an empty drive, as libvirt-cim read it
     emulated = _EMULATED_TYPES.get(device)
     driver = element.find("driver")
     return {
@@ -831,8 +835,10 @@ def _write_interface(
             raise SettingsError(f"Address {mac!r} is not a MAC address")
         _child(element, "mac").set("address", mac.lower())
     _set_interface_source(element, values)
-    if "ResourceSubType" in values:
+    if values.get("ResourceSubType"):
         _child(element, "model").set("type", values["ResourceSubType"])
+    elif "ResourceSubType" in values and element.find("model") is not None:
+        remove(element.find("model"))  # "" unsets the model: the driver's default
     if "VirtualDevice" in values:
         _child(element, "target").set("dev", values["VirtualDevice"])
     if "FilterRef" in values:
@@ -933,6 +939,10 @@ def _write_graphics(
     _set_attrs(element, {"keymap": values.get("KeyMap")})
     password = values.get("Password")
     if password is not None and password != PASSWORD_MASK:
+        if element.get("type") == "vnc":
+            # VNC authentication uses the first 8 characters (a DES key) and
+            # libvirt now refuses longer ones, which libvirt-cim's clients send.
+            password = password[:VNC_PASSWORD_LENGTH]
         element.set("passwd", password)
     return element
 

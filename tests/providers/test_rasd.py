@@ -323,3 +323,24 @@ def test_clone_renews_identity_and_macs(xml):
     old = {i.mac for i in xml.interfaces()}
     assert not old & {i.mac for i in clone.interfaces()}
     assert unmodelled(clone) == unmodelled(xml)
+
+
+def test_an_empty_cdrom_reads_as_an_empty_address_as_libvirt_cim_read_it(xml):
+    cdrom = xml.find_device("hdc")
+    cdrom.remove(cdrom.find("source"))
+    drive = by_id(xml, Kind.DISK)["hdc"]
+    assert drive["Address"] == "" and "HostResource" not in drive
+    rasd.apply_resource(xml, Kind.DISK, {"Address": "/iso/new.iso"}, "hdc")
+    assert by_id(xml, Kind.DISK)["hdc"]["Address"] == "/iso/new.iso"
+    rasd.apply_resource(xml, Kind.DISK, {"Address": ""}, "hdc")
+    assert xml.find_device("hdc").find("source") is None
+
+
+def test_an_empty_resource_sub_type_unsets_the_nic_model(xml):
+    rasd.apply_resource(xml, Kind.NET, {"ResourceSubType": ""}, "52:54:00:12:34:56")
+    assert xml.find_device("52:54:00:12:34:56").find("model") is None
+
+
+def test_a_vnc_password_is_cut_to_the_eight_characters_vnc_uses(xml):
+    rasd.apply_resource(xml, Kind.GRAPHICS, {"Password": "cimtest123"}, "vnc")
+    assert xml.find_device("vnc").get("passwd") == "cimtest1"
