@@ -450,13 +450,16 @@ class _GuestChange:
     def modify(
         self, where: str, kind: Kind, ident: str, values: Mapping[str, Any], driver: str
     ) -> str:
+        network = None
         if kind.is_device:
             self._existing(where, kind, ident)
+            network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
             where, lambda: rasd.apply_resource(self.config, kind, values, ident, driver=driver)
         )
-        if kind.is_device:
-            _check_network(self.domain.hypervisor, where, self.config.find_device(new_ident))
+        changed = self.config.find_device(new_ident) if kind.is_device else None
+        if changed is not None and _network_of(changed) != network:
+            _check_network(self.domain.hypervisor, where, changed)
         if kind is Kind.MEM:
             self._live_memory(values)
         elif kind is Kind.PROC:
@@ -582,10 +585,9 @@ def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -
     libvirt would define the guest and fail only when it starts; libvirt-cim's
     clients expect the refusal, CIM_ERR_FAILED with "Network not found".
     """
-    if element is None or element.tag != "interface" or element.get("type") != "network":
+    name = _network_of(element)
+    if name is None:
         return
-    source = element.find("source")
-    name = source.get("network") if source is not None else None
     try:
         hv.network(name or "")
     except CIMError as error:
@@ -594,6 +596,14 @@ def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -
         raise CIMError(CIM_ERR_FAILED,
                        f"{where}: Network not found: {hv.uri} has no virtual network "
                        f"{name!r}") from None  # fmt: skip
+
+
+def _network_of(element: etree._Element | None) -> str | None:
+    """The virtual network an ``<interface type='network'>`` names ("" for none), else None."""
+    if element is None or element.tag != "interface" or element.get("type") != "network":
+        return None
+    source = element.find("source")
+    return (source.get("network") if source is not None else None) or ""
 
 
 def _attach(domain: Domain, element: etree._Element | None) -> Callable[[], None]:

@@ -488,3 +488,18 @@ def test_destroy_of_an_unknown_guest_is_not_found(cim):
     with pytest.raises(CIMError) as error:
         cim.invoke(cim.service(), "DestroySystem", AffectedSystem=cim.guest("nobody-here"))
     assert status(error) == CIM_ERR_NOT_FOUND
+
+
+def test_modify_refuses_moving_a_nic_to_a_missing_network_but_not_other_changes(
+        cim, hypervisor, rich_guest):
+    nic_id = f"{rich_guest}/52:54:00:12:34:56"
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+            rasd("Net", InstanceID=nic_id, PoolID="NetworkPool/nowhere")])
+    assert status(error) == CIM_ERR_FAILED and "Network not found" in str(error.value)
+    config_xml = config(hypervisor, rich_guest)
+    config_xml.find_device("52:54:00:12:34:56").find("source").set("network", "gone")
+    hypervisor.define(config_xml)
+    cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+        rasd("Net", InstanceID=nic_id, ResourceSubType="e1000")])
+    assert config(hypervisor, rich_guest).interfaces()[0].model == "e1000"
