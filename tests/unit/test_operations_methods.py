@@ -159,9 +159,16 @@ def test_embedded_properties_a_class_does_not_declare_are_ignored(world):
 
 def test_embedded_values_are_taken_in_the_shapes_libvirt_cims_clients_wrote(world):
     setting = CIMInstance("T_Setting", properties=[
-        CIMProperty("InstanceID", Uint32(0)), CIMProperty("Tags", "hd"),
-        CIMProperty("Size", ["4096"])])
+        CIMProperty("Tags", "hd"), CIMProperty("Size", ["4096"])])
     world.invoke(guest_path("g1"), "Start", Setting=setting)
     typed = world.guests.calls[-1][1]["Setting"]
-    assert (typed["InstanceID"], typed["Tags"], typed["Size"]) == ("0", ["hd"], 4096)
+    assert (typed["Tags"], typed["Size"]) == (["hd"], 4096)
     assert typed.properties["Tags"].is_array and typed.properties["Size"].type == "uint64"
+
+
+def test_an_embedded_number_for_a_string_is_not_given_as_libvirt_cim_read_it(world):
+    setting = CIMInstance("T_Setting", properties=[
+        CIMProperty("InstanceID", Uint32(256)), CIMProperty("Size", Uint32(1))])
+    world.invoke(guest_path("g1"), "Start", Setting=setting)
+    typed = world.guests.calls[-1][1]["Setting"]
+    assert "InstanceID" not in typed and typed["Size"] == 1

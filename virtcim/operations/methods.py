@@ -125,8 +125,12 @@ class MethodOperations:
             if decl.embedded_object and isinstance(value, CIMInstance):
                 value = self.typed_instance(namespace, f"{where}.{decl.name}", value)
             elif not decl.embedded_object:
+                value = _as_declared(decl, value)
+                if value is _IGNORED:
+                    log.debug("%s: %s.%s is not text; ignored", where, cls.classname, name)
+                    continue
                 value = _typed_input(f"{where}: {cls.classname}.{decl.name}", decl.type,
-                                     decl.is_array, _as_declared(decl, value))
+                                     decl.is_array, value)
             typed_inst.properties[decl.name] = CIMProperty(
                 decl.name, value, type=decl.type, is_array=decl.is_array,
                 reference_class=decl.reference_class, embedded_object=decl.embedded_object)
@@ -150,12 +154,18 @@ class MethodOperations:
         return result
 
 
+#: What :func:`_as_declared` answers for a value libvirt-cim would not have seen.
+_IGNORED = object()
+
+
 def _as_declared(decl: CIMProperty, value: Any) -> Any:
     """An embedded property's value in the shape its declaration asks, as libvirt-cim took it.
 
     Its clients write MOF by hand: a single value for an array (``BootDevices =
-    "hd";``), a one-item array for a single value, a number for a string
-    (``InstanceID = 0;``). Anything else is left for the strict conversion.
+    "hd";``), a one-item array for a single value. A number for a string
+    (``UUID = 256;``, ``InstanceID = 0;``) is :data:`_IGNORED`: libvirt-cim read
+    string properties as strings only and took anything else as not given,
+    which its clients rely on. Anything else is left for the strict conversion.
     """
     if value is None:
         return None
@@ -164,15 +174,9 @@ def _as_declared(decl: CIMProperty, value: Any) -> Any:
     elif not decl.is_array and isinstance(value, list) and len(value) == 1:
         value = value[0]
     if decl.type in ("string", "char16"):
-        if decl.is_array and isinstance(value, list):
-            return [_number_as_text(item) for item in value]
-        return _number_as_text(value)
-    return value
-
-
-def _number_as_text(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(int(value))
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, int) and not isinstance(item, bool) for item in items):
+            return _IGNORED
     return value
 
 
