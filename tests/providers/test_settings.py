@@ -89,6 +89,25 @@ def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
     assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
 
 
+def test_libvirt_cims_component_association_leads_to_its_own_classes_only(cim, guest):
+    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
+    own = {p.classname for p in cim.associator_names(
+        vssd, AssocClass="Test_VirtualSystemSettingDataComponent")}
+    assert "Test_InputResourceAllocationSettingData" in own
+    assert not own & {"Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
+    dmtf = {(p.classname, p["InstanceID"]) for p in cim.associator_names(
+        vssd, AssocClass="Test_AllocationSettingDataComponent")}
+    assert ("Test_StorageAllocationSettingData", f"{guest}/vda") in dmtf
+    assert {classname for classname, _ in dmtf} == {
+        "Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
+    every = {p.classname for p in cim.associator_names(
+        vssd, AssocClass="CIM_VirtualSystemSettingDataComponent")}
+    assert every == own | {classname for classname, _ in dmtf}
+    sasd = path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/vda")
+    back = cim.associator_names(sasd, AssocClass="CIM_VirtualSystemSettingDataComponent")
+    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
+
+
 def test_settings_define_state_links_guest_and_devices_to_settings(cim, guest):
     found = cim.associator_names(cim.guest(guest), AssocClass="Test_SettingsDefineState")
     assert [p["InstanceID"] for p in found] == [f"Test:{guest}"]
