@@ -124,6 +124,22 @@ def device_location(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str] | 
     return domain, ident
 
 
+def _wrong_key(hv: Hypervisor, path: CIMInstanceName) -> str:
+    """Which key of a device path names nothing, as libvirt-cim's "No such instance (...)" said."""
+    keys = path.keybindings
+    if str(keys.get("SystemCreationClassName", "")).lower() != naming.classname(
+            hv.prefix, COMPUTER_SYSTEM).lower():
+        return "SystemCreationClassName"
+    if str(keys.get("CreationClassName", "")).lower() != path.classname.lower():
+        return "CreationClassName"
+    device = str(keys.get("DeviceID", ""))
+    if "/" not in device:
+        return f"bad id {device}"
+    if not device.startswith(f"{keys.get('SystemName')}/"):
+        return "SystemName"
+    return "DeviceID"
+
+
 class DeviceProvider(InstanceProvider, abc.ABC):
     """A family of guest devices; subclasses say which XML elements they read.
 
@@ -158,7 +174,9 @@ class DeviceProvider(InstanceProvider, abc.ABC):
             for device in self.devices(domain):
                 if device.ident == location[1]:
                     return self._instance(ctx, path.classname, domain, device)
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no device {path} on {self.hypervisor.uri}")
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"No such instance ({_wrong_key(self.hypervisor, path)}): no device "
+                       f"{path} on {self.hypervisor.uri}")  # fmt: skip
 
     def _instance(
         self, ctx: RequestContext, classname: str, domain: Domain, device: Device

@@ -106,19 +106,33 @@ def test_every_device_enumerated_can_be_got(cim, rich_guest):
         assert cim.get(device.path)["DeviceID"] == device["DeviceID"]
 
 
-@pytest.mark.parametrize("device_id, system_name", [
-    ("{guest}/vdz", None),
-    ("vda", None),
-    ("{guest}/", None),
-    ("other/vda", None),
-    ("{guest}/vda", "no-such-guest"),
+@pytest.mark.parametrize("device_id, system_name, reason", [
+    ("{guest}/vdz", None, "DeviceID"),
+    ("vda", None, "bad id vda"),
+    ("{guest}/", None, "DeviceID"),
+    ("other/vda", None, "SystemName"),
+    ("{guest}/vda", "no-such-guest", "SystemName"),
 ])
-def test_devices_that_do_not_exist_are_not_found(cim, rich_guest, device_id, system_name):
+def test_devices_that_do_not_exist_are_not_found(cim, rich_guest, device_id, system_name,
+                                                 reason):
     path = device_path("Test_LogicalDisk", rich_guest, device_id.format(guest=rich_guest),
                        system_name)
     with pytest.raises(CIMError) as error:
         cim.get(path)
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({reason})" in error.value.status_description
+
+
+@pytest.mark.parametrize("key, reason", [
+    ("CreationClassName", "CreationClassName"),
+    ("SystemCreationClassName", "SystemCreationClassName"),
+])
+def test_a_wrong_class_key_is_named_as_libvirt_cim_named_it(cim, rich_guest, key, reason):
+    path = device_path("Test_LogicalDisk", rich_guest, f"{rich_guest}/vda")
+    path.keybindings[key] = "invalid"
+    with pytest.raises(CIMError) as error:
+        cim.get(path)
+    assert f"No such instance ({reason})" in error.value.status_description
 
 
 def test_a_device_of_another_class_is_not_found(cim, rich_guest):
