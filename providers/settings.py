@@ -103,7 +103,9 @@ def rasd_at(hv: Hypervisor, instance_id: object) -> tuple[str, str]:
     try:
         return naming.parse_rasd_instance_id(str(instance_id))
     except ValueError as error:
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no resource setting on {hv.uri}: {error}") from None
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"No such instance (InstanceID): no resource setting on {hv.uri}: "
+                       f"{error}") from None  # fmt: skip
 
 
 # --- instances -------------------------------------------------------------------------------
@@ -255,12 +257,19 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     ) -> CIMInstance:
         kind = self._kind(path.classname)
         name, ident = rasd_at(self.hypervisor, path.keybindings.get("InstanceID"))
-        domain = self.hypervisor.domain(name)
+        try:
+            domain = self.hypervisor.domain(name)
+        except CIMError as error:
+            if error.status_code != CIM_ERR_NOT_FOUND:
+                raise
+            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (InstanceID): "
+                                              f"{error.status_description}") from None
         setting = rasd.find_setting(domain.xml, kind, ident)
         if setting is None:
             raise CIMError(
                 CIM_ERR_NOT_FOUND,
-                f"guest {name!r} on {self.hypervisor.uri} has no {kind.value} {ident!r}",
+                f"No such instance (InstanceID): guest {name!r} on {self.hypervisor.uri} "
+                f"has no {kind.value} {ident!r}",
             )
         return rasd_instance(ctx, self.hypervisor, domain, setting)
 

@@ -76,6 +76,8 @@ def test_unknown_settings_are_not_found(cim, guest, classname, instance_id):
     with pytest.raises(CIMError) as error:
         cim.get(path(classname, InstanceID=instance_id.format(guest=guest)))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    if "ResourceAllocation" in classname:
+        assert "No such instance (InstanceID)" in error.value.status_description
 
 
 def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
