@@ -645,6 +645,11 @@ def _apply_processor(xml: DomainXML, values: Mapping[str, Any]) -> None:
         except ValueError as error:
             raise SettingsError(f"VirtualQuantity: {error}") from None
     tuning = cpu_tuning(values)
+    limit = values.get("Limit")
+    if limit is not None and (int(limit) or None) == cpu_limit(xml):
+        # the cap the guest has (perhaps as per-vCPU quotas): leave it as written
+        tuning.pop("global_period", None)
+        tuning.pop("global_quota", None)
     if not tuning:
         return
     cputune = _child(xml.root, "cputune")  # libvirt puts it in its place

@@ -80,6 +80,14 @@ def test_processor_limit_and_weight_are_written_as_cputune_not_vcpus(xml):
     assert (proc["VirtualQuantity"], proc["Weight"], proc["Limit"]) == (3, 124, 512)
 
 
+def test_processor_limit_unchanged_keeps_per_vcpu_quotas_as_written(xml):
+    etree.SubElement(xml.root, "cputune").extend(
+        etree.fromstring("<x><period>100000</period><quota>30000</quota></x>"))
+    before = xml.to_string()
+    rasd.apply_resource(xml, Kind.PROC, dict(by_id(xml, Kind.PROC)["proc"]), "proc")
+    assert xml.to_string() == before
+
+
 def test_processor_limit_zero_removes_the_cap_and_keeps_the_weight(xml):
     rasd.apply_resource(xml, Kind.PROC, {"Weight": 124, "Limit": 512})
     rasd.apply_resource(xml, Kind.PROC, {"Limit": 0})
