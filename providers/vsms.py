@@ -551,7 +551,8 @@ def _checked(where: str, step: Callable[[], Any]) -> Any:
         return step()
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if error.args else str(error)
-        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where}: {message}") from None
+        code = CIM_ERR_FAILED if isinstance(error, rasd.SettingsRefused) else CIM_ERR_INVALID_PARAMETER
+        raise CIMError(code, f"{where}: {message}") from None
 
 
 def _found(find: Callable[[], Domain]) -> Domain | None:

@@ -46,6 +46,7 @@ __all__ = [
     "ResourceType",
     "Setting",
     "SettingsError",
+    "SettingsRefused",
     "apply_resource",
     "apply_system_settings",
     "build_device",
@@ -84,6 +85,11 @@ DEFAULT_MEMORY_UNITS = "byte"
 
 class SettingsError(ValueError):
     """A setting that cannot be applied; the message names the property."""
+
+
+class SettingsRefused(SettingsError):
+    """A setting libvirt-cim refused as a failure (CIM_ERR_FAILED) rather than a bad
+    parameter, which its clients expect: a bridge interface without a bridge."""
 
 
 class ResourceType(enum.IntEnum):
@@ -868,11 +874,11 @@ def _set_interface_source(element: etree._Element, values: Mapping[str, Any]) ->
             _child(element, "source", before=_AFTER_SOURCE).set("network", name)
     elif kind == "bridge":
         if name is None and source is None:
-            raise SettingsError("NetworkName is required for a 'bridge' interface "
-                                "(No Network bridge name specified)")
+            raise SettingsRefused("NetworkName is required for a 'bridge' interface "
+                                  "(No Network bridge name specified)")
         if name == "":
-            raise SettingsError("NetworkName of a 'bridge' interface is empty "
-                                "(Bridge name is empty)")
+            raise SettingsRefused("NetworkName of a 'bridge' interface is empty "
+                                  "(Bridge name is empty)")
         if name is not None:
             _child(element, "source", before=_AFTER_SOURCE).set("bridge", name)
     elif kind == "direct":

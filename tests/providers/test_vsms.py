@@ -297,6 +297,18 @@ def test_add_refuses_a_nic_on_a_network_that_does_not_exist(cim, hypervisor, ric
     assert config(hypervisor, rich_guest).to_string() == before
 
 
+@pytest.mark.parametrize("bridge, phrase", [
+    ({}, "No Network bridge name specified"), ({"NetworkName": ""}, "Bridge name is empty")])
+def test_define_system_refuses_a_bridge_nic_without_a_bridge_as_libvirt_cim_did(
+        cim, hypervisor, guest_name, bridge, phrase):
+    bad = rasd("Net", NetworkType="bridge", Address="52:54:00:aa:bb:05", **bridge)
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+                   ResourceSettings=[bad])
+    assert status(error) == CIM_ERR_FAILED and phrase in str(error.value)
+    assert not exists(hypervisor, guest_name)
+
+
 def test_define_system_puts_a_nic_naming_no_network_on_the_default_one(cim, hypervisor,
                                                                         guest_name):
     bare = rasd("Net", NetworkType="network", Address="52:54:00:aa:bb:04")
