@@ -483,8 +483,10 @@ class _GuestChange:
     def _existing(self, where: str, kind: Kind, ident: str) -> None:
         element = self.config.find_device(ident)
         if element is None:
+            instance_id = naming.rasd_instance_id(self.domain.name, ident)
             raise CIMError(CIM_ERR_NOT_FOUND,
-                           f"{where}: guest {self.domain.name!r} has no device {ident!r}")  # fmt: skip
+                           f"{where}: No such instance ({instance_id}): guest "
+                           f"{self.domain.name!r} has no device {ident!r}")  # fmt: skip
         if element.tag not in kind.tags:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: device {ident!r} of guest {self.domain.name!r} is a "

@@ -460,6 +460,8 @@ def test_remove_refuses_what_cannot_be_removed(cim, hypervisor, rich_guest, ref,
         cim.invoke(cim.service(), "RemoveResourceSettings",
                    ResourceSettings=[rasd_ref("Disk", rich_guest, "hdc"), ref])
     assert status(error) == code
+    if code == CIM_ERR_NOT_FOUND and "nobody" not in ref["InstanceID"]:
+        assert f"No such instance ({ref['InstanceID']})" in str(error.value)  # libvirt-cim's words
     assert config(hypervisor, rich_guest).to_string() == before
 
 
