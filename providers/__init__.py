@@ -67,6 +67,7 @@ from providers.rpcs import (
 )
 from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
 from providers.settings_associations import (
+    ALLOCATION_COMPONENT,
     ElementSettingDataProvider,
     SettingsDefineStateProvider,
     VirtualSystemSettingDataComponentProvider,
@@ -131,7 +132,7 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
     ProviderFamily(SettingsWithTemplatesProvider, tuple(kind.value for kind in RESOURCE_KINDS)),
     ProviderFamily(VirtualSystemSettingDataComponentProvider,
-                   ("VirtualSystemSettingDataComponent",)),
+                   ("VirtualSystemSettingDataComponent", ALLOCATION_COMPONENT)),
     ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
     ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
     ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),

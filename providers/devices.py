@@ -12,7 +12,7 @@ LogicalDisk                 ``<disk>``                            ``<dom>/<targe
 NetworkPort                 ``<interface>``                       ``<dom>/<mac>``
 DisplayController           ``<graphics>``                        ``<dom>/<type>``
 ConsoleDisplayController    ``<console>``, ``<serial>``           ``<dom>/charconsole:0``
-PointingDevice              ``<input type='mouse|tablet'>``       ``<dom>/mouse:ps2``
+PointingDevice              ``<input>`` (keyboards too)           ``<dom>/mouse:ps2``
 Controller                  ``<controller>``                      ``<dom>/controller:usb:0``
 ==========================  ====================================  ======================
 
@@ -65,7 +65,8 @@ __all__ = [
 
 #: Memory is counted in blocks of one KiB, libvirt's own unit: the sizes stay exact.
 MEMORY_BLOCK_SIZE = 1024
-#: libvirt input types that move a pointer.
+#: PointingType of libvirt's input types; any other (a keyboard, which libvirt adds to
+#: every x86 guest) is listed as libvirt-cim listed it, a pointing device of Unknown type.
 POINTING_TYPES: Mapping[str, PointingType] = {
     "mouse": PointingType.MOUSE,
     "tablet": PointingType.OTHER,
@@ -123,6 +124,22 @@ def device_location(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str] | 
     return domain, ident
 
 
+def _wrong_key(hv: Hypervisor, path: CIMInstanceName) -> str:
+    """Which key of a device path names nothing, as libvirt-cim's "No such instance (...)" said."""
+    keys = path.keybindings
+    if str(keys.get("SystemCreationClassName", "")).lower() != naming.classname(
+            hv.prefix, COMPUTER_SYSTEM).lower():
+        return "SystemCreationClassName"
+    if str(keys.get("CreationClassName", "")).lower() != path.classname.lower():
+        return "CreationClassName"
+    device = str(keys.get("DeviceID", ""))
+    if "/" not in device:
+        return f"bad id {device}"
+    if not device.startswith(f"{keys.get('SystemName')}/"):
+        return "SystemName"
+    return "DeviceID"
+
+
 class DeviceProvider(InstanceProvider, abc.ABC):
     """A family of guest devices; subclasses say which XML elements they read.
 
@@ -157,7 +174,9 @@ class DeviceProvider(InstanceProvider, abc.ABC):
             for device in self.devices(domain):
                 if device.ident == location[1]:
                     return self._instance(ctx, path.classname, domain, device)
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no device {path} on {self.hypervisor.uri}")
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"No such instance ({_wrong_key(self.hypervisor, path)}): no device "
+                       f"{path} on {self.hypervisor.uri}")  # fmt: skip
 
     def _instance(
         self, ctx: RequestContext, classname: str, domain: Domain, device: Device
@@ -281,7 +300,7 @@ class ConsoleDisplayControllerProvider(DeviceProvider):
 
 
 class PointingDeviceProvider(DeviceProvider):
-    """``<Prefix>_PointingDevice``: each mouse or tablet ``<input>`` (not keyboards)."""
+    """``<Prefix>_PointingDevice``: each ``<input>``, keyboards included as libvirt-cim had them."""
 
     generic_class = "PointingDevice"
 
@@ -289,10 +308,10 @@ class PointingDeviceProvider(DeviceProvider):
     def devices(domain: Domain) -> Iterable[Device]:
         return [
             Device(device.device_id, {
-                "PointingType": POINTING_TYPES[device.type],
+                "PointingType": POINTING_TYPES.get(device.type, PointingType.UNKNOWN),
                 "Caption": f"{(device.bus or '').upper()} {device.type.capitalize()}".strip(),
             })
-            for device in domain.xml.inputs() if device.type in POINTING_TYPES
+            for device in domain.xml.inputs()
         ]
 
 

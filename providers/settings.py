@@ -54,6 +54,8 @@ VSSD = "VirtualSystemSettingData"
 RESOURCE_KINDS = tuple(Kind)
 #: The setting each DMTF 1.1 form belongs to (its ``Parent``).
 _PARENT_KIND = {Kind.STORAGE: Kind.DISK, Kind.ETHERNET: Kind.NET}
+#: The pool kind of a disk's PoolID (``DiskPool/<storage pool>``).
+_DISK_POOL = "Disk"
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -101,7 +103,9 @@ def rasd_at(hv: Hypervisor, instance_id: object) -> tuple[str, str]:
     try:
         return naming.parse_rasd_instance_id(str(instance_id))
     except ValueError as error:
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no resource setting on {hv.uri}: {error}") from None
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"No such instance (InstanceID): no resource setting on {hv.uri}: "
+                       f"{error}") from None  # fmt: skip
 
 
 # --- instances -------------------------------------------------------------------------------
@@ -124,8 +128,10 @@ def rasd_instance(
 ) -> CIMInstance:
     """The instance of one resource setting of ``domain``, made once per domain snapshot.
 
-    A setting is read from the snapshot's XML alone (a PoolID names the
-    network or pool the XML names, whether or not it exists).
+    A setting is read from the snapshot's XML (a network's PoolID names the
+    network the XML names, whether or not it exists); a disk's size and
+    storage pool are asked of libvirt when the instance is made, so they
+    are as of the guest's last change.
     """
     classname = naming.classname(hv.prefix, setting.kind.value)
     return snapshot_instance(ctx, domain, classname,
@@ -165,10 +171,33 @@ def _rasd_values(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
 ) -> dict[str, Any]:
     values = dict(setting.values)
+    if setting.kind is Kind.DISK:
+        values.update(_disk_size(domain, values))
     parent = _PARENT_KIND.get(setting.kind)
     if parent is not None:
         values["Parent"] = rasd_path(ctx, hv, parent, domain.name, setting.device_id).to_wbem_uri()
     return values
+
+
+def _disk_size(domain: Domain, values: dict[str, Any]) -> dict[str, Any]:
+    """VirtualQuantity (bytes), AllocationUnits and the PoolID of a disk, as libvirt-cim.
+
+    An empty drive (a CD-ROM without medium) holds 0 bytes; an image libvirt
+    cannot read (missing, say) has no known size, so VirtualQuantity is left
+    out rather than reported as 0.
+    """
+    size: dict[str, Any] = {"AllocationUnits": rasd.DISK_UNITS, "VirtualQuantityUnits": "byte"}
+    source = values.get("Address")
+    if not source:
+        size["VirtualQuantity"] = 0
+        return size
+    found = domain.disk_size(values.get("VirtualDevice") or "", source)
+    if found is not None:
+        capacity, pool = found
+        size["VirtualQuantity"] = capacity
+        if pool is not None:
+            size["PoolID"] = naming.pool_instance_id(_DISK_POOL, pool)
+    return size
 
 
 # --- providers -------------------------------------------------------------------------------
@@ -228,12 +257,19 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     ) -> CIMInstance:
         kind = self._kind(path.classname)
         name, ident = rasd_at(self.hypervisor, path.keybindings.get("InstanceID"))
-        domain = self.hypervisor.domain(name)
+        try:
+            domain = self.hypervisor.domain(name)
+        except CIMError as error:
+            if error.status_code != CIM_ERR_NOT_FOUND:
+                raise
+            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (InstanceID): "
+                                              f"{error.status_description}") from None
         setting = rasd.find_setting(domain.xml, kind, ident)
         if setting is None:
             raise CIMError(
                 CIM_ERR_NOT_FOUND,
-                f"guest {name!r} on {self.hypervisor.uri} has no {kind.value} {ident!r}",
+                f"No such instance (InstanceID): guest {name!r} on {self.hypervisor.uri} "
+                f"has no {kind.value} {ident!r}",
             )
         return rasd_instance(ctx, self.hypervisor, domain, setting)
 

@@ -1,8 +1,11 @@
 """Links between guests, their devices and their settings (DSP1057, DSP1041).
 
 * ``VirtualSystemSettingDataComponent``: a guest's VSSD (GroupComponent) and
-  each of its resource settings (PartComponent), the DSP1047/DSP1050 1.1
-  forms included.
+  each of its resource settings of libvirt-cim's classes (PartComponent);
+  ``AllocationSettingDataComponent``, a sibling under the same DMTF class, the
+  same for the DSP1047/DSP1050 1.1 forms, so that libvirt-cim's clients see
+  only the classes they know and ``CIM_VirtualSystemSettingDataComponent``
+  finds all.
 * ``SettingsDefineState``: the guest (ComputerSystem) and its VSSD; each
   logical device and its resource setting (device ``<dom>/<id>`` with RASD
   ``<dom>/<id>``; every vCPU ``Processor`` with the one ``<dom>/proc``).
@@ -34,6 +37,8 @@ from providers.virt.rasd import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [
+    "ALLOCATION_COMPONENT",
+    "DMTF_FORMS",
     "ElementSettingDataProvider",
     "SettingsDefineStateProvider",
     "VirtualSystemSettingDataComponentProvider",
@@ -138,12 +143,16 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
 
 
 class VirtualSystemSettingDataComponentProvider(_SettingsAssociation):
-    """``<Prefix>_VirtualSystemSettingDataComponent``: a VSSD and each of its RASDs."""
+    """``<Prefix>_VirtualSystemSettingDataComponent`` (a VSSD and each of its RASDs of
+    libvirt-cim's classes) and ``<Prefix>_AllocationSettingDataComponent`` (the 1.1 forms)."""
 
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         group = vssd_path(ctx, hv, domain.name)
+        dmtf_forms = classname.partition("_")[2].lower() == ALLOCATION_COMPONENT.lower()
         for setting in settings_of(domain):
+            if (setting.kind in DMTF_FORMS) != dmtf_forms:
+                continue
             part = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
             yield ctx.instance(classname, GroupComponent=group, PartComponent=part)
 
@@ -179,6 +188,12 @@ class SettingsDefineStateProvider(_SettingsAssociation):
 def _setting_id(kind: Kind, device_ident: str) -> str:
     """The RASD device id of a device: its own, but one ``proc`` for every vCPU."""
     return naming.PROCESSOR_DEVICE_ID if kind is Kind.PROC else device_ident
+
+
+#: The association of a VSSD with the DSP1047/DSP1050 1.1 forms of its settings.
+ALLOCATION_COMPONENT = "AllocationSettingDataComponent"
+#: The settings it links, which ``VirtualSystemSettingDataComponent`` leaves out.
+DMTF_FORMS = frozenset({Kind.STORAGE, Kind.ETHERNET})
 
 
 class ElementSettingDataProvider(_SettingsAssociation):

@@ -119,6 +119,7 @@ class PointingType(enum.IntEnum):
     """``CIM_PointingDevice.PointingType``."""
 
     OTHER = 1
+    UNKNOWN = 2
     MOUSE = 3
 
 

@@ -358,16 +358,22 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
     def _our_prefix(self, prefix: str) -> bool:
         return prefix.lower() in {self.hypervisor.prefix.lower(), *map(str.lower, _GENERIC_PREFIXES)}
 
-    def _apply(self, where: str, xml: DomainXML, kind: Kind, values: dict[str, Any]) -> str:
-        driver = self.hypervisor.driver
-        return _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=driver))
+    def _apply(self, where: str, xml: DomainXML, kind: Kind, values: Mapping[str, Any]) -> str:
+        hv = self.hypervisor
+        values = _with_default_network(hv, kind, values)
+        ident = _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=hv.driver,
+                                                            defining=True))  # fmt: skip
+        _check_network(hv, where, xml.find_device(ident) if kind.is_device else None)
+        return ident
 
     def _add_device(
         self, where: str, config: DomainXML, kind: Kind, values: Mapping[str, Any]
     ) -> str:
         """Add a new device to ``config``; return its device id."""
-        driver = self.hypervisor.driver
-        element = _checked(where, lambda: rasd.build_device(kind, values, driver=driver))
+        hv = self.hypervisor
+        values = _with_default_network(hv, kind, values)
+        element = _checked(where, lambda: rasd.build_device(kind, values, driver=hv.driver))
+        _check_network(hv, where, element)
         _checked(where, lambda: config.add_device(element))
         return device_id(element) or ""
 
@@ -483,17 +489,20 @@ class _GuestChange:
     def modify(
         self, where: str, kind: Kind, ident: str, values: Mapping[str, Any], driver: str
     ) -> str:
+        network = None
         if kind.is_device:
             self._existing(where, kind, ident)
+            network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
             where, lambda: rasd.apply_resource(self.config, kind, values, ident, driver=driver)
         )
+        changed = self.config.find_device(new_ident) if kind.is_device else None
+        if changed is not None and _network_of(changed) != network:
+            _check_network(self.domain.hypervisor, where, changed)
         if kind is Kind.MEM:
             self._live_memory(values)
-        elif kind is Kind.PROC and values.get("VirtualQuantity") is not None:
-            count = int(values["VirtualQuantity"])
-            if count <= self.domain.xml.max_vcpus:
-                self.after_steps.append(lambda: self.domain.set_vcpus(count, live=True))
+        elif kind is Kind.PROC:
+            self._live_processor(values)
         elif new_ident == ident:
             element = self.config.find_device(new_ident)
             text = etree.tostring(element, encoding="unicode")
@@ -513,12 +522,23 @@ class _GuestChange:
     def _existing(self, where: str, kind: Kind, ident: str) -> None:
         element = self.config.find_device(ident)
         if element is None:
+            instance_id = naming.rasd_instance_id(self.domain.name, ident)
             raise CIMError(CIM_ERR_NOT_FOUND,
-                           f"{where}: guest {self.domain.name!r} has no device {ident!r}")  # fmt: skip
+                           f"{where}: No such instance ({instance_id}): guest "
+                           f"{self.domain.name!r} has no device {ident!r}")  # fmt: skip
         if element.tag not in kind.tags:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: device {ident!r} of guest {self.domain.name!r} is a "
                            f"<{element.tag}>, not a {kind.value}")  # fmt: skip
+
+    def _live_processor(self, values: Mapping[str, Any]) -> None:
+        if values.get("VirtualQuantity") is not None:
+            count = int(values["VirtualQuantity"])
+            if count <= self.domain.xml.max_vcpus:
+                self.after_steps.append(lambda: self.domain.set_vcpus(count, live=True))
+        tuning = rasd.cpu_tuning(values)
+        if tuning:
+            self.after_steps.append(lambda: self.domain.set_scheduler(tuning, live=True))
 
     def _live_memory(self, values: Mapping[str, Any]) -> None:
         current = self.config.current_memory_kib
@@ -597,7 +617,8 @@ def _checked(where: str, step: Callable[[], Any]) -> Any:
         return step()
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if error.args else str(error)
-        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{where}: {message}") from None
+        code = CIM_ERR_FAILED if isinstance(error, rasd.SettingsRefused) else CIM_ERR_INVALID_PARAMETER
+        raise CIMError(code, f"{where}: {message}") from None
 
 
 def _found(find: Callable[[], Domain]) -> Domain | None:
@@ -608,6 +629,48 @@ def _found(find: Callable[[], Domain]) -> Domain | None:
         if error.status_code != CIM_ERR_NOT_FOUND:
             raise
         return None
+
+
+def _with_default_network(
+    hv: Hypervisor, kind: Kind, values: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """A new ``network`` interface that names no network gets the host's default one,
+    as libvirt-cim gave it: ``default`` if there is one, else the first network."""
+    if kind is not Kind.NET or values.get("NetworkType") != "network":
+        return values
+    if values.get("PoolID") is not None or values.get("NetworkName") is not None:
+        return values
+    names = [network.name for network in hv.networks()]
+    if not names:
+        return values
+    return {**values, "NetworkName": "default" if "default" in names else sorted(names)[0]}
+
+
+def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -> None:
+    """Refuse an interface on a virtual network ``hv`` does not have.
+
+    libvirt would define the guest and fail only when it starts; libvirt-cim's
+    clients expect the refusal, CIM_ERR_FAILED with "Network not found".
+    """
+    name = _network_of(element)
+    if name is None:
+        return
+    try:
+        hv.network(name or "")
+    except CIMError as error:
+        if error.status_code != CIM_ERR_NOT_FOUND:
+            raise
+        raise CIMError(CIM_ERR_FAILED,
+                       f"{where}: Network not found: {hv.uri} has no virtual network "
+                       f"{name!r}") from None  # fmt: skip
+
+
+def _network_of(element: etree._Element | None) -> str | None:
+    """The virtual network an ``<interface type='network'>`` names ("" for none), else None."""
+    if element is None or element.tag != "interface" or element.get("type") != "network":
+        return None
+    source = element.find("source")
+    return (source.get("network") if source is not None else None) or ""
 
 
 def _attach(domain: Domain, element: etree._Element | None) -> Callable[[], None]:

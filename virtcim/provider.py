@@ -199,11 +199,18 @@ class InstanceProvider(Provider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none."""
+        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none.
+
+        The error names the first key no instance has, in the words libvirt-cim
+        used and its clients look for: ``No such instance (InstanceID)``.
+        """
+        seen: list[CIMInstanceName] = []
         for inst in self.enumerate_instances(ctx, path.classname, property_list):
             if same_keys(inst.path, path):
                 return inst
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path}")
+            seen.append(inst.path)
+        raise CIMError(CIM_ERR_NOT_FOUND,
+                       f"No such instance ({_unmatched_key(path, seen)}): no instance {path}")
 
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
         """Create ``instance`` and return its path."""
@@ -338,3 +345,14 @@ def refers_to(link: CIMInstance, target: CIMInstanceName, role: str | None) -> b
 def class_path(target: CIMInstanceName | CIMClassName) -> CIMClassName:
     """The class path of an instance or class target."""
     return CIMClassName(target.classname, namespace=target.namespace, host=target.host)
+
+
+def _unmatched_key(path: CIMInstanceName, others: Sequence[CIMInstanceName]) -> str:
+    """The first key of ``path`` whose value none of ``others`` has (all keys if each has)."""
+    def text(value: Any) -> str:
+        return str(value).lower()
+
+    for name, value in path.keybindings.items():
+        if not any(text(other.keybindings.get(name)) == text(value) for other in others):
+            return str(name)
+    return ", ".join(str(name) for name in path.keybindings)

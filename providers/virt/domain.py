@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import libvirt
 from lxml import etree
-from pywbem import CIM_ERR_NOT_FOUND, CIMError
+from pywbem import CIM_ERR_NOT_FOUND, CIM_ERR_NOT_SUPPORTED, CIMError
 
 from providers.virt import naming, units
 from providers.virt.xmltree import attribute, first_attribute, integer, remove
@@ -884,6 +884,51 @@ class Domain:
         if flags & _AFFECT_LIVE:
             previous = self.xml.vcpus
             self._record("vCPUs back", lambda d: d.setVcpusFlags(previous, _AFFECT_LIVE))
+
+    def set_scheduler(self, parameters: Mapping[str, int], live: bool) -> None:
+        """Scheduler parameters (``cpu_shares``, ``global_period``, ``global_quota``...).
+
+        ``CIM_ERR_NOT_SUPPORTED`` when the driver has no such parameters for
+        the running guest (the test driver knows only ``weight``).
+        """
+        flags = self._scope(live)
+        previous: dict[str, int] = {}
+        if flags & _AFFECT_LIVE:
+            current = self._call("read the scheduler parameters of",
+                                 lambda d: d.schedulerParameters(), read=True)  # fmt: skip
+            unknown = sorted(set(parameters) - set(current))
+            if unknown:
+                raise CIMError(CIM_ERR_NOT_SUPPORTED,
+                               f"guest {self.name!r} on {self._hypervisor.uri} has no scheduler "
+                               f"parameter {', '.join(unknown)}")  # fmt: skip
+            previous = {name: current[name] for name in parameters}
+        self._change("set the scheduler parameters of",
+                     _scoped(lambda d, f: d.setSchedulerParametersFlags(dict(parameters), f),
+                             flags))  # fmt: skip
+        if previous:
+            self._record("scheduler parameters back",
+                         lambda d: d.setSchedulerParametersFlags(previous, _AFFECT_LIVE))  # fmt: skip
+
+    def disk_size(self, target: str, source: str | None) -> tuple[int, str | None] | None:
+        """``(capacity in bytes, storage pool)`` of the image behind disk ``target``.
+
+        The storage volume at ``source`` answers where one is known (with its
+        pool), else libvirt's block info of the disk; ``None`` when neither
+        can (the image is missing or unreadable).
+        """
+        def read(conn: libvirt.virConnect) -> tuple[int, str | None] | None:
+            if source:
+                try:
+                    volume = conn.storageVolLookupByPath(source)
+                    return int(volume.info()[1]), volume.storagePoolLookupByVolume().name()
+                except libvirt.libvirtError:
+                    pass
+            try:
+                return int(self._handle_on(conn).blockInfo(target)[0]), None
+            except libvirt.libvirtError:
+                return None
+
+        return self._hypervisor.run(f"guest {self.name!r}", read, read=True)
 
     def transaction(self) -> Transaction:
         """A :class:`Transaction` already tracking this domain::

@@ -32,7 +32,10 @@ from providers.virt.domain import DomainXML, device_id
 from providers.virt.xmltree import attribute, first_attribute, integer, remove
 
 __all__ = [
+    "CPU_PERIOD_US",
     "DEFAULT_MEMORY_KIB",
+    "DISK_UNITS",
+    "MEMORY_UNITS",
     "PASSWORD_MASK",
     "AutoStart",
     "ClockOffset",
@@ -43,10 +46,13 @@ __all__ = [
     "ResourceType",
     "Setting",
     "SettingsError",
+    "SettingsRefused",
     "apply_resource",
     "apply_system_settings",
     "build_device",
     "clone_definition",
+    "cpu_limit",
+    "cpu_tuning",
     "find_setting",
     "kind_of",
     "memory_kib",
@@ -59,16 +65,31 @@ __all__ = [
 
 #: Memory of a guest defined without a memory setting (libvirt-cim's default template).
 DEFAULT_MEMORY_KIB = 256 * 1024
+#: The characters of a VNC password the protocol uses (its DES key).
+VNC_PASSWORD_LENGTH = 8
 #: What a set console password reads as; written back, it leaves the password alone.
 PASSWORD_MASK = "********"
-#: Units of the memory settings we report (DSP0004 programmatic units).
-MEMORY_UNITS = "byte*2^10"
+#: Units of the memory settings we report, as libvirt-cim wrote them (KiB; DSP0004's
+#: ``byte*2^10`` and the other spellings in :mod:`~providers.virt.units` are accepted).
+MEMORY_UNITS = "KiloBytes"
+#: Units of a disk's size (its VirtualQuantity), as libvirt-cim wrote them.
+DISK_UNITS = "Bytes"
+#: The scheduling period a processor Limit is written with, in microseconds: a
+#: Limit of N (percent of one host CPU) is a quota of N * 1000 per period.
+CPU_PERIOD_US = 100_000
+#: libvirt's bounds of a CPU quota, in microseconds per period.
+_CPU_QUOTA_RANGE = (1000, 17_592_186_044_415)
 #: What AllocationUnits means when a memory setting does not say (as libvirt-cim).
 DEFAULT_MEMORY_UNITS = "byte"
 
 
 class SettingsError(ValueError):
     """A setting that cannot be applied; the message names the property."""
+
+
+class SettingsRefused(SettingsError):
+    """A setting libvirt-cim refused as a failure (CIM_ERR_FAILED) rather than a bad
+    parameter, which its clients expect: a bridge interface without a bridge."""
 
 
 class ResourceType(enum.IntEnum):
@@ -86,9 +107,9 @@ class ResourceType(enum.IntEnum):
     GRAPHICS_CONTROLLER = 24
     LOGICAL_DISK = 31
     ETHERNET_CONNECTION = 33
-    #: libvirt-cim's values in DMTF's vendor range, which its clients send and compare.
-    CONSOLE = 32769
-    CONTROLLER = 32771
+    #: libvirt-cim's vendor values, which its clients send for consoles and controllers.
+    VIRT_CONSOLE = 32769
+    VIRT_CONTROLLER = 32771
 
 
 class EmulatedType(enum.IntEnum):
@@ -191,20 +212,21 @@ _RESOURCE_TYPES: dict[Kind, tuple[ResourceType, ...]] = {
     Kind.NET: (ResourceType.ETHERNET_ADAPTER,),
     Kind.GRAPHICS: (ResourceType.GRAPHICS_CONTROLLER,),
     Kind.INPUT: (ResourceType.IO_DEVICE,),
-    Kind.CONSOLE: (ResourceType.CONSOLE, ResourceType.OTHER),
-    Kind.CONTROLLER: (ResourceType.CONTROLLER, ResourceType.OTHER),
+    Kind.CONSOLE: (ResourceType.OTHER, ResourceType.VIRT_CONSOLE),
+    Kind.CONTROLLER: (ResourceType.OTHER, ResourceType.VIRT_CONTROLLER),
     Kind.STORAGE: (ResourceType.LOGICAL_DISK,),
     Kind.ETHERNET: (ResourceType.ETHERNET_CONNECTION,),
 }
-#: OtherResourceType of the kinds that are also taken as ResourceType 1 (Other).
+#: OtherResourceType of the kinds reported as ResourceType 1 (Other).
 _OTHER_RESOURCE_TYPES = {Kind.CONSOLE: "console", Kind.CONTROLLER: "controller"}
 #: What a generic CIM RASD is, from its ResourceType.
 _KIND_BY_RESOURCE_TYPE: dict[ResourceType, Kind] = {
     rtype: kind
-    for kind in Kind
+    for kind in (Kind.PROC, Kind.MEM, Kind.DISK, Kind.NET, Kind.GRAPHICS, Kind.INPUT,
+                 Kind.STORAGE, Kind.ETHERNET, Kind.CONSOLE, Kind.CONTROLLER)
     for rtype in _RESOURCE_TYPES[kind]
     if rtype is not ResourceType.OTHER
-}
+}  # fmt: skip
 
 _NETWORK_TYPES = ("network", "bridge", "user", "direct", "ethernet")
 _GRAPHICS_TYPES = ("vnc", "sdl", "spice", "rdp", "desktop", "egl-headless", "dbus")
@@ -316,8 +338,8 @@ def _setting(xml: DomainXML, kind: Kind, ident: str, values: dict[str, Any]) -> 
         "ElementName": ident,
         "ResourceType": rtype,
     }
-    if kind is Kind.DISK and "ResourceType" in values:
-        common["ResourceType"] = values.pop("ResourceType")
+    if kind in _OTHER_RESOURCE_TYPES:
+        common["OtherResourceType"] = _OTHER_RESOURCE_TYPES[kind]
     return Setting(kind, ident, {**common, **_present(values)})
 
 
@@ -326,20 +348,47 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _processor(xml: DomainXML) -> dict[str, Any]:
-    shares = xml.root.findtext("cputune/shares")
+    shares = integer(xml.root.findtext("cputune/shares"))
     return {
         "VirtualQuantity": xml.vcpus,
         "AllocationUnits": "count",
-        "Limit": xml.max_vcpus,
-        "Weight": int(shares) if shares and shares.isdigit() else None,
+        "Limit": cpu_limit(xml),
+        "Weight": shares,
     }
 
 
+def cpu_limit(xml: DomainXML) -> int | None:
+    """The guest's cap on host CPU in percent of one host CPU (``None``: no cap).
+
+    Read from ``<cputune>``: the whole guest's ``global_quota`` per
+    ``global_period`` where set, else the per-vCPU ``quota`` times the vCPUs.
+    """
+    cputune = xml.root.find("cputune")
+    if cputune is None:
+        return None
+    for quota_tag, period_tag, times in (("global_quota", "global_period", 1),
+                                         ("quota", "period", xml.vcpus)):  # fmt: skip
+        quota = _signed(cputune.findtext(quota_tag))
+        if quota is not None and quota > 0:
+            period = integer(cputune.findtext(period_tag)) or CPU_PERIOD_US
+            return -(-quota * times * 100 // period)
+    return None
+
+
+def _signed(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
 def _memory(xml: DomainXML) -> dict[str, Any]:
+    """Sizes in KiB, named ``KiloBytes`` as libvirt-cim named them."""
     dump_core = xml.root.find("memory")
     flag = dump_core.get("dumpCore") if dump_core is not None else None
     return {
         "AllocationUnits": MEMORY_UNITS,
+        "VirtualQuantityUnits": "byte*2^10",
         "VirtualQuantity": xml.current_memory_kib,
         "Reservation": xml.current_memory_kib,
         "Limit": xml.memory_kib,
@@ -350,10 +399,11 @@ def _memory(xml: DomainXML) -> dict[str, Any]:
 def _disk(element: etree._Element) -> dict[str, Any]:
     source = _source_of_disk(element)
     device = element.get("device", "disk")
+    if source is None and device in ("cdrom", "floppy"):
+        source = ""  # an empty drive, as libvirt-cim read it
     emulated = _EMULATED_TYPES.get(device)
     driver = element.find("driver")
     return {
-        "ResourceType": int(_DISK_RESOURCE_TYPES.get(device, ResourceType.DISK_DRIVE)),
         "VirtualDevice": attribute(element, "target", "dev"),
         "Address": source,
         "HostResource": [source] if source else None,
@@ -521,7 +571,6 @@ _EMULATED_TYPES = {
     "floppy": EmulatedType.FLOPPY,
     "lun": EmulatedType.LUN,
 }
-_DISK_RESOURCE_TYPES = {"cdrom": ResourceType.CD_DRIVE, "floppy": ResourceType.FLOPPY_DRIVE}
 
 
 # --- writing resources ---------------------------------------------------------------------
@@ -534,6 +583,7 @@ def apply_resource(
     ident: str | None = None,
     *,
     driver: str = "qemu",
+    defining: bool = False,
 ) -> str:
     """Apply one resource setting to the editable ``xml``; return its device id.
 
@@ -541,13 +591,16 @@ def apply_resource(
     processors and memory, the domain's values); without, it adds a device,
     or replaces the device of the same id (a reference configuration's).
     ``driver`` picks the vendor prefix of generated MAC addresses.
+    ``defining`` says ``xml`` is a guest being defined: its memory maximum
+    then follows the memory asked for unless a Limit says otherwise, as a
+    changed guest's maximum stays unless it must grow.
     """
     given = _present(values)
     if kind is Kind.PROC:
         _apply_processor(xml, given)
         return naming.PROCESSOR_DEVICE_ID
     if kind is Kind.MEM:
-        _apply_memory(xml, given)
+        _apply_memory(xml, given, defining=defining)
         return naming.MEMORY_DEVICE_ID
     existing = xml.find_device(ident) if ident is not None else None
     if ident is not None and (existing is None or existing.tag not in kind.tags):
@@ -585,19 +638,76 @@ def build_device(
 
 
 def _apply_processor(xml: DomainXML, values: Mapping[str, Any]) -> None:
+    """vCPUs from VirtualQuantity; Weight and Limit as ``<cputune>`` (see :func:`cpu_tuning`).
+
+    Limit is a cap on host CPU (DSP1044, and libvirt-cim's Xen ``cap``), not
+    a number of vCPUs: the vCPU maximum grows only as far as VirtualQuantity.
+    """
     count = values.get("VirtualQuantity")
     if count is not None:
         _check_positive(count, "VirtualQuantity")
-        maximum = values.get("Limit")
-        maximum = max(xml.max_vcpus, int(count)) if maximum is None else int(maximum)
         try:
-            xml.set_vcpus(int(count), maximum)
+            xml.set_vcpus(int(count), max(xml.max_vcpus, int(count)))
         except ValueError as error:
-            raise SettingsError(f"VirtualQuantity/Limit: {error}") from None
+            raise SettingsError(f"VirtualQuantity: {error}") from None
+    tuning = cpu_tuning(values)
+    limit = values.get("Limit")
+    if limit is not None and (int(limit) or None) == cpu_limit(xml):
+        # the cap the guest has (perhaps as per-vCPU quotas): leave it as written
+        tuning.pop("global_period", None)
+        tuning.pop("global_quota", None)
+    if not tuning:
+        return
+    cputune = _child(xml.root, "cputune")  # libvirt puts it in its place
+    for tag, value in _cputune_elements(tuning).items():
+        if value is None:
+            old = cputune.find(tag)
+            if old is not None:
+                remove(old)
+        else:
+            _child(cputune, tag, order=_CPUTUNE_ORDER).text = str(value)
+    if len(cputune) == 0:
+        remove(cputune)
+
+
+_CPUTUNE_ORDER = ("shares", "period", "quota", "global_period", "global_quota")
+
+
+def cpu_tuning(values: Mapping[str, Any]) -> dict[str, int]:
+    """The scheduler parameters a processor setting asks for, as libvirt names them.
+
+    ``cpu_shares`` from Weight; ``global_period`` and ``global_quota`` from
+    Limit, in percent of one host CPU (100 = one whole CPU, for the whole
+    guest), with 0 meaning no cap (a quota of -1). Raises
+    :class:`SettingsError` for a value libvirt cannot take.
+    """
+    tuning: dict[str, int] = {}
     weight = values.get("Weight")
     if weight is not None:
-        cputune = _child(xml.root, "cputune")
-        _child(cputune, "shares").text = str(int(weight))
+        if not 2 <= int(weight) <= 262144:
+            raise SettingsError(f"Weight {weight} is not between 2 and 262144")
+        tuning["cpu_shares"] = int(weight)
+    limit = values.get("Limit")
+    if limit is not None:
+        quota = int(limit) * CPU_PERIOD_US // 100
+        if int(limit) != 0 and not _CPU_QUOTA_RANGE[0] <= quota <= _CPU_QUOTA_RANGE[1]:
+            raise SettingsError(f"Limit {limit} (percent of one host CPU) is not between 1 "
+                                f"and {_CPU_QUOTA_RANGE[1] * 100 // CPU_PERIOD_US}")  # fmt: skip
+        tuning["global_period"] = CPU_PERIOD_US
+        tuning["global_quota"] = quota if int(limit) else -1
+    return tuning
+
+
+def _cputune_elements(tuning: Mapping[str, int]) -> dict[str, int | None]:
+    """``<cputune>`` children for scheduler parameters (``None``: remove the child)."""
+    elements: dict[str, int | None] = {}
+    if "cpu_shares" in tuning:
+        elements["shares"] = tuning["cpu_shares"]
+    if "global_quota" in tuning:
+        capped = tuning["global_quota"] > 0
+        elements["global_period"] = tuning["global_period"] if capped else None
+        elements["global_quota"] = tuning["global_quota"] if capped else None
+    return elements
 
 
 def memory_kib(values: Mapping[str, Any], name: str) -> int | None:
@@ -615,13 +725,15 @@ def memory_kib(values: Mapping[str, Any], name: str) -> int | None:
     return -(-size // 1024)
 
 
-def _apply_memory(xml: DomainXML, values: Mapping[str, Any]) -> None:
+def _apply_memory(xml: DomainXML, values: Mapping[str, Any], *, defining: bool) -> None:
     current = memory_kib(values, "VirtualQuantity")
     if current is None:
         current = memory_kib(values, "Reservation")
     maximum = memory_kib(values, "Limit")
-    if maximum is None and current is not None and current > (xml.memory_kib or 0):
+    if maximum is None and current is not None and (defining or current > (xml.memory_kib or 0)):
         maximum = current
+    if defining and current is None and maximum is not None:
+        current = min(maximum, xml.current_memory_kib or maximum)
     if current is not None and maximum is not None and current > maximum:
         raise SettingsError(f"VirtualQuantity {current} KiB exceeds Limit {maximum} KiB")
     if maximum is not None and maximum != xml.memory_kib:
@@ -734,8 +846,10 @@ def _write_interface(
             raise SettingsError(f"Address {mac!r} is not a MAC address")
         _child(element, "mac").set("address", mac.lower())
     _set_interface_source(element, values)
-    if "ResourceSubType" in values:
+    if values.get("ResourceSubType"):
         _child(element, "model").set("type", values["ResourceSubType"])
+    elif "ResourceSubType" in values and element.find("model") is not None:
+        remove(element.find("model"))  # "" unsets the model: the driver's default
     if "VirtualDevice" in values:
         _child(element, "target").set("dev", values["VirtualDevice"])
     if "FilterRef" in values:
@@ -760,7 +874,11 @@ def _set_interface_source(element: etree._Element, values: Mapping[str, Any]) ->
             _child(element, "source", before=_AFTER_SOURCE).set("network", name)
     elif kind == "bridge":
         if name is None and source is None:
-            raise SettingsError("NetworkName is required for a 'bridge' interface")
+            raise SettingsRefused("NetworkName is required for a 'bridge' interface "
+                                  "(No Network bridge name specified)")
+        if name == "":
+            raise SettingsRefused("NetworkName of a 'bridge' interface is empty "
+                                  "(Bridge name is empty)")
         if name is not None:
             _child(element, "source", before=_AFTER_SOURCE).set("bridge", name)
     elif kind == "direct":
@@ -775,6 +893,10 @@ _AFTER_SOURCE = ("model", "target", "filterref", "bandwidth", "virtualport", "ad
 
 
 def _network_of_pool(pool_id: str) -> str:
+    """The network of ``NetworkPool/<name>``; ``NetworkPool/`` names none, which the
+    caller refuses as a network not found, as libvirt-cim did."""
+    if pool_id == naming.pool_instance_id(_NETWORK_POOL, "x")[:-1]:
+        return ""
     try:
         kind, name = naming.parse_pool_instance_id(pool_id)
     except ValueError as error:
@@ -828,6 +950,10 @@ def _write_graphics(
     _set_attrs(element, {"keymap": values.get("KeyMap")})
     password = values.get("Password")
     if password is not None and password != PASSWORD_MASK:
+        if element.get("type") == "vnc":
+            # VNC authentication uses the first 8 characters (a DES key) and
+            # libvirt now refuses longer ones, which libvirt-cim's clients send.
+            password = password[:VNC_PASSWORD_LENGTH]
         element.set("passwd", password)
     return element
 

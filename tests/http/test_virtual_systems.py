@@ -143,6 +143,63 @@ def test_define_system_takes_settings_as_mof_text(conn, libvirt_conn, guest_name
     assert domain_xml(libvirt_conn, guest_name).findtext("currentMemory") == str(128 * 1024)
 
 
+def mof(classname: str, **values: object) -> str:
+    """An embedded instance written as cimtest writes it: numbers bare, strings quoted."""
+    def text(value: object) -> str:
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value) if isinstance(value, int) else f'"{value}"'
+
+    return (f"instance of {classname} {{\n"
+            + "".join(f"{name} = {text(value)};\n" for name, value in values.items()) + "};")
+
+
+def test_define_system_takes_libvirt_cims_dialect_as_mof(conn, libvirt_conn, guest_name):
+    vssd = mof("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest_name}",
+               VirtualSystemIdentifier=guest_name, CreationClassName="Test_VirtualSystemSettingData",
+               isFullVirt=True, BootDevice="hd", BootDevices="hd", EnableACPI=False)
+    rasds = [
+        mof("Test_DiskResourceAllocationSettingData", ResourceType=17, VirtualDevice="vda",
+            InstanceID=0, Address="/var/lib/libvirt/images/e2e.img"),
+        mof("Test_ProcResourceAllocationSettingData", ResourceType=3, VirtualQuantity=3,
+            Weight=124, Limit=512, InstanceID=f"{guest_name}/proc"),
+        mof("Test_MemResourceAllocationSettingData", ResourceType=4, VirtualQuantity=128,
+            AllocationUnits="MegaBytes", InstanceID=f"{guest_name}/mem"),
+        mof("Test_ControllerResourceAllocationSettingData", ResourceType=32771,
+            ResourceSubType="pci", Index=0, Model="pci-root",
+            InstanceID=f"{guest_name}/controller:pci:0"),
+    ]
+    rv, _ = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd,
+                              ResourceSettings=rasds, ReferenceConfiguration=" ")
+    assert rv == 0
+    xml = domain_xml(libvirt_conn, guest_name)
+    assert (xml.findtext("memory"), xml.findtext("currentMemory")) == ("131072", "131072")
+    assert xml.findtext("vcpu") == "3" and xml.findtext("cputune/global_quota") == "512000"
+    assert [boot.get("dev") for boot in xml.iterfind("os/boot")] == ["hd"]
+    rasd = CIMInstanceName("Test_MemResourceAllocationSettingData",
+                           {"InstanceID": f"{guest_name}/mem"}, namespace="root/virt")
+    mem = conn.GetInstance(rasd)
+    assert (mem["AllocationUnits"], mem["VirtualQuantity"], mem["Limit"]) == (
+        "KiloBytes", 131072, 131072)
+    proc = conn.GetInstance(CIMInstanceName("Test_ProcResourceAllocationSettingData",
+                                            {"InstanceID": f"{guest_name}/proc"},
+                                            namespace="root/virt"))
+    assert (proc["VirtualQuantity"], proc["Limit"], proc["Weight"]) == (3, 512, 124)
+
+
+def test_a_nic_on_a_missing_network_is_refused_over_cim_xml(conn, libvirt_conn, guest_name):
+    vssd, rasds = settings(guest_name)
+    rasds.append(CIMInstance("Test_NetResourceAllocationSettingData", properties={
+        "NetworkType": "network", "PoolID": "NetworkPool/no-such-network",
+        "ResourceType": Uint16(10)}))
+    with pytest.raises(pywbem.CIMError) as error:
+        conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd,
+                          ResourceSettings=rasds)
+    assert error.value.status_code == pywbem.CIM_ERR_FAILED
+    assert "Network not found" in error.value.status_description
+    assert guest_name not in libvirt_conn.listDefinedDomains()
+
+
 def test_an_invalid_setting_defines_nothing(conn, libvirt_conn, guest_name):
     vssd, rasds = settings(guest_name)
     rasds[0]["AllocationUnits"] = "furlongs"

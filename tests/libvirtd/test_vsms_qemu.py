@@ -21,7 +21,7 @@ from pywbem import CIMInstance, CIMInstanceName
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import DomainXML, Hypervisor
-from virtcim.cimxml.messages import ExtrinsicCall, MethodResult, ParamValue
+from virtcim.cimxml.messages import ExtrinsicCall, IntrinsicCall, MethodResult, ParamValue
 from virtcim.interop import ProfileRegistry
 from virtcim.operations import Dispatcher
 from virtcim.provider import ProviderRegistry
@@ -47,6 +47,11 @@ class Service:
         result = self.dispatcher.extrinsic(ExtrinsicCall("1", method, self.path, values))
         assert result.return_value == 0
         return result
+
+    def get(self, classname: str, instance_id: str) -> CIMInstance:
+        path = CIMInstanceName(classname, {"InstanceID": instance_id}, namespace=VIRT_NAMESPACE)
+        return self.dispatcher.intrinsic(IntrinsicCall(
+            "1", "GetInstance", VIRT_NAMESPACE, {"InstanceName": path}))  # fmt: skip
 
 
 def setting(kind: str, **values: object) -> CIMInstance:
@@ -105,12 +110,17 @@ def test_live_changes_reach_the_running_guest_and_its_definition(
             ResourceSettings=[
                 setting("MemResourceAllocationSettingData", VirtualQuantity=64, Limit=128,
                         AllocationUnits="MegaBytes"),
-                setting("ProcResourceAllocationSettingData", VirtualQuantity=1, Limit=2),
+                setting("ProcResourceAllocationSettingData", VirtualQuantity=1, Limit=50,
+                        Weight=512),
             ])  # fmt: skip
     defined = persistent(qemu_conn, name)
     assert (defined.memory_kib, defined.current_memory_kib) == (131072, 65536)
-    assert (defined.vcpus, defined.max_vcpus) == (1, 2)
+    assert (defined.vcpus, defined.max_vcpus) == (1, 1)  # Limit caps host CPU, not vCPUs
+    qemu_conn.lookupByName(name).setVcpusFlags(
+        2, libvirt.VIR_DOMAIN_AFFECT_CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
     qemu_conn.lookupByName(name).create()
+    scheduler = qemu_conn.lookupByName(name).schedulerParameters()
+    assert (scheduler["cpu_shares"], scheduler["global_quota"]) == (512, 50000)
     vssd = CIMInstanceName(f"{PREFIX}_VirtualSystemSettingData", {"InstanceID": f"KVM:{name}"},
                            namespace=VIRT_NAMESPACE)
 
@@ -140,6 +150,16 @@ def test_live_changes_reach_the_running_guest_and_its_definition(
     saved = persistent(qemu_conn, name)
     assert saved.current_memory_kib == 98304 and saved.vcpus == 2
 
+    # a new cap and weight on host CPU, live and in the definition, read back through CIM
+    service("ModifyResourceSettings", ResourceSettings=[
+        setting("ProcResourceAllocationSettingData", InstanceID=f"{name}/proc", Limit=150,
+                Weight=300)])  # fmt: skip
+    scheduler = qemu_conn.lookupByName(name).schedulerParameters()
+    assert (scheduler["cpu_shares"], scheduler["global_quota"]) == (300, 150000)
+    assert persistent(qemu_conn, name).root.findtext("cputune/global_quota") == "150000"
+    proc = service.get(f"{PREFIX}_ProcResourceAllocationSettingData", f"{name}/proc")
+    assert (proc["VirtualQuantity"], proc["Limit"], proc["Weight"]) == (2, 150, 300)
+
     # remove both: gone from the definition at once, from the running guest when QEMU lets go
     service("RemoveResourceSettings", ResourceSettings=[
         CIMInstanceName(f"{PREFIX}_DiskResourceAllocationSettingData",
@@ -156,3 +176,32 @@ def test_live_changes_reach_the_running_guest_and_its_definition(
         f"{PREFIX}_ComputerSystem", {"CreationClassName": f"{PREFIX}_ComputerSystem",
                                      "Name": name}, namespace=VIRT_NAMESPACE))
     assert name not in [domain.name() for domain in qemu_conn.listAllDomains()]
+
+
+def test_disk_sizes_and_the_implicit_keyboard_as_libvirt_cim_listed_them(
+    service, qemu_conn, scratch_guest_name, image_dir
+):
+    name = scratch_guest_name()
+    image = os.path.join(image_dir, "sized.raw")
+    with open(image, "wb") as sized:
+        sized.truncate(123 << 10)
+    missing = os.path.join(image_dir, "missing.raw")
+    service("DefineSystem",
+            SystemSettings=setting("VirtualSystemSettingData", VirtualSystemIdentifier=name),
+            ResourceSettings=[
+                setting("DiskResourceAllocationSettingData", VirtualDevice="vda", Address=image),
+                setting("DiskResourceAllocationSettingData", VirtualDevice="vdb",
+                        Address=missing),
+                setting("InputResourceAllocationSettingData", ResourceSubType="mouse",
+                        BusType="ps2"),
+            ])  # fmt: skip
+    disk = service.get(f"{PREFIX}_DiskResourceAllocationSettingData", f"{name}/vda")
+    assert (disk["VirtualQuantity"], disk["AllocationUnits"]) == (123 << 10, "Bytes")
+    gone = service.get(f"{PREFIX}_DiskResourceAllocationSettingData", f"{name}/vdb")
+    assert gone["VirtualQuantity"] is None and gone["Address"] == missing
+    # libvirt adds a PS/2 keyboard to every x86 guest: one more input setting, as libvirt-cim
+    keyboard = service.get(f"{PREFIX}_InputResourceAllocationSettingData",
+                           f"{name}/keyboard:ps2")
+    assert (keyboard["ResourceSubType"], keyboard["BusType"]) == ("keyboard", "ps2")
+    mem = service.get(f"{PREFIX}_MemResourceAllocationSettingData", f"{name}/mem")
+    assert mem["AllocationUnits"] == "KiloBytes"

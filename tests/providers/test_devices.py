@@ -80,13 +80,15 @@ def test_graphics_consoles_inputs_and_controllers(cim, rich_guest):
     assert scsi["ProtocolDescription"] == "scsi virtio-scsi"
 
 
-def test_keyboards_are_not_pointing_devices(cim, define_guest, rich_xml, guest_name,
-                                            libvirt_conn):
+def test_keyboards_are_pointing_devices_of_unknown_type_as_libvirt_cim_listed_them(
+        cim, define_guest, rich_xml, guest_name, libvirt_conn):
     tablet = "<input type='tablet' bus='usb'/>"
-    define_guest(guest_name, rich_xml.replace(tablet, tablet + "<input type='keyboard' bus='usb'/>"))
+    define_guest(guest_name, rich_xml.replace(tablet, tablet + "<input type='keyboard' bus='ps2'/>"))
     assert "keyboard" in libvirt_conn.lookupByName(guest_name).XMLDesc(0)
     pointing = devices_of(cim, "Test_PointingDevice", guest_name)
-    assert set(pointing) == {f"{guest_name}/tablet:usb"}
+    assert set(pointing) == {f"{guest_name}/tablet:usb", f"{guest_name}/keyboard:ps2"}
+    keyboard = pointing[f"{guest_name}/keyboard:ps2"]
+    assert (keyboard["PointingType"], keyboard["Caption"]) == (2, "PS2 Keyboard")
 
 
 def test_devices_follow_their_guests_state(cim, rich_guest, libvirt_conn):
@@ -106,19 +108,33 @@ def test_every_device_enumerated_can_be_got(cim, rich_guest):
         assert cim.get(device.path)["DeviceID"] == device["DeviceID"]
 
 
-@pytest.mark.parametrize("device_id, system_name", [
-    ("{guest}/vdz", None),
-    ("vda", None),
-    ("{guest}/", None),
-    ("other/vda", None),
-    ("{guest}/vda", "no-such-guest"),
+@pytest.mark.parametrize("device_id, system_name, reason", [
+    ("{guest}/vdz", None, "DeviceID"),
+    ("vda", None, "bad id vda"),
+    ("{guest}/", None, "DeviceID"),
+    ("other/vda", None, "SystemName"),
+    ("{guest}/vda", "no-such-guest", "SystemName"),
 ])
-def test_devices_that_do_not_exist_are_not_found(cim, rich_guest, device_id, system_name):
+def test_devices_that_do_not_exist_are_not_found(cim, rich_guest, device_id, system_name,
+                                                 reason):
     path = device_path("Test_LogicalDisk", rich_guest, device_id.format(guest=rich_guest),
                        system_name)
     with pytest.raises(CIMError) as error:
         cim.get(path)
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({reason})" in error.value.status_description
+
+
+@pytest.mark.parametrize("key, reason", [
+    ("CreationClassName", "CreationClassName"),
+    ("SystemCreationClassName", "SystemCreationClassName"),
+])
+def test_a_wrong_class_key_is_named_as_libvirt_cim_named_it(cim, rich_guest, key, reason):
+    path = device_path("Test_LogicalDisk", rich_guest, f"{rich_guest}/vda")
+    path.keybindings[key] = "invalid"
+    with pytest.raises(CIMError) as error:
+        cim.get(path)
+    assert f"No such instance ({reason})" in error.value.status_description
 
 
 def test_a_device_of_another_class_is_not_found(cim, rich_guest):

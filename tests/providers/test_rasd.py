@@ -46,20 +46,85 @@ def test_every_resource_is_read_with_libvirt_cim_instance_ids(xml):
     assert (Kind.CONTROLLER, "web1/controller:scsi:0") in ids
 
 
-def test_consoles_and_controllers_report_libvirt_cims_resource_types(xml):
-    assert by_id(xml, Kind.CONSOLE)["charconsole:0"]["ResourceType"] == 32769
-    assert by_id(xml, Kind.CONTROLLER)["controller:scsi:0"]["ResourceType"] == 32771
-
-
-def test_memory_is_read_in_kib_with_programmatic_units(xml):
+def test_memory_is_read_in_kib_named_as_libvirt_cim_named_them(xml):
     mem = by_id(xml, Kind.MEM)["mem"]
-    assert mem["AllocationUnits"] == "byte*2^10"
+    assert mem["AllocationUnits"] == "KiloBytes" and mem["VirtualQuantityUnits"] == "byte*2^10"
     assert (mem["VirtualQuantity"], mem["Reservation"], mem["Limit"]) == (262144, 262144, 524288)
 
 
-def test_processor_reads_current_and_maximum_vcpus(xml):
+def test_processor_reads_vcpus_in_use_and_no_cap_when_cputune_sets_none(xml):
     proc = by_id(xml, Kind.PROC)["proc"]
-    assert proc["ResourceType"] == 3 and proc["VirtualQuantity"] == 1 and proc["Limit"] == 4
+    assert proc["ResourceType"] == 3 and proc["VirtualQuantity"] == 1
+    assert "Limit" not in proc and "Weight" not in proc
+
+
+@pytest.mark.parametrize("cputune, limit", [
+    ("<global_period>100000</global_period><global_quota>512000</global_quota>", 512),
+    ("<global_period>50000</global_period><global_quota>25000</global_quota>", 50),
+    ("<global_quota>-1</global_quota><period>100000</period><quota>30000</quota>", 30),
+    ("<global_quota>-1</global_quota>", None),
+    ("<shares>2048</shares>", None),
+])
+def test_processor_limit_is_the_cap_on_host_cpu_in_percent(xml, cputune, limit):
+    etree.SubElement(xml.root, "cputune").extend(etree.fromstring(f"<x>{cputune}</x>"))
+    assert by_id(xml, Kind.PROC)["proc"].get("Limit") == limit
+
+
+def test_processor_limit_and_weight_are_written_as_cputune_not_vcpus(xml):
+    rasd.apply_resource(xml, Kind.PROC, {"VirtualQuantity": 3, "Weight": 124, "Limit": 512})
+    assert (xml.vcpus, xml.max_vcpus) == (3, 4)
+    assert xml.root.findtext("cputune/shares") == "124"
+    assert xml.root.findtext("cputune/global_period") == "100000"
+    assert xml.root.findtext("cputune/global_quota") == "512000"
+    proc = by_id(xml, Kind.PROC)["proc"]
+    assert (proc["VirtualQuantity"], proc["Weight"], proc["Limit"]) == (3, 124, 512)
+
+
+def test_processor_limit_unchanged_keeps_per_vcpu_quotas_as_written(xml):
+    etree.SubElement(xml.root, "cputune").extend(
+        etree.fromstring("<x><period>100000</period><quota>30000</quota></x>"))
+    before = xml.to_string()
+    rasd.apply_resource(xml, Kind.PROC, dict(by_id(xml, Kind.PROC)["proc"]), "proc")
+    assert xml.to_string() == before
+
+
+def test_processor_limit_zero_removes_the_cap_and_keeps_the_weight(xml):
+    rasd.apply_resource(xml, Kind.PROC, {"Weight": 124, "Limit": 512})
+    rasd.apply_resource(xml, Kind.PROC, {"Limit": 0})
+    assert xml.root.find("cputune/global_quota") is None
+    assert xml.root.findtext("cputune/shares") == "124"
+    rasd.apply_resource(xml, Kind.PROC, {"Limit": 0})
+    assert "Limit" not in by_id(xml, Kind.PROC)["proc"]
+
+
+def test_processor_scheduler_parameters_for_a_live_change():
+    assert rasd.cpu_tuning({"Weight": 300, "Limit": 150}) == {
+        "cpu_shares": 300, "global_period": 100000, "global_quota": 150000}
+    assert rasd.cpu_tuning({"Limit": 0}) == {"global_period": 100000, "global_quota": -1}
+    assert rasd.cpu_tuning({"VirtualQuantity": 2}) == {}
+
+
+def test_memory_maximum_follows_the_request_when_defining():
+    xml = rasd.new_domain(NAME, "kvm")
+    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"},
+                        defining=True)
+    assert (xml.current_memory_kib, xml.memory_kib) == (131072, 131072)
+
+
+def test_memory_maximum_is_a_larger_limit_when_defining():
+    xml = rasd.new_domain(NAME, "kvm")
+    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "Limit": 1024,
+                                        "AllocationUnits": "MegaBytes"}, defining=True)
+    assert (xml.current_memory_kib, xml.memory_kib) == (131072, 1048576)
+    only_limit = rasd.new_domain(NAME, "kvm")
+    rasd.apply_resource(only_limit, Kind.MEM, {"Limit": 128, "AllocationUnits": "MegaBytes"},
+                        defining=True)
+    assert (only_limit.current_memory_kib, only_limit.memory_kib) == (131072, 131072)
+
+
+def test_memory_maximum_of_an_existing_guest_stays_when_it_shrinks(xml):
+    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"})
+    assert (xml.current_memory_kib, xml.memory_kib) == (131072, 524288)
 
 
 def test_disk_and_cdrom_read_as_drives_with_their_image(xml):
@@ -67,7 +132,7 @@ def test_disk_and_cdrom_read_as_drives_with_their_image(xml):
     assert disks["vda"]["Address"] == "/var/lib/images/web.qcow2"
     assert disks["vda"]["DriverType"] == "qcow2" and disks["vda"]["EmulatedType"] == 0
     assert disks["hdc"]["EmulatedType"] == 1 and disks["hdc"]["readonly"] is True
-    assert disks["hdc"]["ResourceType"] == 15
+    assert disks["vda"]["ResourceType"] == disks["hdc"]["ResourceType"] == 17
     storage = by_id(xml, Kind.STORAGE)["hdc"]
     assert storage["ResourceType"] == 31 and storage["Access"] == 1
     assert storage["HostResource"] == ["/iso/install.iso"]
@@ -185,7 +250,10 @@ def test_bad_memory_settings_are_refused_and_change_nothing(xml, values, fragmen
     (Kind.DISK, {"VirtualDevice": "vdz", "Address": "/a", "EmulatedType": 9}, "EmulatedType"),
     (Kind.NET, {"NetworkType": "carrier-pigeon"}, "NetworkType"),
     (Kind.NET, {}, "NetworkType"),
-    (Kind.NET, {"NetworkType": "bridge"}, "NetworkName"),
+    (Kind.NET, {"NetworkType": "bridge"}, "No Network bridge name specified"),
+    (Kind.NET, {"NetworkType": "bridge", "NetworkName": ""}, "Bridge name is empty"),
+    (Kind.PROC, {"Weight": 1}, "Weight"),
+    (Kind.PROC, {"Limit": 10**18}, "Limit"),
     (Kind.NET, {"NetworkType": "network", "Address": "not-a-mac", "NetworkName": "x"}, "MAC"),
     (Kind.NET, {"NetworkType": "network", "PoolID": "DiskPool/x"}, "PoolID"),
     (Kind.GRAPHICS, {"ResourceSubType": "vnc", "Address": "nowhere"}, "Address"),
@@ -208,7 +276,6 @@ def test_invalid_settings_name_the_property(xml, kind, values, fragment):
     ("ResourceAllocationSettingData", {"ResourceType": 1, "OtherResourceType": "console"},
      Kind.CONSOLE),
     ("StorageAllocationSettingData", {"ResourceType": 31}, Kind.STORAGE),
-    # libvirt-cim's own values, as its clients send them.
     ("ControllerResourceAllocationSettingData", {"ResourceType": 32771}, Kind.CONTROLLER),
     ("ControllerResourceAllocationSettingData", {"ResourceType": 1}, Kind.CONTROLLER),
     ("ResourceAllocationSettingData", {"ResourceType": 32771}, Kind.CONTROLLER),
@@ -216,6 +283,17 @@ def test_invalid_settings_name_the_property(xml, kind, values, fragment):
 ])
 def test_kind_comes_from_the_class_and_resource_type(generic, values, expected):
     assert rasd.kind_of(generic, values) is expected
+
+
+def test_a_controller_is_answered_as_libvirt_cim_answered_it(xml):
+    controller = by_id(xml, Kind.CONTROLLER)["controller:scsi:0"]
+    assert (controller["ResourceType"], controller["OtherResourceType"]) == (1, "controller")
+
+
+def test_an_empty_network_pool_id_names_no_network(xml):
+    ident = rasd.apply_resource(xml, Kind.NET, {"NetworkType": "network",
+                                                "PoolID": "NetworkPool/"})
+    assert xml.find_device(ident).find("source").get("network") == ""
 
 
 @pytest.mark.parametrize("generic, values", [
@@ -253,3 +331,24 @@ def test_clone_renews_identity_and_macs(xml):
     old = {i.mac for i in xml.interfaces()}
     assert not old & {i.mac for i in clone.interfaces()}
     assert unmodelled(clone) == unmodelled(xml)
+
+
+def test_an_empty_cdrom_reads_as_an_empty_address_as_libvirt_cim_read_it(xml):
+    cdrom = xml.find_device("hdc")
+    cdrom.remove(cdrom.find("source"))
+    drive = by_id(xml, Kind.DISK)["hdc"]
+    assert drive["Address"] == "" and "HostResource" not in drive
+    rasd.apply_resource(xml, Kind.DISK, {"Address": "/iso/new.iso"}, "hdc")
+    assert by_id(xml, Kind.DISK)["hdc"]["Address"] == "/iso/new.iso"
+    rasd.apply_resource(xml, Kind.DISK, {"Address": ""}, "hdc")
+    assert xml.find_device("hdc").find("source") is None
+
+
+def test_an_empty_resource_sub_type_unsets_the_nic_model(xml):
+    rasd.apply_resource(xml, Kind.NET, {"ResourceSubType": ""}, "52:54:00:12:34:56")
+    assert xml.find_device("52:54:00:12:34:56").find("model") is None
+
+
+def test_a_vnc_password_is_cut_to_the_eight_characters_vnc_uses(xml):
+    rasd.apply_resource(xml, Kind.GRAPHICS, {"Password": "cimtest123"}, "vnc")
+    assert xml.find_device("vnc").get("passwd") == "cimtest1"

@@ -76,6 +76,8 @@ def test_unknown_settings_are_not_found(cim, guest, classname, instance_id):
     with pytest.raises(CIMError) as error:
         cim.get(path(classname, InstanceID=instance_id.format(guest=guest)))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
+    if "ResourceAllocation" in classname:
+        assert "No such instance (InstanceID)" in error.value.status_description
 
 
 def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
@@ -86,6 +88,25 @@ def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
     assert ("Test_ProcResourceAllocationSettingData", f"{guest}/proc") in ids
     disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/hdc")
     back = cim.associator_names(disk, AssocClass="Test_VirtualSystemSettingDataComponent")
+    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
+
+
+def test_libvirt_cims_component_association_leads_to_its_own_classes_only(cim, guest):
+    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
+    own = {p.classname for p in cim.associator_names(
+        vssd, AssocClass="Test_VirtualSystemSettingDataComponent")}
+    assert "Test_InputResourceAllocationSettingData" in own
+    assert not own & {"Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
+    dmtf = {(p.classname, p["InstanceID"]) for p in cim.associator_names(
+        vssd, AssocClass="Test_AllocationSettingDataComponent")}
+    assert ("Test_StorageAllocationSettingData", f"{guest}/vda") in dmtf
+    assert {classname for classname, _ in dmtf} == {
+        "Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
+    every = {p.classname for p in cim.associator_names(
+        vssd, AssocClass="CIM_VirtualSystemSettingDataComponent")}
+    assert every == own | {classname for classname, _ in dmtf}
+    sasd = path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/vda")
+    back = cim.associator_names(sasd, AssocClass="CIM_VirtualSystemSettingDataComponent")
     assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
 
 
@@ -115,3 +136,41 @@ def test_element_setting_data_links_each_setting_to_itself(cim, guest):
     disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
     found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
     assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]
+
+
+def test_a_disk_reports_its_volume_size_in_bytes_and_its_storage_pool(cim, hypervisor,
+                                                                      rich_xml, guest_name):
+    volume_xml = (f"<volume><name>{guest_name}.img</name>"
+                  "<capacity unit='bytes'>125952</capacity></volume>")
+    volume = hypervisor.run("pool", lambda conn: conn.storagePoolLookupByName(
+        "default-pool").createXML(volume_xml))
+    xml = DomainXML.from_string(rich_xml)
+    xml.find_device("vda").find("source").set("file", volume.path())
+    domain = hypervisor.define(xml)
+    try:
+        disk = cim.get(path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest_name}/vda"))
+        assert (disk["VirtualQuantity"], disk["AllocationUnits"]) == (125952, "Bytes")
+        assert disk["PoolID"] == "DiskPool/default-pool"
+    finally:
+        domain.undefine()
+        volume.delete()
+
+
+def test_a_disk_outside_any_pool_reports_libvirts_block_info(cim, guest):
+    disk = cim.get(path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda"))
+    capacity = cim.hypervisor.domain(guest).disk_size("vda", "/var/lib/images/web.qcow2")
+    assert capacity is not None and disk["VirtualQuantity"] == capacity[0] > 0
+    assert disk["AllocationUnits"] == "Bytes" and disk["PoolID"] is None
+
+
+def test_an_empty_drive_holds_no_bytes(cim, hypervisor, rich_xml):
+    xml = DomainXML.from_string(rich_xml)
+    cdrom = xml.find_device("hdc")
+    cdrom.remove(cdrom.find("source"))
+    domain = hypervisor.define(xml)
+    try:
+        drive = cim.get(path("Test_DiskResourceAllocationSettingData",
+                             InstanceID=f"{domain.name}/hdc"))
+        assert drive["VirtualQuantity"] == 0 and drive["EmulatedType"] == 1
+    finally:
+        domain.undefine()

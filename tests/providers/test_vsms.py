@@ -295,6 +295,102 @@ def test_define_system_names_the_bad_setting_and_property(cim, hypervisor, guest
 # --- Add / Modify / Remove -------------------------------------------------------------------
 
 
+def test_define_system_sizes_memory_as_asked_with_no_default_maximum(cim, hypervisor,
+                                                                     guest_name):
+    mem = rasd("Mem", VirtualQuantity=128, AllocationUnits="MegaBytes")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[mem])
+    try:
+        xml = config(hypervisor, guest_name)
+        assert (xml.current_memory_kib, xml.memory_kib) == (131072, 131072)
+        got = cim.get(rasd_ref("Mem", guest_name, "mem"))
+        assert (got["VirtualQuantity"], got["Limit"], got["AllocationUnits"]) == (
+            131072, 131072, "KiloBytes")
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_define_system_takes_a_processor_limit_as_a_cap_not_a_vcpu_count(cim, hypervisor,
+                                                                         guest_name):
+    proc = rasd("Proc", VirtualQuantity=3, Weight=124, Limit=512)
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[proc])
+    try:
+        xml = config(hypervisor, guest_name)
+        assert (xml.vcpus, xml.max_vcpus) == (3, 3)
+        got = cim.get(rasd_ref("Proc", guest_name, "proc"))
+        assert (got["VirtualQuantity"], got["Weight"], got["Limit"]) == (3, 124, 512)
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+@pytest.mark.parametrize("pool_id", ["NetworkPool/no-such-network", "NetworkPool/"])
+def test_define_system_refuses_a_nic_on_a_network_that_does_not_exist(cim, hypervisor,
+                                                                      guest_name, pool_id):
+    bad = rasd("Net", NetworkType="network", PoolID=pool_id, Address="52:54:00:aa:bb:02")
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+                   ResourceSettings=[disk(), bad])
+    assert status(error) == CIM_ERR_FAILED and "Network not found" in str(error.value)
+    assert not exists(hypervisor, guest_name)
+
+
+def test_add_refuses_a_nic_on_a_network_that_does_not_exist(cim, hypervisor, rich_guest):
+    before = config(hypervisor, rich_guest).to_string()
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
+                   ResourceSettings=[nic("52:54:00:aa:bb:03", NetworkName="nowhere")])
+    assert status(error) == CIM_ERR_FAILED
+    assert config(hypervisor, rich_guest).to_string() == before
+
+
+@pytest.mark.parametrize("bridge, phrase", [
+    ({}, "No Network bridge name specified"), ({"NetworkName": ""}, "Bridge name is empty")])
+def test_define_system_refuses_a_bridge_nic_without_a_bridge_as_libvirt_cim_did(
+        cim, hypervisor, guest_name, bridge, phrase):
+    bad = rasd("Net", NetworkType="bridge", Address="52:54:00:aa:bb:05", **bridge)
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+                   ResourceSettings=[bad])
+    assert status(error) == CIM_ERR_FAILED and phrase in str(error.value)
+    assert not exists(hypervisor, guest_name)
+
+
+def test_define_system_puts_a_nic_naming_no_network_on_the_default_one(cim, hypervisor,
+                                                                        guest_name):
+    bare = rasd("Net", NetworkType="network", Address="52:54:00:aa:bb:04")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[bare])
+    try:
+        assert [i.source for i in config(hypervisor, guest_name).interfaces()] == ["default"]
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_define_system_takes_libvirt_cims_controller_resource_type(cim, hypervisor, guest_name):
+    controller = rasd("Controller", ResourceType=32771, ResourceSubType="usb", Index=0,
+                      Model="piix3-uhci", InstanceID=f"{guest_name}/controller:usb:0")
+    cim.invoke(cim.service(), "DefineSystem", SystemSettings=vssd(guest_name),
+               ResourceSettings=[controller])
+    try:
+        got = cim.get(rasd_ref("Controller", guest_name, "controller:usb:0"))
+        assert (got["ResourceType"], got["OtherResourceType"]) == (1, "controller")
+        assert got["Model"] == "piix3-uhci"
+    finally:
+        hypervisor.domain(guest_name).undefine()
+
+
+def test_modify_processor_weight_and_limit_of_a_running_guest(cim, hypervisor, rich_guest):
+    hypervisor.domain(rich_guest).start()
+    cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+        rasd("Proc", InstanceID=f"{rich_guest}/proc", Weight=300, Limit=150)])
+    persistent = config(hypervisor, rich_guest)
+    assert persistent.root.findtext("cputune/shares") == "300"
+    assert persistent.root.findtext("cputune/global_quota") == "150000"
+    assert (persistent.vcpus, persistent.max_vcpus) == (1, 4)
+    hypervisor.domain(rich_guest).destroy()
+
+
 def test_add_disk_and_nic_keeps_the_rest_byte_for_byte(cim, hypervisor, rich_guest):
     before = config(hypervisor, rich_guest)
     result = cim.invoke(cim.service(), "AddResourceSettings", AffectedConfiguration=vssd_ref(rich_guest),
@@ -411,6 +507,8 @@ def test_remove_refuses_what_cannot_be_removed(cim, hypervisor, rich_guest, ref,
         cim.invoke(cim.service(), "RemoveResourceSettings",
                    ResourceSettings=[rasd_ref("Disk", rich_guest, "hdc"), ref])
     assert status(error) == code
+    if code == CIM_ERR_NOT_FOUND and "nobody" not in ref["InstanceID"]:
+        assert f"No such instance ({ref['InstanceID']})" in str(error.value)  # libvirt-cim's words
     assert config(hypervisor, rich_guest).to_string() == before
 
 
@@ -487,3 +585,18 @@ def test_destroy_of_a_reference_without_a_name_is_not_found_in_libvirt_cims_word
         cim.invoke(cim.service(), "DestroySystem", AffectedSystem=path)
     assert status(error) == CIM_ERR_NOT_FOUND
     assert "Unable to retrieve domain name: Error 0" in error.value.status_description
+
+
+def test_modify_refuses_moving_a_nic_to_a_missing_network_but_not_other_changes(
+        cim, hypervisor, rich_guest):
+    nic_id = f"{rich_guest}/52:54:00:12:34:56"
+    with pytest.raises(CIMError) as error:
+        cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+            rasd("Net", InstanceID=nic_id, PoolID="NetworkPool/nowhere")])
+    assert status(error) == CIM_ERR_FAILED and "Network not found" in str(error.value)
+    config_xml = config(hypervisor, rich_guest)
+    config_xml.find_device("52:54:00:12:34:56").find("source").set("network", "gone")
+    hypervisor.define(config_xml)
+    cim.invoke(cim.service(), "ModifyResourceSettings", ResourceSettings=[
+        rasd("Net", InstanceID=nic_id, ResourceSubType="e1000")])
+    assert config(hypervisor, rich_guest).interfaces()[0].model == "e1000"

@@ -63,6 +63,7 @@ class T_Setting {
     [Key] string InstanceID;
     uint64 Size;
     boolean Enabled;
+    string Tags[];
 };
 
 class T_Guest : T_Element {

@@ -131,6 +131,7 @@ def test_get_instance_found_and_not_found(world):
     with pytest.raises(CIMError) as exc:
         world.call("GetInstance", InstanceName=host_path("zz"))
     assert cim_status(exc) == CIM_ERR_NOT_FOUND
+    assert "No such instance (Name)" in exc.value.status_description  # libvirt-cim's words
 
 
 def test_get_instance_of_class_without_provider_is_not_found(world):

@@ -66,6 +66,8 @@ def test_static_method_on_a_class_path(world):
     ({"Setting": CIMInstance("T_Nope")}, "T_Nope"),
     ({"Setting": CIMInstance("T_Host", properties={"Name": "x"})}, "T_Setting"),
     ({"Setting": CIMInstance("T_Setting", properties={"Size": "lots"})}, "Size"),
+    ({"Setting": CIMInstance("T_Setting", properties={"Tags": ["a", "b"], "Size": ["1", "2"]})},
+     "Size"),
 ])
 def test_bad_inputs_are_invalid_parameter_naming_it(world, params, fragment):
     with pytest.raises(CIMError) as exc:
@@ -200,3 +202,27 @@ def test_embedded_instance_properties_keep_their_declaration(world):
     world.invoke(guest_path("g1"), "Start", Setting=setting)
     typed = world.guests.calls[-1][1]["Setting"]
     assert typed.properties["Size"].type == "uint64" and typed["Size"] == 7
+
+
+def test_embedded_properties_a_class_does_not_declare_are_ignored(world):
+    setting = CIMInstance("T_Setting", properties={"InstanceID": "s1", "Bogus": "x"})
+    world.invoke(guest_path("g1"), "Start", Setting=setting)
+    typed = world.guests.calls[-1][1]["Setting"]
+    assert dict(typed) == {"InstanceID": "s1"}
+
+
+def test_embedded_values_are_taken_in_the_shapes_libvirt_cims_clients_wrote(world):
+    setting = CIMInstance("T_Setting", properties=[
+        CIMProperty("Tags", "hd"), CIMProperty("Size", ["4096"])])
+    world.invoke(guest_path("g1"), "Start", Setting=setting)
+    typed = world.guests.calls[-1][1]["Setting"]
+    assert (typed["Tags"], typed["Size"]) == (["hd"], 4096)
+    assert typed.properties["Tags"].is_array and typed.properties["Size"].type == "uint64"
+
+
+def test_an_embedded_number_for_a_string_is_not_given_as_libvirt_cim_read_it(world):
+    setting = CIMInstance("T_Setting", properties=[
+        CIMProperty("InstanceID", Uint32(256)), CIMProperty("Size", Uint32(1))])
+    world.invoke(guest_path("g1"), "Start", Setting=setting)
+    typed = world.guests.calls[-1][1]["Setting"]
+    assert "InstanceID" not in typed and typed["Size"] == 1

@@ -132,6 +132,10 @@ class MethodOperations:
             if decl.embedded_object and isinstance(value, CIMInstance):
                 value = self.typed_instance(namespace, f"{where}.{decl.name}", value)
             elif not decl.embedded_object:
+                value = _as_declared(decl, value)
+                if value is _IGNORED:
+                    log.debug("%s: %s.%s is not text; ignored", where, cls.classname, name)
+                    continue
                 value = _typed_input(f"{where}: {cls.classname}.{decl.name}", decl.type,
                                      decl.is_array, value)
             typed_inst.properties[decl.name] = CIMProperty(
@@ -155,6 +159,32 @@ class MethodOperations:
                                     out)
             result.out_params[decl.name] = out
         return result
+
+
+#: What :func:`_as_declared` answers for a value libvirt-cim would not have seen.
+_IGNORED = object()
+
+
+def _as_declared(decl: CIMProperty, value: Any) -> Any:
+    """An embedded property's value in the shape its declaration asks, as libvirt-cim took it.
+
+    Its clients write MOF by hand: a single value for an array (``BootDevices =
+    "hd";``), a one-item array for a single value. A number for a string
+    (``UUID = 256;``, ``InstanceID = 0;``) is :data:`_IGNORED`: libvirt-cim read
+    string properties as strings only and took anything else as not given,
+    which its clients rely on. Anything else is left for the strict conversion.
+    """
+    if value is None:
+        return None
+    if decl.is_array and not isinstance(value, list):
+        value = [value]
+    elif not decl.is_array and isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if decl.type in ("string", "char16"):
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, int) and not isinstance(item, bool) for item in items):
+            return _IGNORED
+    return value
 
 
 def _declared_method(cls: CIMClass, name: str) -> CIMMethod:
