@@ -279,6 +279,7 @@ class ProviderRegistry:
 
     def __init__(self) -> None:
         self._providers: dict[tuple[str, str], Provider] = {}
+        self._views: set[tuple[str, str]] = set()
 
     def register(self, namespace: str, classnames: Iterable[str], provider: Provider) -> None:
         for classname in classnames:
@@ -286,6 +287,38 @@ class ProviderRegistry:
             if key in self._providers:
                 raise ValueError(f"{classname} in {namespace} already has a provider")
             self._providers[key] = provider
+
+    def register_view(self, namespace: str, classnames: Iterable[str], provider: Provider) -> None:
+        """Register ``provider`` for view classes.
+
+        A view class shows, under its own name, objects that a superclass
+        already shows (libvirt-cim's ``KVM_RegisteredProfile`` shows the
+        profiles ``CIM_RegisteredProfile`` shows). So that a client sees each
+        object once, an enumeration or traversal that names a superclass
+        passes over the views below it: only one that names the view (or a
+        class below it) reaches it.
+        """
+        classnames = list(classnames)
+        self.register(namespace, classnames, provider)
+        self._views.update((namespace.lower(), name.lower()) for name in classnames)
+
+    def passes_over(self, repository: Repository, namespace: str, classname: str,
+                    asked: str) -> bool:
+        """Whether a request naming ``asked`` passes over its subclass ``classname``.
+
+        True when ``classname`` or one of its superclasses below ``asked`` is
+        a view class.
+        """
+        if not self._views:
+            return False
+        ns = namespace.lower()
+        stop = asked.lower()
+        for name in (classname, *repository.superclassnames(namespace, classname)):
+            if name.lower() == stop:
+                return False
+            if (ns, name.lower()) in self._views:
+                return True
+        return False
 
     def provider_for(self, namespace: str, classname: str) -> Provider | None:
         return self._providers.get((namespace.lower(), classname.lower()))

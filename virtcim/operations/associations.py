@@ -132,6 +132,8 @@ class AssociationOperations:
         reaches = self._matching(ctx.namespace, source, flt.assoc_class, flt.role)
         if flt.result_class is not None:
             self._known_class(ctx.namespace, flt.result_class, "ResultClass")
+        source = CIMInstanceName(source.classname, self._declared_keys(ctx.namespace, source),
+                                 namespace=ctx.namespace)
         return self._unique_ends(ctx, reaches, source, flt)
 
     def _unique_ends(self, ctx: RequestContext, reaches: list[_Reach], source: CIMInstanceName,
@@ -186,7 +188,8 @@ class AssociationOperations:
     def _links(self, ctx: RequestContext, reaches: list[_Reach], source: CIMInstanceName,
                role: str | None) -> Iterator[tuple[_Reach, CIMInstance]]:
         """Each link pointing at ``source``, from each served association class."""
-        source = CIMInstanceName(source.classname, source.keybindings, namespace=ctx.namespace)
+        source = CIMInstanceName(source.classname, self._declared_keys(ctx.namespace, source),
+                                 namespace=ctx.namespace)
         for reach in reaches:
             provider = self._registry.provider_for(ctx.namespace, reach.classname)
             if not isinstance(provider, InstanceProvider):
@@ -195,13 +198,26 @@ class AssociationOperations:
                                 _links_of(provider, ctx, reach.classname, source, role)):
                 yield reach, link
 
+    def _declared_keys(self, namespace: str, source: CIMInstanceName) -> dict[str, object]:
+        """The source's keybindings, without those its class does not declare as keys.
+
+        libvirt-cim's clients add keys of their own (a ``CreationClassName``
+        beside a registered profile's ``InstanceID``); the links carry the
+        declared keys only, so the extra ones would match nothing.
+        """
+        types = self._repository.property_types(namespace, source.classname)
+        declared = {name: value for name, value in source.keybindings.items()
+                    if (decl := types.get(name.lower())) is not None and decl.is_key}
+        return declared if declared else dict(source.keybindings)
+
     def _matching(self, namespace: str, source: CIMInstanceName | CIMClassName,
                   assoc_class: str | None, role: str | None, param: str = "AssocClass"
                   ) -> list[_Reach]:
         """The association classes that can point at ``source`` under the filters.
 
         ``assoc_class`` (the parameter ``param`` of the request) keeps only
-        that class and its subclasses.
+        that class and its subclasses, but for the view classes below it
+        (:meth:`~virtcim.provider.ProviderRegistry.register_view`).
         """
         source_class = self._known_class(namespace, source.classname, "ObjectName")
         if assoc_class is not None:
@@ -210,7 +226,9 @@ class AssociationOperations:
             reach for reach in self._reaches(source_class.lower())
             if _named(reach.source_roles, role)
             and (assoc_class is None
-                 or self._repository.is_subclass(namespace, reach.classname, assoc_class))
+                 or (self._repository.is_subclass(namespace, reach.classname, assoc_class)
+                     and not self._registry.passes_over(
+                         self._repository, namespace, reach.classname, assoc_class)))
         ]
 
     # -- class level --------------------------------------------------------------
