@@ -84,7 +84,9 @@ class RequestContext:
     """Who asks, where, and the server's services, for one request.
 
     ``namespace`` is the canonical name of the request's namespace and
-    ``host`` the name the server writes into full paths.
+    ``host`` the name the server writes into full paths. ``addressed`` is
+    the namespace as the client named it (perhaps an alias, or in another
+    case); ``None`` when unknown.
     """
 
     namespace: str
@@ -92,6 +94,7 @@ class RequestContext:
     cimom: Cimom
     user: str | None = None
     host: str = "localhost"
+    addressed: str | None = None
     #: What :meth:`memo` keeps; shared by the contexts of one request.
     memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -127,7 +130,7 @@ class RequestContext:
 
     def within(self, namespace: str) -> RequestContext:
         """The same request, reaching into ``namespace``."""
-        return replace(self, namespace=namespace)
+        return replace(self, namespace=namespace, addressed=None)
 
 
 class SharedInstance(CIMInstance):
