@@ -86,6 +86,9 @@ class ResourceType(enum.IntEnum):
     GRAPHICS_CONTROLLER = 24
     LOGICAL_DISK = 31
     ETHERNET_CONNECTION = 33
+    #: libvirt-cim's values in DMTF's vendor range, which its clients send and compare.
+    CONSOLE = 32769
+    CONTROLLER = 32771
 
 
 class EmulatedType(enum.IntEnum):
@@ -188,20 +191,20 @@ _RESOURCE_TYPES: dict[Kind, tuple[ResourceType, ...]] = {
     Kind.NET: (ResourceType.ETHERNET_ADAPTER,),
     Kind.GRAPHICS: (ResourceType.GRAPHICS_CONTROLLER,),
     Kind.INPUT: (ResourceType.IO_DEVICE,),
-    Kind.CONSOLE: (ResourceType.OTHER,),
-    Kind.CONTROLLER: (ResourceType.OTHER,),
+    Kind.CONSOLE: (ResourceType.CONSOLE, ResourceType.OTHER),
+    Kind.CONTROLLER: (ResourceType.CONTROLLER, ResourceType.OTHER),
     Kind.STORAGE: (ResourceType.LOGICAL_DISK,),
     Kind.ETHERNET: (ResourceType.ETHERNET_CONNECTION,),
 }
-#: OtherResourceType of the kinds reported as ResourceType 1 (Other).
+#: OtherResourceType of the kinds that are also taken as ResourceType 1 (Other).
 _OTHER_RESOURCE_TYPES = {Kind.CONSOLE: "console", Kind.CONTROLLER: "controller"}
 #: What a generic CIM RASD is, from its ResourceType.
-_KIND_BY_RESOURCE_TYPE = {
+_KIND_BY_RESOURCE_TYPE: dict[ResourceType, Kind] = {
     rtype: kind
-    for kind in (Kind.PROC, Kind.MEM, Kind.DISK, Kind.NET, Kind.GRAPHICS, Kind.INPUT,
-                 Kind.STORAGE, Kind.ETHERNET)
+    for kind in Kind
     for rtype in _RESOURCE_TYPES[kind]
-}  # fmt: skip
+    if rtype is not ResourceType.OTHER
+}
 
 _NETWORK_TYPES = ("network", "bridge", "user", "direct", "ethernet")
 _GRAPHICS_TYPES = ("vnc", "sdl", "spice", "rdp", "desktop", "egl-headless", "dbus")
@@ -313,8 +316,6 @@ def _setting(xml: DomainXML, kind: Kind, ident: str, values: dict[str, Any]) -> 
         "ElementName": ident,
         "ResourceType": rtype,
     }
-    if kind in _OTHER_RESOURCE_TYPES:
-        common["OtherResourceType"] = _OTHER_RESOURCE_TYPES[kind]
     if kind is Kind.DISK and "ResourceType" in values:
         common["ResourceType"] = values.pop("ResourceType")
     return Setting(kind, ident, {**common, **_present(values)})

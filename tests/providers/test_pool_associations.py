@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pywbem import CIMInstanceName
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 
@@ -104,11 +104,15 @@ def test_settings_come_from_the_same_pools_as_their_devices(cim, pooled_guest):
     assert f"{pooled_guest}/52:54:00:12:34:56" in ids(nets)
 
 
-def test_links_to_unknown_objects_are_empty(cim):
-    assert cim.references(pool("Disk", "gone")) == []
-    assert cim.references(device("LogicalDisk", "no-such-guest", "vda")) == []
-    assert cim.references(setting("Disk", "no-such-guest", "vda"),
-                          ResultClass="CIM_ResourceAllocationFromPool") == []
+@pytest.mark.parametrize("source", [
+    pool("Disk", "gone"),
+    device("LogicalDisk", "no-such-guest", "vda"),
+    setting("Disk", "no-such-guest", "vda"),
+], ids=["pool", "device", "setting"])
+def test_links_from_unknown_objects_are_not_found(cim, source):
+    with pytest.raises(CIMError) as err:
+        cim.references(source)
+    assert err.value.status_code == CIM_ERR_NOT_FOUND
 
 
 def test_an_association_instance_can_be_fetched_by_its_keys(cim, pooled_guest):

@@ -46,6 +46,11 @@ def test_every_resource_is_read_with_libvirt_cim_instance_ids(xml):
     assert (Kind.CONTROLLER, "web1/controller:scsi:0") in ids
 
 
+def test_consoles_and_controllers_report_libvirt_cims_resource_types(xml):
+    assert by_id(xml, Kind.CONSOLE)["charconsole:0"]["ResourceType"] == 32769
+    assert by_id(xml, Kind.CONTROLLER)["controller:scsi:0"]["ResourceType"] == 32771
+
+
 def test_memory_is_read_in_kib_with_programmatic_units(xml):
     mem = by_id(xml, Kind.MEM)["mem"]
     assert mem["AllocationUnits"] == "byte*2^10"
@@ -203,6 +208,11 @@ def test_invalid_settings_name_the_property(xml, kind, values, fragment):
     ("ResourceAllocationSettingData", {"ResourceType": 1, "OtherResourceType": "console"},
      Kind.CONSOLE),
     ("StorageAllocationSettingData", {"ResourceType": 31}, Kind.STORAGE),
+    # libvirt-cim's own values, as its clients send them.
+    ("ControllerResourceAllocationSettingData", {"ResourceType": 32771}, Kind.CONTROLLER),
+    ("ControllerResourceAllocationSettingData", {"ResourceType": 1}, Kind.CONTROLLER),
+    ("ResourceAllocationSettingData", {"ResourceType": 32771}, Kind.CONTROLLER),
+    ("ConsoleResourceAllocationSettingData", {"ResourceType": 32769}, Kind.CONSOLE),
 ])
 def test_kind_comes_from_the_class_and_resource_type(generic, values, expected):
     assert rasd.kind_of(generic, values) is expected

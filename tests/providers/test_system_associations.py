@@ -73,8 +73,10 @@ def test_element_capabilities_both_ways(cim):
     assert guest["Name"] == "test"
 
 
-def test_a_missing_guest_has_no_links(cim):
-    assert cim.references(cim.guest("no-such-guest")) == []
+def test_links_of_a_missing_guest_are_not_found(cim):
+    with pytest.raises(CIMError) as err:
+        cim.references(cim.guest("no-such-guest"))
+    assert err.value.status_code == CIM_ERR_NOT_FOUND
 
 
 def test_every_link_enumerated_can_be_got(cim, define_guest):
@@ -107,10 +109,12 @@ def test_traversals_from_one_guest_read_only_that_guest(cim, host, monkeypatch):
         "Test_Memory", "Test_LogicalDisk", "Test_NetworkPort"}
 
 
-def test_another_hypervisors_guest_gets_no_links_here(cim):
+def test_another_hypervisors_guest_is_not_found_here(cim):
     kvm_guest = CIMInstanceName("KVM_ComputerSystem", {"CreationClassName": "KVM_ComputerSystem",
                                                        "Name": "test"}, namespace=VIRT_NAMESPACE)
-    assert cim.references(kvm_guest) == []
+    with pytest.raises(CIMError) as err:
+        cim.references(kvm_guest)
+    assert err.value.status_code == CIM_ERR_NOT_FOUND
 
 
 def test_a_hosted_service_link_is_made_from_the_services_path(cim, repository, host):

@@ -318,11 +318,11 @@ def test_a_central_class_covers_its_subclasses(world):
     assert keys(central, "Name") == ["db1", HOST, "web1"]
 
 
-def test_an_element_that_does_not_exist_conforms_to_nothing(world):
-    found = world.call("ReferenceNames", VIRT,
-                       ObjectName=system_path("Fake_ComputerSystem", "gone"),
-                       ResultClass="CIM_ElementConformsToProfile")
-    assert found == []
+def test_an_element_that_does_not_exist_is_not_found(world):
+    with pytest.raises(CIMError) as err:
+        world.call("ReferenceNames", VIRT, ObjectName=system_path("Fake_ComputerSystem", "gone"),
+                   ResultClass="CIM_ElementConformsToProfile")
+    assert err.value.status_code == CIM_ERR_NOT_FOUND
 
 
 def test_links_reference_both_ends_with_their_namespaces(world):

@@ -3,6 +3,7 @@
 import pytest
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
     CIMClass,
     CIMClassName,
     CIMError,
@@ -31,6 +32,33 @@ def test_associators_fetch_targets_and_skip_missing_ones(world):
     assert keys(i.path for i in found) == ["root/other:T_Guest.far", "root/test:T_KVMGuest.k2"]
     far = next(i for i in found if i["Name"] == "far")
     assert far["Memory"] == 512 and far.path.host == "server.example"
+
+
+@pytest.mark.parametrize("operation", ["Associators", "AssociatorNames", "References",
+                                       "ReferenceNames"])
+@pytest.mark.parametrize("source", [
+    guest_path("nobody"),
+    CIMInstanceName("T_Guest", {"Nmae": "g1"}, namespace=NS),
+], ids=["wrong value", "misspelt key"])
+def test_traversal_from_an_object_that_does_not_exist_is_not_found(world, operation, source):
+    with pytest.raises(CIMError) as exc:
+        world.call(operation, ObjectName=source)
+    assert cim_status(exc) == CIM_ERR_NOT_FOUND
+
+
+def test_traversal_from_a_path_without_keys_is_invalid(world):
+    with pytest.raises(CIMError) as exc:
+        world.call("AssociatorNames", ObjectName=CIMInstanceName("T_Guest", namespace=NS))
+    assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
+    assert "names no key" in exc.value.status_description
+
+
+def test_keybindings_that_are_no_keys_are_ignored_as_get_instance_ignores_them(world):
+    source = CIMInstanceName("T_Host", {"Name": "h1", "Memory": 512}, namespace=NS)
+    assert world.call("GetInstance", InstanceName=source)["Name"] == "h1"
+    assert keys(world.call("AssociatorNames", ObjectName=source)) == keys(
+        world.call("AssociatorNames", ObjectName=host_path("h1")))
+    assert len(world.call("ReferenceNames", ObjectName=source)) == 2
 
 
 def test_associators_apply_property_list_and_class_origin(world):

@@ -63,7 +63,6 @@ def test_static_method_on_a_class_path(world):
     ({"Setting": "InstanceID=s1"}, "Setting"),
     ({"Setting": CIMInstance("T_Nope")}, "T_Nope"),
     ({"Setting": CIMInstance("T_Host", properties={"Name": "x"})}, "T_Setting"),
-    ({"Setting": CIMInstance("T_Setting", properties={"Bogus": "x"})}, "Bogus"),
     ({"Setting": CIMInstance("T_Setting", properties={"Size": "lots"})}, "Size"),
 ])
 def test_bad_inputs_are_invalid_parameter_naming_it(world, params, fragment):
@@ -71,6 +70,19 @@ def test_bad_inputs_are_invalid_parameter_naming_it(world, params, fragment):
         world.invoke(guest_path("g1"), "Start", **params)
     assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
     assert fragment in exc.value.status_description
+
+
+def test_embedded_properties_the_class_does_not_declare_are_ignored(world):
+    sent = CIMInstance("T_Setting", properties={"Bogus": "x", "Size": "5"})
+    world.invoke(guest_path("g1"), "Start", Setting=sent)
+    setting = world.guests.calls[-1][1]["Setting"]
+    assert list(setting.properties) == ["Size"] and setting["Size"] == 5
+
+
+@pytest.mark.parametrize("blank", ["", " "])
+def test_a_blank_reference_parameter_is_absent(world, blank):
+    world.invoke(guest_path("g1"), "Start", Where=blank)
+    assert world.guests.calls[-1][1] == {"Where": None}
 
 
 def test_same_parameter_twice_in_different_case_is_invalid(world):

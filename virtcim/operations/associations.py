@@ -31,7 +31,7 @@ from pywbem import (
 
 from virtcim.operations.errors import guarded
 from virtcim.operations.instances import InstanceOperations
-from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper, shaped_class
+from virtcim.operations.shaping import FULL_VIEW, KEYS_VIEW, InstanceView, Shaper, shaped_class
 from virtcim.provider import (
     AssociationProvider,
     InstanceProvider,
@@ -88,6 +88,7 @@ class AssociationOperations:
                    view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
         """The links pointing at ``source`` (ResultClass filters their class)."""
         reaches = self._matching(ctx.namespace, source, flt.result_class, flt.role, "ResultClass")
+        source = self._existing(ctx, source)
         return (
             self._shaper.instance(ctx.namespace, reach.classname, link, view)
             for reach, link in self._links(ctx, reaches, source, flt.role)
@@ -96,6 +97,7 @@ class AssociationOperations:
     def reference_names(self, ctx: RequestContext, source: CIMInstanceName,
                         flt: AssociationFilter) -> Iterator[CIMInstanceName]:
         reaches = self._matching(ctx.namespace, source, flt.result_class, flt.role, "ResultClass")
+        source = self._existing(ctx, source)
         return (
             self._shaper.instance_path(ctx.namespace, reach.classname, link)
             for reach, link in self._links(ctx, reaches, source, flt.role)
@@ -132,9 +134,21 @@ class AssociationOperations:
         reaches = self._matching(ctx.namespace, source, flt.assoc_class, flt.role)
         if flt.result_class is not None:
             self._known_class(ctx.namespace, flt.result_class, "ResultClass")
-        source = CIMInstanceName(source.classname, self._declared_keys(ctx.namespace, source),
-                                 namespace=ctx.namespace)
-        return self._unique_ends(ctx, reaches, source, flt)
+        return self._unique_ends(ctx, reaches, self._existing(ctx, source), flt)
+
+    def _existing(self, ctx: RequestContext, source: CIMInstanceName) -> CIMInstanceName:
+        """``source`` by its keys alone, once its instance is known to exist.
+
+        A traversal from an object that does not exist is answered as
+        GetInstance answers it (``CIM_ERR_NOT_FOUND``), not with an empty
+        list that would look like an object without links.
+        """
+        if not source.keybindings:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"ObjectName: the path of {source.classname} names no key")
+        found = self._instances.get(ctx, source, KEYS_VIEW)
+        keys = found.path.keybindings if found.path is not None else source.keybindings
+        return CIMInstanceName(source.classname, keys, namespace=ctx.namespace)
 
     def _unique_ends(self, ctx: RequestContext, reaches: list[_Reach], source: CIMInstanceName,
                      flt: AssociationFilter) -> Iterator[tuple[str, CIMInstanceName]]:
@@ -188,8 +202,7 @@ class AssociationOperations:
     def _links(self, ctx: RequestContext, reaches: list[_Reach], source: CIMInstanceName,
                role: str | None) -> Iterator[tuple[_Reach, CIMInstance]]:
         """Each link pointing at ``source``, from each served association class."""
-        source = CIMInstanceName(source.classname, self._declared_keys(ctx.namespace, source),
-                                 namespace=ctx.namespace)
+        source = CIMInstanceName(source.classname, source.keybindings, namespace=ctx.namespace)
         for reach in reaches:
             provider = self._registry.provider_for(ctx.namespace, reach.classname)
             if not isinstance(provider, InstanceProvider):
@@ -197,18 +210,6 @@ class AssociationOperations:
             for link in guarded(reach.classname,
                                 _links_of(provider, ctx, reach.classname, source, role)):
                 yield reach, link
-
-    def _declared_keys(self, namespace: str, source: CIMInstanceName) -> dict[str, object]:
-        """The source's keybindings, without those its class does not declare as keys.
-
-        libvirt-cim's clients add keys of their own (a ``CreationClassName``
-        beside a registered profile's ``InstanceID``); the links carry the
-        declared keys only, so the extra ones would match nothing.
-        """
-        types = self._repository.property_types(namespace, source.classname)
-        declared = {name: value for name, value in source.keybindings.items()
-                    if (decl := types.get(name.lower())) is not None and decl.is_key}
-        return declared if declared else dict(source.keybindings)
 
     def _matching(self, namespace: str, source: CIMInstanceName | CIMClassName,
                   assoc_class: str | None, role: str | None, param: str = "AssocClass"

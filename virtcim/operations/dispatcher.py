@@ -64,7 +64,7 @@ class Dispatcher:
         self._instances = InstanceOperations(repository, registry, shaper)
         self._associations = AssociationOperations(repository, registry, shaper,
                                                    self._instances)
-        self._methods = MethodOperations(repository, registry)
+        self._methods = MethodOperations(repository, registry, self._instances)
         self._contexts = EnumerationContexts(pull or PullSettings(), clock)
         self._handlers: dict[str, Callable[[RequestContext, Args], Any]] = {
             "GetClass": self._with_namespace(self._classes.get_class),

@@ -26,6 +26,7 @@ from pywbem import (
 )
 
 from virtcim.operations.errors import guarded, provider_errors
+from virtcim.operations.missing import blamed_key, not_found_message
 from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper
 from virtcim.operations.values import typed
 from virtcim.provider import InstanceProvider, ProviderRegistry, RequestContext
@@ -80,8 +81,7 @@ class InstanceOperations:
         if type(provider).enumerate_instance_names is not InstanceProvider.enumerate_instance_names:
             yield from provider.enumerate_instance_names(ctx, classname)
             return
-        keys = [decl.name for decl in self._repository.property_types(
-            ctx.namespace, classname).values() if decl.is_key]
+        keys = self._key_names(ctx.namespace, classname)
         yield from provider.enumerate_instances(ctx, classname, keys)
 
     def get(self, ctx: RequestContext, path: CIMInstanceName,
@@ -93,9 +93,54 @@ class InstanceOperations:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} "
                                               f"in {ctx.namespace}: the class has no provider")
         hint = None if view.property_list is None else sorted(view.property_list)
-        with provider_errors(classname):
-            inst = provider.get_instance(ctx, _local(path, ctx.namespace, classname), hint)
+        local = self._key_path(ctx.namespace, classname, path)
+        try:
+            with provider_errors(classname):
+                inst = provider.get_instance(ctx, local, hint)
+        except CIMError as exc:
+            if exc.status_code != CIM_ERR_NOT_FOUND:
+                raise
+            raise self._not_found(ctx, classname, local, exc.status_description) from None
         return self._shaper.instance(ctx.namespace, classname, inst, view)
+
+    def _not_found(self, ctx: RequestContext, classname: str, path: CIMInstanceName,
+                   detail: str) -> CIMError:
+        """The provider's ``CIM_ERR_NOT_FOUND``, worded as libvirt-cim's clients read it."""
+        if detail.startswith("No such instance"):
+            return CIMError(CIM_ERR_NOT_FOUND, detail)
+        try:
+            key = blamed_key(path, self._key_names(ctx.namespace, classname),
+                             self.enumerate_names(ctx, classname))
+        except CIMError:
+            key = None
+        return CIMError(CIM_ERR_NOT_FOUND, not_found_message(key, detail))
+
+    def _key_names(self, namespace: str, classname: str) -> list[str]:
+        return [decl.name for decl in self._repository.property_types(namespace, classname)
+                .values() if decl.is_key]
+
+    def _key_path(self, namespace: str, classname: str,
+                  path: CIMInstanceName) -> CIMInstanceName:
+        """``path`` as providers receive it, without keybindings that are no keys.
+
+        A path without a value for every key names no instance.
+
+        Clients written for libvirt-cim add properties to the paths they send
+        (a guest's ``EnabledState`` beside its keys); the instance is found by
+        its keys alone, as libvirt-cim's brokers found it.
+        """
+        types = self._repository.property_types(namespace, classname)
+        missing = [decl.name for decl in types.values()
+                   if decl.is_key and decl.name not in path.keybindings]
+        if missing:
+            raise CIMError(CIM_ERR_NOT_FOUND, not_found_message(
+                missing[0], f"{classname} {_keys(path)} in {namespace} has no value for it"))
+        extra = [name for name in path.keybindings
+                 if not (found := types.get(name.lower())) or not found.is_key]
+        if not extra:
+            return _local(path, namespace, classname)
+        keys = {name: value for name, value in path.keybindings.items() if name not in extra}
+        return CIMInstanceName(classname, keys, namespace=namespace)
 
     def get_property(self, ctx: RequestContext, path: CIMInstanceName, name: str) -> Any:
         decl = self._declared_property(ctx.namespace, path.classname, name)

@@ -27,6 +27,8 @@ from pywbem import (
 
 from virtcim.cimxml.messages import ExtrinsicCall, MethodResult, ParamValue
 from virtcim.operations.errors import provider_errors
+from virtcim.operations.instances import InstanceOperations
+from virtcim.operations.shaping import KEYS_VIEW
 from virtcim.operations.values import typed
 from virtcim.provider import InstanceProvider, MethodProvider, ProviderRegistry, RequestContext
 from virtcim.repository.schema import Repository
@@ -37,9 +39,11 @@ log = logging.getLogger(__name__)
 
 
 class MethodOperations:
-    def __init__(self, repository: Repository, registry: ProviderRegistry) -> None:
+    def __init__(self, repository: Repository, registry: ProviderRegistry,
+                 instances: InstanceOperations) -> None:
         self._repository = repository
         self._registry = registry
+        self._instances = instances
 
     def invoke(self, ctx: RequestContext, call: ExtrinsicCall) -> MethodResult:
         cls = self._repository.get_class(ctx.namespace, call.target.classname)
@@ -54,11 +58,11 @@ class MethodOperations:
         target.classname = cls.classname
         target.namespace = ctx.namespace
         target.host = None
+        if isinstance(target, CIMInstanceName) and isinstance(provider, InstanceProvider):
+            # DSP0200: a method of an instance that does not exist is NOT_FOUND,
+            # whatever the method would have done with the path.
+            self._instances.get(ctx, target, KEYS_VIEW)
         with provider_errors(cls.classname):
-            if isinstance(target, CIMInstanceName) and isinstance(provider, InstanceProvider):
-                # DSP0200: a method of an instance that does not exist is NOT_FOUND,
-                # whatever the method would have done with the path.
-                provider.get_instance(ctx, target, [])
             returned = func(ctx, target, **inputs)
         return self._result(cls.classname, method, returned)
 

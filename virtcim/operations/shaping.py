@@ -43,7 +43,7 @@ from virtcim.operations.values import typed
 from virtcim.provider import SharedInstance
 from virtcim.repository.schema import PropertyType, Repository
 
-__all__ = ["InstanceView", "Shaper", "shaped_class"]
+__all__ = ["FULL_VIEW", "KEYS_VIEW", "InstanceView", "Shaper", "shaped_class"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class InstanceView:
 
 #: Every property, no class origin.
 FULL_VIEW = InstanceView()
+#: No property: an instance fetched only to learn that it exists.
+KEYS_VIEW = InstanceView(frozenset())
 
 
 @dataclass(frozen=True)

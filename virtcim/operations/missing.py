@@ -1,0 +1,54 @@
+"""Which key of a path names no instance, for the message of ``CIM_ERR_NOT_FOUND``.
+
+Clients written for libvirt-cim read its wording, ``No such instance (Name)``:
+the first key, in the class's order, whose value no instance has beside the
+keys before it. Only asked after a lookup failed, so the enumeration it needs
+costs nothing on the way to an instance that exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+
+from pywbem import CIMInstanceName
+
+from virtcim.provider import same_keys
+
+__all__ = ["MAX_CANDIDATES", "blamed_key", "not_found_message"]
+
+#: How many instances are compared at most: an answer is a courtesy, not worth a long walk.
+MAX_CANDIDATES = 100_000
+
+
+def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
+               candidates: Iterable[CIMInstanceName]) -> str | None:
+    """The first of ``key_names`` that ``path`` lacks, or whose value matches no candidate.
+
+    The candidates are narrowed key after key, so a wrong system name is
+    blamed before the device identifier that only exists within it.
+    ``None`` when every key matches some candidate.
+    """
+    for name in key_names:
+        if name not in path.keybindings:
+            return name
+    remaining = list(islice(candidates, MAX_CANDIDATES))
+    for name in key_names:
+        wanted = path.keybindings[name]
+        remaining = [found for found in remaining
+                     if name in found.keybindings and _equal(found.keybindings[name], wanted)]
+        if not remaining:
+            return name
+    return None
+
+
+def not_found_message(key: str | None, detail: str) -> str:
+    """libvirt-cim's wording, then what the provider said."""
+    head = f"No such instance ({key})" if key else "No such instance"
+    return f"{head}: {detail}" if detail else head
+
+
+def _equal(found: object, wanted: object) -> bool:
+    if isinstance(found, CIMInstanceName) and isinstance(wanted, CIMInstanceName):
+        return same_keys(found, wanted)
+    return str(found) == str(wanted)
