@@ -67,6 +67,7 @@ from providers.rpcs import (
 )
 from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
 from providers.settings_associations import (
+    COMPONENT_KINDS,
     ElementSettingDataProvider,
     SettingsDefineStateProvider,
     VirtualSystemSettingDataComponentProvider,
@@ -149,8 +150,7 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     # SettingsDefineCapabilities links to (DSP1041, DSP1043)
     ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
     ProviderFamily(SettingsWithTemplatesProvider, tuple(kind.value for kind in RESOURCE_KINDS)),
-    ProviderFamily(VirtualSystemSettingDataComponentProvider,
-                   ("VirtualSystemSettingDataComponent",)),
+    ProviderFamily(VirtualSystemSettingDataComponentProvider, tuple(COMPONENT_KINDS)),
     ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
     ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
     ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),

@@ -1,8 +1,12 @@
 """Links between guests, their devices and their settings (DSP1057, DSP1041).
 
 * ``VirtualSystemSettingDataComponent``: a guest's VSSD (GroupComponent) and
-  each of its resource settings (PartComponent), the DSP1047/DSP1050 1.1
-  forms included.
+  each of its resource settings of libvirt-cim's classes (PartComponent);
+  ``AllocationSettingDataComponent``, the other subclass of
+  ``CIM_VirtualSystemSettingDataComponent``, links it to the DSP1047/DSP1050
+  1.1 forms of its disks and NICs. libvirt-cim's clients count the former's
+  links against ``<Prefix>_ResourceAllocationSettingData``, which the 1.1
+  forms are no subclasses of.
 * ``SettingsDefineState``: the guest (ComputerSystem) and its VSSD; each
   logical device and its resource setting (device ``<dom>/<id>`` with RASD
   ``<dom>/<id>``; every vCPU ``Processor`` with the one ``<dom>/proc``).
@@ -34,6 +38,7 @@ from providers.virt.rasd import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [
+    "COMPONENT_KINDS",
     "ElementSettingDataProvider",
     "SettingsDefineStateProvider",
     "VirtualSystemSettingDataComponentProvider",
@@ -137,13 +142,27 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
                 yield link
 
 
+#: The resource setting kinds each component association links to the VSSD.
+COMPONENT_KINDS = {
+    "VirtualSystemSettingDataComponent": tuple(
+        kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET)),
+    "AllocationSettingDataComponent": (Kind.STORAGE, Kind.ETHERNET),
+}
+
+_COMPONENT_KINDS = {generic.lower(): kinds for generic, kinds in COMPONENT_KINDS.items()}
+
+
 class VirtualSystemSettingDataComponentProvider(_SettingsAssociation):
-    """``<Prefix>_VirtualSystemSettingDataComponent``: a VSSD and each of its RASDs."""
+    """``<Prefix>_VirtualSystemSettingDataComponent`` and ``_AllocationSettingDataComponent``.
+
+    A VSSD and each of its settings of the kinds in :data:`COMPONENT_KINDS`.
+    """
 
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         group = vssd_path(ctx, hv, domain.name)
-        for setting in settings_of(domain):
+        kinds = _COMPONENT_KINDS[naming.split_classname(classname)[1].lower()]
+        for setting in settings_of(domain, kinds):
             part = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
             yield ctx.instance(classname, GroupComponent=group, PartComponent=part)
 

@@ -115,3 +115,26 @@ def test_element_setting_data_links_each_setting_to_itself(cim, guest):
     disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
     found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
     assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]
+
+
+def test_the_dmtf_1_1_forms_are_components_through_their_own_association(cim, guest):
+    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
+    libvirt_cims = cim.associator_names(vssd, AssocClass="Test_VirtualSystemSettingDataComponent")
+    assert not any(p.classname in ("Test_StorageAllocationSettingData",
+                                   "Test_EthernetPortAllocationSettingData")
+                   for p in libvirt_cims)
+    own = {(p.classname, p["InstanceID"])
+           for p in cim.names("Test_ResourceAllocationSettingData")
+           if p["InstanceID"].startswith(f"{guest}/")}
+    # libvirt-cim's clients count these links against the prefix's resource settings.
+    assert {(p.classname, p["InstanceID"]) for p in libvirt_cims} == own
+    forms = cim.associator_names(vssd, AssocClass="Test_AllocationSettingDataComponent")
+    assert ("Test_StorageAllocationSettingData", f"{guest}/hdc") in {
+        (p.classname, p["InstanceID"]) for p in forms}
+    assert {p.classname for p in forms} <= {"Test_StorageAllocationSettingData",
+                                            "Test_EthernetPortAllocationSettingData"}
+    every = cim.associator_names(vssd, AssocClass="CIM_VirtualSystemSettingDataComponent")
+    assert len(every) == len(libvirt_cims) + len(forms)
+    storage = path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/hdc")
+    back = cim.associator_names(storage, AssocClass="CIM_VirtualSystemSettingDataComponent")
+    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
