@@ -68,6 +68,7 @@ from providers.rpcs import (
 from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
 from providers.settings_associations import (
     COMPONENT_KINDS,
+    GUEST_SETTING_DATA,
     ElementSettingDataProvider,
     SettingsDefineStateProvider,
     VirtualSystemSettingDataComponentProvider,
@@ -152,7 +153,7 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(SettingsWithTemplatesProvider, tuple(kind.value for kind in RESOURCE_KINDS)),
     ProviderFamily(VirtualSystemSettingDataComponentProvider, tuple(COMPONENT_KINDS)),
     ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
-    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
+    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData", GUEST_SETTING_DATA)),
     ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),
     ProviderFamily(VirtualSystemManagementCapabilitiesProvider, (MANAGEMENT_CAPABILITIES,)),
     # Resource pools, what can be allocated from them, and their management

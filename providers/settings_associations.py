@@ -10,11 +10,12 @@
 * ``SettingsDefineState``: the guest (ComputerSystem) and its VSSD; each
   logical device and its resource setting (device ``<dom>/<id>`` with RASD
   ``<dom>/<id>``; every vCPU ``Processor`` with the one ``<dom>/proc``).
-* ``ElementSettingData``: as DSP1057 asks, the guest and its VSSD, with
-  IsDefault and IsNext "yes" (libvirt has one definition, the one the guest
-  starts from) and IsCurrent "yes" while the guest runs; and, as libvirt-cim
-  did, each VSSD and each RASD with itself, so that its clients keep
-  finding them.
+* ``VirtualSystemElementSettingData``: as DSP1057 asks, the guest and its
+  VSSD, with IsDefault and IsNext "yes" (libvirt has one definition, the one
+  the guest starts from) and IsCurrent "yes" while the guest runs;
+  ``ElementSettingData``, as libvirt-cim had it, each VSSD and each RASD with
+  itself, so that its clients keep finding exactly that one link. Both are
+  ``CIM_ElementSettingData``.
 
 Each link is found from its source alone: one guest's XML for a guest,
 setting or device, never a scan of every guest.
@@ -39,6 +40,7 @@ from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [
     "COMPONENT_KINDS",
+    "GUEST_SETTING_DATA",
     "ElementSettingDataProvider",
     "SettingsDefineStateProvider",
     "VirtualSystemSettingDataComponentProvider",
@@ -149,6 +151,9 @@ COMPONENT_KINDS = {
     "AllocationSettingDataComponent": (Kind.STORAGE, Kind.ETHERNET),
 }
 
+#: The association linking a guest to its VSSD (DSP1057), beside libvirt-cim's self-links.
+GUEST_SETTING_DATA = "VirtualSystemElementSettingData"
+
 _COMPONENT_KINDS = {generic.lower(): kinds for generic, kinds in COMPONENT_KINDS.items()}
 
 
@@ -201,19 +206,24 @@ def _setting_id(kind: Kind, device_ident: str) -> str:
 
 
 class ElementSettingDataProvider(_SettingsAssociation):
-    """``<Prefix>_ElementSettingData``: guest and VSSD (DSP1057); each setting and itself."""
+    """``<Prefix>_ElementSettingData``: each setting and itself.
+
+    ``<Prefix>_VirtualSystemElementSettingData``: the guest and its VSSD (DSP1057).
+    """
 
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         vssd = vssd_path(ctx, hv, domain.name)
-        yield ctx.instance(
-            classname,
-            ManagedElement=guest_path(ctx, hv, domain.name),
-            SettingData=vssd,
-            IsDefault=Ternary.YES,
-            IsCurrent=Ternary.YES if domain.is_active else Ternary.NO,
-            IsNext=Ternary.YES,
-        )
+        if naming.split_classname(classname)[1].lower() == GUEST_SETTING_DATA.lower():
+            yield ctx.instance(
+                classname,
+                ManagedElement=guest_path(ctx, hv, domain.name),
+                SettingData=vssd,
+                IsDefault=Ternary.YES,
+                IsCurrent=Ternary.YES if domain.is_active else Ternary.NO,
+                IsNext=Ternary.YES,
+            )
+            return
         yield self._self_link(ctx, classname, vssd)
         for setting in settings_of(domain):
             path = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)

@@ -103,18 +103,29 @@ def test_settings_define_state_links_guest_and_devices_to_settings(cim, guest):
     assert [p["DeviceID"] for p in cpus] == [f"{guest}/0"]
 
 
-def test_element_setting_data_links_guest_to_vssd_the_dmtf_way(cim, guest):
-    links = cim.references(cim.guest(guest), ResultClass="Test_ElementSettingData")
+@pytest.mark.parametrize("result_class", ["Test_VirtualSystemElementSettingData",
+                                          "CIM_ElementSettingData"])
+def test_element_setting_data_links_guest_to_vssd_the_dmtf_way(cim, guest, result_class):
+    links = cim.references(cim.guest(guest), ResultClass=result_class)
     assert len(links) == 1
     link = links[0]
+    assert link.classname == "Test_VirtualSystemElementSettingData"
     assert link["SettingData"]["InstanceID"] == f"Test:{guest}"
     assert (link["IsDefault"], link["IsCurrent"], link["IsNext"]) == (1, 2, 1)
 
 
-def test_element_setting_data_links_each_setting_to_itself(cim, guest):
-    disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
-    found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
-    assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]
+@pytest.mark.parametrize("classname, instance_id", [
+    ("Test_DiskResourceAllocationSettingData", "{guest}/vda"),
+    ("Test_VirtualSystemSettingData", "Test:{guest}"),
+])
+def test_element_setting_data_links_each_setting_to_itself_only(cim, guest, classname,
+                                                                 instance_id):
+    setting = path(classname, InstanceID=instance_id.format(guest=guest))
+    found = cim.associator_names(setting, AssocClass="Test_ElementSettingData")
+    # libvirt-cim's clients expect exactly the setting itself.
+    assert [(p.classname, p["InstanceID"]) for p in found] == [
+        (classname, instance_id.format(guest=guest))]
+    assert cim.references(cim.guest(guest), ResultClass="Test_ElementSettingData") == []
 
 
 def test_the_dmtf_1_1_forms_are_components_through_their_own_association(cim, guest):
