@@ -12,7 +12,7 @@ LogicalDisk                 ``<disk>``                            ``<dom>/<targe
 NetworkPort                 ``<interface>``                       ``<dom>/<mac>``
 DisplayController           ``<graphics>``                        ``<dom>/<type>``
 ConsoleDisplayController    ``<console>``, ``<serial>``           ``<dom>/charconsole:0``
-PointingDevice              ``<input type='mouse|tablet'>``       ``<dom>/mouse:ps2``
+PointingDevice              ``<input type='mouse|tablet|keyboard'>`` ``<dom>/mouse:ps2``
 Controller                  ``<controller>``                      ``<dom>/controller:usb:0``
 ==========================  ====================================  ======================
 
@@ -65,10 +65,13 @@ __all__ = [
 
 #: Memory is counted in blocks of one KiB, libvirt's own unit: the sizes stay exact.
 MEMORY_BLOCK_SIZE = 1024
-#: libvirt input types that move a pointer.
+#: libvirt input types listed as pointing devices: those that move a pointer, and the
+#: keyboard, which libvirt-cim listed as one too (its clients count it: QEMU guests get a
+#: PS/2 keyboard beside the mouse), as Other.
 POINTING_TYPES: Mapping[str, PointingType] = {
     "mouse": PointingType.MOUSE,
     "tablet": PointingType.OTHER,
+    "keyboard": PointingType.OTHER,
 }
 #: libvirt controller types with a DMTF protocol; the others are Other, named in
 #: ProtocolDescription (ccid, virtio-serial, xenbus...).
@@ -268,7 +271,7 @@ class ConsoleDisplayControllerProvider(DeviceProvider):
 
 
 class PointingDeviceProvider(DeviceProvider):
-    """``<Prefix>_PointingDevice``: each mouse or tablet ``<input>`` (not keyboards)."""
+    """``<Prefix>_PointingDevice``: each mouse, tablet or keyboard ``<input>``."""
 
     generic_class = "PointingDevice"
 

@@ -78,13 +78,19 @@ def test_graphics_consoles_inputs_and_controllers(cim, rich_guest):
     assert scsi["ProtocolDescription"] == "scsi virtio-scsi"
 
 
-def test_keyboards_are_not_pointing_devices(cim, define_guest, rich_xml, guest_name,
-                                            libvirt_conn):
+def test_keyboards_are_pointing_devices_of_type_other_as_libvirt_cim_listed_them(
+        cim, define_guest, rich_xml, guest_name, libvirt_conn):
     tablet = "<input type='tablet' bus='usb'/>"
     define_guest(guest_name, rich_xml.replace(tablet, tablet + "<input type='keyboard' bus='usb'/>"))
     assert "keyboard" in libvirt_conn.lookupByName(guest_name).XMLDesc(0)
     pointing = devices_of(cim, "Test_PointingDevice", guest_name)
-    assert set(pointing) == {f"{guest_name}/tablet:usb"}
+    assert set(pointing) == {f"{guest_name}/tablet:usb", f"{guest_name}/keyboard:usb"}
+    keyboard = pointing[f"{guest_name}/keyboard:usb"]
+    assert keyboard["PointingType"] == 1 and keyboard["Caption"] == "USB Keyboard"
+    # Each input device and its setting define one another.
+    setting = cim.associator_names(keyboard.path, AssocClass="Test_SettingsDefineState")
+    assert [(p.classname, p["InstanceID"]) for p in setting] == [
+        ("Test_InputResourceAllocationSettingData", f"{guest_name}/keyboard:usb")]
 
 
 def test_devices_follow_their_guests_state(cim, rich_guest, libvirt_conn):
