@@ -41,7 +41,7 @@ from providers.capabilities import (
     SettingsWithTemplatesProvider,
     settings_define_capabilities,
 )
-from providers.classes import VIRT_NAMESPACE
+from providers.classes import BASE_PREFIX, VIRT_NAMESPACE
 from providers.computer_system import (
     ComputerSystemProvider,
     EnabledLogicalElementCapabilitiesProvider,
@@ -67,7 +67,8 @@ from providers.rpcs import (
 )
 from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
 from providers.settings_associations import (
-    ALLOCATION_COMPONENT,
+    COMPONENT_KINDS,
+    GUEST_SETTING_DATA,
     ElementSettingDataProvider,
     SettingsDefineStateProvider,
     VirtualSystemSettingDataComponentProvider,
@@ -91,7 +92,13 @@ from providers.vsms import (
     management_capabilities_path,
     management_service_path,
 )
-from virtcim.interop import Organization, ProfileRegistry
+from virtcim.interop import (
+    CentralClass,
+    Organization,
+    ProfileRegistry,
+    ProfileView,
+    register_profile_view,
+)
 from virtcim.provider import Provider, ProviderRegistry
 from virtcim.repository.schema import Repository
 
@@ -101,6 +108,7 @@ __all__ = [
     "SYSTEM_VIRTUALIZATION_PROFILE_ID",
     "VIRTUAL_SYSTEM_PROFILE_ID",
     "ProviderFamily",
+    "profile_view",
     "register_profiles",
     "register_providers",
 ]
@@ -108,6 +116,18 @@ __all__ = [
 #: libvirt-cim's InstanceIDs of the two profiles, kept for its clients.
 SYSTEM_VIRTUALIZATION_PROFILE_ID = "CIM:DSP1042-SystemVirtualization-1.0.0"
 VIRTUAL_SYSTEM_PROFILE_ID = "CIM:DSP1057-VirtualSystem-1.0.0a"
+#: The InstanceIDs of DSP1041 Resource Allocation start so, one per pool kind.
+_RESOURCE_ALLOCATION_PROFILE_IDS = "CIM:DSP1041-ResourceAllocation-1.1.0c"
+
+#: What libvirt-cim's clients read in ``<Prefix>_RegisteredProfile`` where it differs from
+#: the DMTF registration ``CIM_RegisteredProfile`` shows: its name for DSP1057 and the draft
+#: versions it implemented (RegisteredVersion by the InstanceID's start).
+_LIBVIRT_CIM_NAMES = {VIRTUAL_SYSTEM_PROFILE_ID: "Virtual System Profile"}
+_LIBVIRT_CIM_VERSIONS = {
+    VIRTUAL_SYSTEM_PROFILE_ID: "1.0.0a",
+    "CIM:DSP1043-AllocationCapabilities-1.0.0a": "1.0.0a",
+    _RESOURCE_ALLOCATION_PROFILE_IDS: "1.1.0c",
+}
 
 #: ``CIM_ElementCapabilities.Characteristics``: the host's capabilities are its defaults.
 _DEFAULT_CHARACTERISTICS = {"Characteristics": [2]}
@@ -131,10 +151,9 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     # SettingsDefineCapabilities links to (DSP1041, DSP1043)
     ProviderFamily(VirtualSystemSettingDataProvider, (VSSD,)),
     ProviderFamily(SettingsWithTemplatesProvider, tuple(kind.value for kind in RESOURCE_KINDS)),
-    ProviderFamily(VirtualSystemSettingDataComponentProvider,
-                   ("VirtualSystemSettingDataComponent", ALLOCATION_COMPONENT)),
+    ProviderFamily(VirtualSystemSettingDataComponentProvider, tuple(COMPONENT_KINDS)),
     ProviderFamily(SettingsDefineStateProvider, ("SettingsDefineState",)),
-    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData",)),
+    ProviderFamily(ElementSettingDataProvider, ("ElementSettingData", GUEST_SETTING_DATA)),
     ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),
     ProviderFamily(VirtualSystemManagementCapabilitiesProvider, (MANAGEMENT_CAPABILITIES,)),
     # Resource pools, what can be allocated from them, and their management
@@ -193,6 +212,41 @@ def register_providers(
             _register(registry, repository, hv, (association,), LinkProvider(hv, sources))
     if profiles is not None:
         register_profiles(profiles)
+        for prefix in dict.fromkeys(hv.prefix for hv in hypervisors):
+            register_profile_view(registry, repository, profiles, profile_view(profiles, prefix))
+
+
+def profile_view(profiles: ProfileRegistry, prefix: str) -> ProfileView:
+    """The profiles as libvirt-cim showed them to the clients of one prefix.
+
+    ``KVM_RegisteredProfile`` lists the profiles whose central instances are
+    KVM's (every profile but DSP1033 Profile Registration), with libvirt-cim's
+    names and versions; ``KVM_ElementConformsToProfile`` links them to KVM's
+    guests, host, pools and capabilities; ``KVM_ReferencedProfile`` links them
+    to one another.
+    """
+
+    def element_class(central: CentralClass) -> CentralClass | None:
+        generic = naming.generic_name(BASE_PREFIX, central.classname)
+        if generic is None:
+            return None
+        return CentralClass(central.namespace, naming.classname(prefix, generic))
+
+    values: dict[str, dict[str, str]] = {}
+    for profile in profiles:
+        for start, version in _LIBVIRT_CIM_VERSIONS.items():
+            if profile.instance_id.startswith(start) and version != profile.version:
+                values.setdefault(profile.instance_id, {})["RegisteredVersion"] = version
+        name = _LIBVIRT_CIM_NAMES.get(profile.instance_id)
+        if name is not None and name != profile.name:
+            values.setdefault(profile.instance_id, {})["RegisteredName"] = name
+    return ProfileView(
+        registered_profile=naming.classname(prefix, "RegisteredProfile"),
+        conforms_to_profile=naming.classname(prefix, "ElementConformsToProfile"),
+        referenced_profile=naming.classname(prefix, "ReferencedProfile"),
+        element_class=element_class,
+        values=values,
+    )
 
 
 def register_profiles(profiles: ProfileRegistry) -> None:

@@ -8,6 +8,21 @@ hypervisor (``vbox`` -> ``Vbox``). The leaves are generated, never written by
 hand, so a MOF file that declares a new ``Virt_*`` class has its leaves at
 the next start.
 
+Two exceptions keep libvirt-cim's class tree, which its clients walk:
+
+* below a base of :data:`PREFIX_BASES` the leaves derive from their prefix's
+  leaf of that base, carrying what their ``Virt_*`` class declares itself:
+  ``KVM_DiskResourceAllocationSettingData : KVM_ResourceAllocationSettingData``
+  (itself ``: Virt_ResourceAllocationSettingData``), so that enumerating
+  ``KVM_ResourceAllocationSettingData`` finds every KVM setting. The DSP1047
+  and DSP1050 1.1 forms derive from ``CIM_StorageAllocationSettingData`` and
+  ``CIM_EthernetPortAllocationSettingData`` as DMTF requires, so they stay
+  outside that tree (``Virt_StorageAllocationSettingData`` is no
+  ``Virt_ResourceAllocationSettingData``);
+* each prefix also gets the interop classes of :data:`INTEROP_LEAVES`
+  (``KVM_RegisteredProfile : CIM_RegisteredProfile``...), the names under which
+  libvirt-cim's clients look for the registered profiles.
+
 The repository is compiled in two steps, both cached by
 :func:`~virtcim.repository.compile.load_repository`: the base classes alone
 (to learn which ``Virt_*`` classes exist), then everything with the leaves
@@ -20,6 +35,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from pywbem import CIMClass
+
 from providers.virt import Hypervisor, naming
 from virtcim.repository.compile import load_repository, mof_dir, schema_dir
 from virtcim.repository.schema import Repository
@@ -27,8 +44,10 @@ from virtcim.repository.schema import Repository
 __all__ = [
     "BASE_PREFIX",
     "INTEROP_ALIAS",
+    "INTEROP_LEAVES",
     "INTEROP_NAMESPACE",
     "NAMESPACES",
+    "PREFIX_BASES",
     "STANDARD_PREFIXES",
     "VIRT_NAMESPACE",
     "build_repository",
@@ -45,6 +64,21 @@ NAMESPACES = (VIRT_NAMESPACE, INTEROP_NAMESPACE)
 BASE_PREFIX = "Virt"
 #: Leaves made for these prefixes even when no such hypervisor is configured.
 STANDARD_PREFIXES = ("KVM", "Xen", "LXC", "Test")
+#: Generic classes whose ``<Prefix>_`` leaf is the superclass of that prefix's
+#: leaves of the ``Virt_*`` classes derived from the base.
+PREFIX_BASES = ("ResourceAllocationSettingData",)
+#: Interop classes each prefix has a leaf of: generic name -> DMTF superclass.
+INTEROP_LEAVES = {
+    "RegisteredProfile": "CIM_RegisteredProfile",
+    "ElementConformsToProfile": "CIM_ElementConformsToProfile",
+    "ReferencedProfile": "CIM_ReferencedProfile",
+}
+#: The reference properties of each interop leaf that point at the prefix's
+#: registered profiles (libvirt-cim narrowed them the same way).
+_PROFILE_REFERENCES = {
+    "ElementConformsToProfile": ("ConformantStandard",),
+    "ReferencedProfile": ("Antecedent", "Dependent"),
+}
 
 
 def build_repository(
@@ -88,16 +122,60 @@ def virt_base_classes(repository: Repository) -> list[str]:
 
 
 def leaf_classes_mof(repository: Repository, prefixes: Iterable[str]) -> str:
-    """MOF declaring ``<Prefix>_<Name> : Virt_<Name>`` for each base class and prefix."""
+    """MOF declaring each prefix's leaves of the ``Virt_*`` classes and of the interop classes.
+
+    ``<Prefix>_<Name> : Virt_<Name>``, but ``<Prefix>_<Name> : <Prefix>_<Base>``
+    with ``Virt_<Name>``'s own qualifiers, properties and methods where
+    ``Virt_<Name>`` derives from ``Virt_<Base>`` and ``<Base>`` is one of
+    :data:`PREFIX_BASES`.
+    """
     declarations = []
     bases = virt_base_classes(repository)
+    # The prefix bases first: the leaves below them name them as superclass.
+    bases.sort(key=lambda name: naming.split_classname(name)[1] not in PREFIX_BASES)
     for prefix in prefixes:
         for base in bases:
-            generic = naming.split_classname(base)[1]
-            leaf = naming.classname(prefix, generic)
-            qualifier = "[Association ( true )]\n" if is_association(repository, base) else ""
-            declarations.append(f"{qualifier}class {leaf} : {base} {{\n}};\n")
+            declarations.append(_leaf_mof(repository, prefix, base))
+        for generic, dmtf in INTEROP_LEAVES.items():
+            declarations.append(_interop_leaf_mof(prefix, generic, dmtf))
     return "\n".join(declarations)
+
+
+def _leaf_mof(repository: Repository, prefix: str, base: str) -> str:
+    leaf = naming.classname(prefix, naming.split_classname(base)[1])
+    cls = repository.get_class(VIRT_NAMESPACE, base)
+    parent = _prefix_base(cls.superclass)
+    if parent is None:
+        qualifier = "[Association ( true )]\n" if is_association(repository, base) else ""
+        return f"{qualifier}class {leaf} : {base} {{\n}};\n"
+    own = CIMClass(
+        leaf,
+        superclass=naming.classname(prefix, parent),
+        qualifiers={name: q for name, q in cls.qualifiers.items() if not q.propagated},
+        properties={name: p for name, p in cls.properties.items() if not p.propagated},
+        methods={name: m for name, m in cls.methods.items() if not m.propagated},
+    )
+    return str(own.tomof())
+
+
+def _prefix_base(superclass: str | None) -> str | None:
+    """The generic name of ``superclass`` when it is a ``Virt_*`` class of :data:`PREFIX_BASES`."""
+    if superclass is None:
+        return None
+    prefix, generic = naming.split_classname(superclass)
+    if prefix.lower() != BASE_PREFIX.lower():
+        return None
+    return next((base for base in PREFIX_BASES if base.lower() == generic.lower()), None)
+
+
+def _interop_leaf_mof(prefix: str, generic: str, dmtf: str) -> str:
+    leaf = naming.classname(prefix, generic)
+    profile = naming.classname(prefix, "RegisteredProfile")
+    references = _PROFILE_REFERENCES.get(generic, ())
+    qualifier = "[Association ( true )]\n" if references else ""
+    body = "".join(f"   [Override ( \"{name}\" ), Key]\n   {profile} REF {name};\n"
+                   for name in references)
+    return f"{qualifier}class {leaf} : {dmtf} {{\n{body}}};\n"
 
 
 def is_association(repository: Repository, classname: str) -> bool:

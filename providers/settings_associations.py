@@ -2,18 +2,20 @@
 
 * ``VirtualSystemSettingDataComponent``: a guest's VSSD (GroupComponent) and
   each of its resource settings of libvirt-cim's classes (PartComponent);
-  ``AllocationSettingDataComponent``, a sibling under the same DMTF class, the
-  same for the DSP1047/DSP1050 1.1 forms, so that libvirt-cim's clients see
-  only the classes they know and ``CIM_VirtualSystemSettingDataComponent``
-  finds all.
+  ``AllocationSettingDataComponent``, the other subclass of
+  ``CIM_VirtualSystemSettingDataComponent``, links it to the DSP1047/DSP1050
+  1.1 forms of its disks and NICs. libvirt-cim's clients count the former's
+  links against ``<Prefix>_ResourceAllocationSettingData``, which the 1.1
+  forms are no subclasses of.
 * ``SettingsDefineState``: the guest (ComputerSystem) and its VSSD; each
   logical device and its resource setting (device ``<dom>/<id>`` with RASD
   ``<dom>/<id>``; every vCPU ``Processor`` with the one ``<dom>/proc``).
-* ``ElementSettingData``: as DSP1057 asks, the guest and its VSSD, with
-  IsDefault and IsNext "yes" (libvirt has one definition, the one the guest
-  starts from) and IsCurrent "yes" while the guest runs; and, as libvirt-cim
-  did, each VSSD and each RASD with itself, so that its clients keep
-  finding them.
+* ``VirtualSystemElementSettingData``: as DSP1057 asks, the guest and its
+  VSSD, with IsDefault and IsNext "yes" (libvirt has one definition, the one
+  the guest starts from) and IsCurrent "yes" while the guest runs;
+  ``ElementSettingData``, as libvirt-cim had it, each VSSD and each RASD with
+  itself, so that its clients keep finding exactly that one link. Both are
+  ``CIM_ElementSettingData``.
 
 Each link is found from its source alone: one guest's XML for a guest,
 setting or device, never a scan of every guest.
@@ -37,8 +39,8 @@ from providers.virt.rasd import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [
-    "ALLOCATION_COMPONENT",
-    "DMTF_FORMS",
+    "COMPONENT_KINDS",
+    "GUEST_SETTING_DATA",
     "ElementSettingDataProvider",
     "SettingsDefineStateProvider",
     "VirtualSystemSettingDataComponentProvider",
@@ -142,17 +144,30 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
                 yield link
 
 
+#: The resource setting kinds each component association links to the VSSD.
+COMPONENT_KINDS = {
+    "VirtualSystemSettingDataComponent": tuple(
+        kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET)),
+    "AllocationSettingDataComponent": (Kind.STORAGE, Kind.ETHERNET),
+}
+
+#: The association linking a guest to its VSSD (DSP1057), beside libvirt-cim's self-links.
+GUEST_SETTING_DATA = "VirtualSystemElementSettingData"
+
+_COMPONENT_KINDS = {generic.lower(): kinds for generic, kinds in COMPONENT_KINDS.items()}
+
+
 class VirtualSystemSettingDataComponentProvider(_SettingsAssociation):
-    """``<Prefix>_VirtualSystemSettingDataComponent`` (a VSSD and each of its RASDs of
-    libvirt-cim's classes) and ``<Prefix>_AllocationSettingDataComponent`` (the 1.1 forms)."""
+    """``<Prefix>_VirtualSystemSettingDataComponent`` and ``_AllocationSettingDataComponent``.
+
+    A VSSD and each of its settings of the kinds in :data:`COMPONENT_KINDS`.
+    """
 
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         group = vssd_path(ctx, hv, domain.name)
-        dmtf_forms = classname.partition("_")[2].lower() == ALLOCATION_COMPONENT.lower()
-        for setting in settings_of(domain):
-            if (setting.kind in DMTF_FORMS) != dmtf_forms:
-                continue
+        kinds = _COMPONENT_KINDS[naming.split_classname(classname)[1].lower()]
+        for setting in settings_of(domain, kinds):
             part = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
             yield ctx.instance(classname, GroupComponent=group, PartComponent=part)
 
@@ -190,26 +205,25 @@ def _setting_id(kind: Kind, device_ident: str) -> str:
     return naming.PROCESSOR_DEVICE_ID if kind is Kind.PROC else device_ident
 
 
-#: The association of a VSSD with the DSP1047/DSP1050 1.1 forms of its settings.
-ALLOCATION_COMPONENT = "AllocationSettingDataComponent"
-#: The settings it links, which ``VirtualSystemSettingDataComponent`` leaves out.
-DMTF_FORMS = frozenset({Kind.STORAGE, Kind.ETHERNET})
-
-
 class ElementSettingDataProvider(_SettingsAssociation):
-    """``<Prefix>_ElementSettingData``: guest and VSSD (DSP1057); each setting and itself."""
+    """``<Prefix>_ElementSettingData``: each setting and itself.
+
+    ``<Prefix>_VirtualSystemElementSettingData``: the guest and its VSSD (DSP1057).
+    """
 
     def links(self, ctx: RequestContext, classname: str, domain: Domain) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         vssd = vssd_path(ctx, hv, domain.name)
-        yield ctx.instance(
-            classname,
-            ManagedElement=guest_path(ctx, hv, domain.name),
-            SettingData=vssd,
-            IsDefault=Ternary.YES,
-            IsCurrent=Ternary.YES if domain.is_active else Ternary.NO,
-            IsNext=Ternary.YES,
-        )
+        if naming.split_classname(classname)[1].lower() == GUEST_SETTING_DATA.lower():
+            yield ctx.instance(
+                classname,
+                ManagedElement=guest_path(ctx, hv, domain.name),
+                SettingData=vssd,
+                IsDefault=Ternary.YES,
+                IsCurrent=Ternary.YES if domain.is_active else Ternary.NO,
+                IsNext=Ternary.YES,
+            )
+            return
         yield self._self_link(ctx, classname, vssd)
         for setting in settings_of(domain):
             path = rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)

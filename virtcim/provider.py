@@ -84,7 +84,9 @@ class RequestContext:
     """Who asks, where, and the server's services, for one request.
 
     ``namespace`` is the canonical name of the request's namespace and
-    ``host`` the name the server writes into full paths.
+    ``host`` the name the server writes into full paths. ``addressed`` is
+    the namespace as the client named it (perhaps an alias, or in another
+    case); ``None`` when unknown.
     """
 
     namespace: str
@@ -92,6 +94,7 @@ class RequestContext:
     cimom: Cimom
     user: str | None = None
     host: str = "localhost"
+    addressed: str | None = None
     #: What :meth:`memo` keeps; shared by the contexts of one request.
     memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -127,7 +130,7 @@ class RequestContext:
 
     def within(self, namespace: str) -> RequestContext:
         """The same request, reaching into ``namespace``."""
-        return replace(self, namespace=namespace)
+        return replace(self, namespace=namespace, addressed=None)
 
 
 class SharedInstance(CIMInstance):
@@ -286,6 +289,7 @@ class ProviderRegistry:
 
     def __init__(self) -> None:
         self._providers: dict[tuple[str, str], Provider] = {}
+        self._views: set[tuple[str, str]] = set()
 
     def register(self, namespace: str, classnames: Iterable[str], provider: Provider) -> None:
         for classname in classnames:
@@ -293,6 +297,38 @@ class ProviderRegistry:
             if key in self._providers:
                 raise ValueError(f"{classname} in {namespace} already has a provider")
             self._providers[key] = provider
+
+    def register_view(self, namespace: str, classnames: Iterable[str], provider: Provider) -> None:
+        """Register ``provider`` for view classes.
+
+        A view class shows, under its own name, objects that a superclass
+        already shows (libvirt-cim's ``KVM_RegisteredProfile`` shows the
+        profiles ``CIM_RegisteredProfile`` shows). So that a client sees each
+        object once, an enumeration or traversal that names a superclass
+        passes over the views below it: only one that names the view (or a
+        class below it) reaches it.
+        """
+        classnames = list(classnames)
+        self.register(namespace, classnames, provider)
+        self._views.update((namespace.lower(), name.lower()) for name in classnames)
+
+    def passes_over(self, repository: Repository, namespace: str, classname: str,
+                    asked: str) -> bool:
+        """Whether a request naming ``asked`` passes over its subclass ``classname``.
+
+        True when ``classname`` or one of its superclasses below ``asked`` is
+        a view class.
+        """
+        if not self._views:
+            return False
+        ns = namespace.lower()
+        stop = asked.lower()
+        for name in (classname, *repository.superclassnames(namespace, classname)):
+            if name.lower() == stop:
+                return False
+            if (ns, name.lower()) in self._views:
+                return True
+        return False
 
     def provider_for(self, namespace: str, classname: str) -> Provider | None:
         return self._providers.get((namespace.lower(), classname.lower()))

@@ -28,3 +28,30 @@ def test_guests_of_every_hypervisor_answer_through_the_dmtf_classes(
         services = conn.EnumerateInstanceNames("CIM_VirtualSystemManagementService")
         assert {path.classname for path in services} == {
             "Test_VirtualSystemManagementService", "KVM_VirtualSystemManagementService"}
+
+
+def test_each_prefix_shows_the_profiles_and_the_dmtf_class_lists_them_once(
+        tmp_path, qemu_uri, qemu_conn, scratch_guest_name, tiny_guest_xml):
+    name = scratch_guest_name()
+    qemu_conn.defineXML(tiny_guest_xml(name))
+    virtual_system = "CIM:DSP1057-VirtualSystem-1.0.0a"
+    with running_server(tmp_path, uris=("test:///default", qemu_uri)) as server:
+        conn = server.connection("root/interop")
+        dmtf = [inst["InstanceID"] for inst in conn.EnumerateInstances("CIM_RegisteredProfile")]
+        assert len(dmtf) == len(set(dmtf))
+        for prefix, guest in (("KVM", name), ("Test", "test")):
+            shown = conn.EnumerateInstanceNames(f"{prefix}_RegisteredProfile")
+            assert len(shown) == len(dmtf) - 1  # all but Profile Registration
+            profile = pywbem.CIMInstanceName(f"{prefix}_RegisteredProfile",
+                                             {"InstanceID": virtual_system})
+            guests = conn.AssociatorNames(profile,
+                                          AssocClass=f"{prefix}_ElementConformsToProfile")
+            assert {path.classname for path in guests} == {f"{prefix}_ComputerSystem"}
+            assert guest in {path["Name"] for path in guests}
+        dmtf_profile = pywbem.CIMInstanceName("CIM_RegisteredProfile",
+                                              {"InstanceID": virtual_system})
+        every = conn.AssociatorNames(dmtf_profile, AssocClass="CIM_ElementConformsToProfile",
+                                     ResultRole="ManagedElement")
+        assert {("KVM_ComputerSystem", name), ("Test_ComputerSystem", "test")} <= {
+            (path.classname, path["Name"]) for path in every}
+        assert len(every) == len(set(every))

@@ -89,6 +89,10 @@ def test_keyboards_are_pointing_devices_of_unknown_type_as_libvirt_cim_listed_th
     assert set(pointing) == {f"{guest_name}/tablet:usb", f"{guest_name}/keyboard:ps2"}
     keyboard = pointing[f"{guest_name}/keyboard:ps2"]
     assert (keyboard["PointingType"], keyboard["Caption"]) == (2, "PS2 Keyboard")
+    # Each input device and its setting define one another.
+    setting = cim.associator_names(keyboard.path, AssocClass="Test_SettingsDefineState")
+    assert [(p.classname, p["InstanceID"]) for p in setting] == [
+        ("Test_InputResourceAllocationSettingData", f"{guest_name}/keyboard:ps2")]
 
 
 def test_devices_follow_their_guests_state(cim, rich_guest, libvirt_conn):

@@ -58,7 +58,52 @@ def test_every_virt_class_has_a_leaf_per_standard_prefix(repository):
         generic = base.split("_", 1)[1]
         for prefix in STANDARD_PREFIXES:
             leaf = repository.get_class(VIRT_NAMESPACE, f"{prefix}_{generic}")
-            assert leaf.superclass == base
+            assert repository.is_subclass(VIRT_NAMESPACE, leaf.superclass, base) or (
+                leaf.superclass == f"{prefix}_ResourceAllocationSettingData")
+
+
+def test_every_resource_setting_of_a_prefix_derives_from_its_resource_setting(repository):
+    below = [name for name in virt_base_classes(repository) if repository.get_class(
+        VIRT_NAMESPACE, name).superclass == "Virt_ResourceAllocationSettingData"]
+    assert {"Virt_DiskResourceAllocationSettingData",
+            "Virt_NetPoolResourceAllocationSettingData"} <= set(below)
+    for base in below:
+        generic = base.split("_", 1)[1]
+        for prefix in STANDARD_PREFIXES:
+            leaf = repository.get_class(VIRT_NAMESPACE, f"{prefix}_{generic}")
+            assert leaf.superclass == f"{prefix}_ResourceAllocationSettingData"
+            own = repository.get_class(VIRT_NAMESPACE, base).properties
+            assert set(own) <= set(leaf.properties)
+    assert repository.get_class(VIRT_NAMESPACE, "KVM_ResourceAllocationSettingData"
+                                ).superclass == "Virt_ResourceAllocationSettingData"
+    disk = repository.get_class(VIRT_NAMESPACE, "KVM_DiskResourceAllocationSettingData")
+    assert disk.properties["VirtualDevice"].class_origin == "KVM_DiskResourceAllocationSettingData"
+    assert "Version" in disk.qualifiers and "Description" in disk.qualifiers
+
+
+@pytest.mark.parametrize("form, dmtf", [
+    ("StorageAllocationSettingData", "CIM_StorageAllocationSettingData"),
+    ("EthernetPortAllocationSettingData", "CIM_EthernetPortAllocationSettingData"),
+])
+def test_the_dmtf_1_1_setting_forms_stay_below_their_dmtf_classes(repository, form, dmtf):
+    leaf = f"KVM_{form}"
+    assert repository.is_subclass(VIRT_NAMESPACE, leaf, dmtf)
+    assert not repository.is_subclass(VIRT_NAMESPACE, leaf, "KVM_ResourceAllocationSettingData")
+
+
+@pytest.mark.parametrize("namespace", [VIRT_NAMESPACE, "root/interop"])
+def test_each_prefix_has_the_interop_classes_libvirt_cims_clients_name(repository, namespace):
+    for prefix in STANDARD_PREFIXES:
+        profile = repository.get_class(namespace, f"{prefix}_RegisteredProfile")
+        assert profile.superclass == "CIM_RegisteredProfile"
+        conforms = repository.get_class(namespace, f"{prefix}_ElementConformsToProfile")
+        assert conforms.superclass == "CIM_ElementConformsToProfile"
+        assert conforms.qualifiers["Association"].value is True
+        assert conforms.properties["ConformantStandard"].reference_class == profile.classname
+        referenced = repository.get_class(namespace, f"{prefix}_ReferencedProfile")
+        assert referenced.superclass == "CIM_ReferencedProfile"
+        assert {referenced.properties[end].reference_class
+                for end in ("Antecedent", "Dependent")} == {profile.classname}
 
 
 def test_leaves_keep_the_dmtf_ancestry_and_association_qualifier(repository):
@@ -72,6 +117,8 @@ def test_leaves_are_generated_for_a_configured_hypervisors_prefix(repository):
     mof = leaf_classes_mof(repository, ["Vbox"])
     assert "class Vbox_ComputerSystem : Virt_ComputerSystem {" in mof
     assert "[Association ( true )]\nclass Vbox_SystemDevice : Virt_SystemDevice {" in mof
+    assert "class Vbox_DiskResourceAllocationSettingData : Vbox_ResourceAllocationSettingData {" in mof
+    assert "class Vbox_RegisteredProfile : CIM_RegisteredProfile {" in mof
     assert "KVM_" not in mof
 
 

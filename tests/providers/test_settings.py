@@ -91,25 +91,6 @@ def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
     assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
 
 
-def test_libvirt_cims_component_association_leads_to_its_own_classes_only(cim, guest):
-    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
-    own = {p.classname for p in cim.associator_names(
-        vssd, AssocClass="Test_VirtualSystemSettingDataComponent")}
-    assert "Test_InputResourceAllocationSettingData" in own
-    assert not own & {"Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
-    dmtf = {(p.classname, p["InstanceID"]) for p in cim.associator_names(
-        vssd, AssocClass="Test_AllocationSettingDataComponent")}
-    assert ("Test_StorageAllocationSettingData", f"{guest}/vda") in dmtf
-    assert {classname for classname, _ in dmtf} == {
-        "Test_StorageAllocationSettingData", "Test_EthernetPortAllocationSettingData"}
-    every = {p.classname for p in cim.associator_names(
-        vssd, AssocClass="CIM_VirtualSystemSettingDataComponent")}
-    assert every == own | {classname for classname, _ in dmtf}
-    sasd = path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/vda")
-    back = cim.associator_names(sasd, AssocClass="CIM_VirtualSystemSettingDataComponent")
-    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
-
-
 def test_settings_define_state_links_guest_and_devices_to_settings(cim, guest):
     found = cim.associator_names(cim.guest(guest), AssocClass="Test_SettingsDefineState")
     assert [p["InstanceID"] for p in found] == [f"Test:{guest}"]
@@ -124,18 +105,52 @@ def test_settings_define_state_links_guest_and_devices_to_settings(cim, guest):
     assert [p["DeviceID"] for p in cpus] == [f"{guest}/0"]
 
 
-def test_element_setting_data_links_guest_to_vssd_the_dmtf_way(cim, guest):
-    links = cim.references(cim.guest(guest), ResultClass="Test_ElementSettingData")
+@pytest.mark.parametrize("result_class", ["Test_VirtualSystemElementSettingData",
+                                          "CIM_ElementSettingData"])
+def test_element_setting_data_links_guest_to_vssd_the_dmtf_way(cim, guest, result_class):
+    links = cim.references(cim.guest(guest), ResultClass=result_class)
     assert len(links) == 1
     link = links[0]
+    assert link.classname == "Test_VirtualSystemElementSettingData"
     assert link["SettingData"]["InstanceID"] == f"Test:{guest}"
     assert (link["IsDefault"], link["IsCurrent"], link["IsNext"]) == (1, 2, 1)
 
 
-def test_element_setting_data_links_each_setting_to_itself(cim, guest):
-    disk = path("Test_DiskResourceAllocationSettingData", InstanceID=f"{guest}/vda")
-    found = cim.associator_names(disk, AssocClass="Test_ElementSettingData")
-    assert [p["InstanceID"] for p in found] == [f"{guest}/vda"]
+@pytest.mark.parametrize("classname, instance_id", [
+    ("Test_DiskResourceAllocationSettingData", "{guest}/vda"),
+    ("Test_VirtualSystemSettingData", "Test:{guest}"),
+])
+def test_element_setting_data_links_each_setting_to_itself_only(cim, guest, classname,
+                                                                 instance_id):
+    setting = path(classname, InstanceID=instance_id.format(guest=guest))
+    found = cim.associator_names(setting, AssocClass="Test_ElementSettingData")
+    # libvirt-cim's clients expect exactly the setting itself.
+    assert [(p.classname, p["InstanceID"]) for p in found] == [
+        (classname, instance_id.format(guest=guest))]
+    assert cim.references(cim.guest(guest), ResultClass="Test_ElementSettingData") == []
+
+
+def test_the_dmtf_1_1_forms_are_components_through_their_own_association(cim, guest):
+    vssd = path("Test_VirtualSystemSettingData", InstanceID=f"Test:{guest}")
+    libvirt_cims = cim.associator_names(vssd, AssocClass="Test_VirtualSystemSettingDataComponent")
+    assert not any(p.classname in ("Test_StorageAllocationSettingData",
+                                   "Test_EthernetPortAllocationSettingData")
+                   for p in libvirt_cims)
+    own = {(p.classname, p["InstanceID"])
+           for p in cim.names("Test_ResourceAllocationSettingData")
+           if p["InstanceID"].startswith(f"{guest}/")}
+    # libvirt-cim's clients count these links against the prefix's resource settings.
+    assert {(p.classname, p["InstanceID"]) for p in libvirt_cims} == own
+    forms = cim.associator_names(vssd, AssocClass="Test_AllocationSettingDataComponent")
+    assert ("Test_StorageAllocationSettingData", f"{guest}/hdc") in {
+        (p.classname, p["InstanceID"]) for p in forms}
+    assert {p.classname for p in forms} <= {"Test_StorageAllocationSettingData",
+                                            "Test_EthernetPortAllocationSettingData"}
+    every = cim.associator_names(vssd, AssocClass="CIM_VirtualSystemSettingDataComponent")
+    assert len(every) == len(libvirt_cims) + len(forms)
+    storage = path("Test_StorageAllocationSettingData", InstanceID=f"{guest}/hdc")
+    back = cim.associator_names(storage, AssocClass="CIM_VirtualSystemSettingDataComponent")
+    assert [p["InstanceID"] for p in back] == [f"Test:{guest}"]
 
 
 def test_a_disk_reports_its_volume_size_in_bytes_and_its_storage_pool(cim, hypervisor,

@@ -147,9 +147,38 @@ def test_object_manager_can_be_read_back_by_its_path(world):
 
 
 def test_namespace_paths_name_every_namespace_including_interop(world):
-    paths = world.call("EnumerateInstanceNames", "interop", ClassName="CIM_Namespace")
+    paths = world.call("EnumerateInstanceNames", ClassName="CIM_Namespace")
     assert keys(paths, "Name") == [INTEROP, VIRT]
     assert all(path.keybindings["ObjectManagerName"] == "virtcim" for path in paths)
+
+
+@pytest.mark.parametrize("spelling", ["interop", "Interop", "/interop"])
+def test_the_interop_namespace_is_listed_under_the_name_the_client_used(world, spelling):
+    """pywbem finds the interop namespace as ``interop`` and expects it among the namespaces."""
+    paths = world.call("EnumerateInstanceNames", spelling, ClassName="CIM_Namespace")
+    assert keys(paths, "Name") == [spelling.strip("/"), VIRT]
+    manager = only(world.call("EnumerateInstanceNames", spelling, ClassName="CIM_ObjectManager"))
+    found = world.call("AssociatorNames", spelling, ObjectName=manager,
+                       AssocClass="CIM_NamespaceInManager")
+    assert keys(found, "Name") == [spelling.strip("/"), VIRT]
+
+
+@pytest.mark.parametrize("spelling", ["interop", INTEROP])
+@pytest.mark.parametrize("name", ["interop", INTEROP])
+def test_the_interop_namespace_is_read_back_by_either_name(world, spelling, name):
+    listed = only(path for path in world.call("EnumerateInstanceNames", INTEROP,
+                                              ClassName="CIM_Namespace")
+                  if path.keybindings["Name"] == INTEROP)
+    listed.keybindings["Name"] = name
+    assert world.call("GetInstance", spelling, InstanceName=listed)["Name"] in (name, INTEROP)
+
+
+def test_a_namespace_the_server_lacks_is_not_found(world):
+    listed = world.call("EnumerateInstanceNames", ClassName="CIM_Namespace")[0]
+    listed.keybindings["Name"] = "root/elsewhere"
+    with pytest.raises(CIMError) as error:
+        world.call("GetInstance", InstanceName=listed)
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
 
 
 def test_namespaces_say_which_schema_they_hold(world):

@@ -24,6 +24,7 @@ from virtcim.interop.profiles import (
     Organization,
     Profile,
     ProfileRegistry,
+    ProfileView,
     ReferencedProfileProvider,
     RegisteredProfileProvider,
     profile_instance_id,
@@ -41,8 +42,10 @@ __all__ = [
     "Organization",
     "Profile",
     "ProfileRegistry",
+    "ProfileView",
     "profile_instance_id",
     "register_interop",
+    "register_profile_view",
 ]
 
 
@@ -86,3 +89,29 @@ def register_interop(
     conformance = ElementConformsToProfileProvider(profiles)
     for namespace in repository.namespaces:
         registry.register(namespace, ["CIM_ElementConformsToProfile"], conformance)
+
+
+def register_profile_view(
+    registry: ProviderRegistry,
+    repository: Repository,
+    profiles: ProfileRegistry,
+    view: ProfileView,
+) -> None:
+    """Show ``profiles`` through ``view``: register its classes as views of the DMTF ones.
+
+    Its registered profiles and referenced-profile links in the interop
+    namespace, its conformance links in every namespace, as
+    :func:`register_interop` does for the DMTF classes. Raises
+    ``ValueError`` when one of the view's classes is missing from the
+    repository or already has a provider.
+    """
+    interop = profiles.interop_namespace
+    missing = [name for name in view.classnames() if repository.find_class(interop, name) is None]
+    if missing:
+        raise ValueError(f"profile view classes {missing} are not in the repository")
+    profiles.add_view(view)
+    registry.register_view(interop, [view.registered_profile], RegisteredProfileProvider(profiles))
+    registry.register_view(interop, [view.referenced_profile], ReferencedProfileProvider(profiles))
+    conformance = ElementConformsToProfileProvider(profiles)
+    for namespace in repository.namespaces:
+        registry.register_view(namespace, [view.conforms_to_profile], conformance)

@@ -19,10 +19,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError, CIMInstance, CIMInstanceName
+from pywbem import (
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
 
 from virtcim.operations.pull import PullSettings
-from virtcim.provider import AssociationProvider, RequestContext
+from virtcim.provider import AssociationProvider, RequestContext, same_keys
 from virtcim.repository.schema import Repository
 
 __all__ = [
@@ -151,10 +157,10 @@ class ObjectManagerProvider(AssociationProvider):
 
     def __init__(self, server: ServerDescription) -> None:
         self.server = server
-        self._producers: dict[str, Callable[[Repository], list[CIMInstance]]] = {
-            "cim_objectmanager": lambda repo: [self._object_manager(repo)],
-            "cim_cimxmlcommunicationmechanism": lambda repo: [self._comm_mechanism(repo)],
-            "cim_commmechanismformanager": lambda repo: [self._comm_mechanism_link(repo)],
+        self._producers: dict[str, Callable[[Repository, str], list[CIMInstance]]] = {
+            "cim_objectmanager": lambda repo, _: [self._object_manager(repo)],
+            "cim_cimxmlcommunicationmechanism": lambda repo, _: [self._comm_mechanism(repo)],
+            "cim_commmechanismformanager": lambda repo, _: [self._comm_mechanism_link(repo)],
             "cim_namespace": self._namespaces,
             "cim_namespaceinmanager": self._namespace_links,
         }
@@ -162,10 +168,47 @@ class ObjectManagerProvider(AssociationProvider):
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
+        return self._produce(ctx.repository, classname, self._interop_name(ctx))
+
+    def get_instance(
+        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
+    ) -> CIMInstance:
+        """The instance at ``path``; the interop namespace is found by any of its names."""
+        names = [self._interop_name(ctx), self.server.interop_namespace]
+        asked = path.keybindings.get("Name")
+        if isinstance(asked, str) and self._names_interop(ctx.repository, asked):
+            names.append(asked)
+        for name in dict.fromkeys(names):
+            for inst in self._produce(ctx.repository, path.classname, name):
+                if same_keys(inst.path, path):
+                    return inst
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path} in {ctx.namespace}")
+
+    def _produce(self, repo: Repository, classname: str, interop_name: str) -> list[CIMInstance]:
         produce = self._producers.get(classname.lower())
         if produce is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} is not served by {self!r}")
-        return produce(ctx.repository)
+        return produce(repo, interop_name)
+
+    def _names_interop(self, repo: Repository, name: str) -> bool:
+        try:
+            return repo.canonical_namespace(name) == self.server.interop_namespace
+        except CIMError:
+            return False
+
+    def _interop_name(self, ctx: RequestContext) -> str:
+        """The name the interop namespace is listed under: as the request named it.
+
+        A client that found the interop namespace as ``interop`` (pywbem
+        tries that name first) sees it listed as ``interop``, one that named
+        it ``root/interop`` as ``root/interop``: each namespace once, under
+        the name the client uses.
+        """
+        addressed = ctx.addressed
+        if (addressed and ctx.namespace == self.server.interop_namespace
+                and addressed.lower() != self.server.interop_namespace.lower()):
+            return addressed
+        return self.server.interop_namespace
 
     # -- the object manager ---------------------------------------------------
 
@@ -238,7 +281,11 @@ class ObjectManagerProvider(AssociationProvider):
 
     # -- the namespaces -------------------------------------------------------------
 
-    def _namespaces(self, repo: Repository) -> list[CIMInstance]:
+    def _namespace_names(self, interop_name: str) -> list[str]:
+        interop = self.server.interop_namespace
+        return [interop_name if name == interop else name for name in self.server.namespaces]
+
+    def _namespaces(self, repo: Repository, interop_name: str) -> list[CIMInstance]:
         return [
             self._instance(
                 repo, "CIM_Namespace", **self._namespace_keys(name),
@@ -247,7 +294,7 @@ class ObjectManagerProvider(AssociationProvider):
                 ClassType=ClassType.CIM,
                 ClassTypeVersion=SCHEMA_VERSION,
             )
-            for name in self.server.namespaces
+            for name in self._namespace_names(interop_name)
         ]
 
     def _namespace_keys(self, name: str) -> dict[str, str]:
@@ -260,7 +307,7 @@ class ObjectManagerProvider(AssociationProvider):
             "Name": name,
         }
 
-    def _namespace_links(self, repo: Repository) -> list[CIMInstance]:
+    def _namespace_links(self, repo: Repository, interop_name: str) -> list[CIMInstance]:
         manager = self._object_manager_path(repo)
         return [
             self._instance(
@@ -268,7 +315,7 @@ class ObjectManagerProvider(AssociationProvider):
                 Dependent=repo.build_path(self.server.interop_namespace, "CIM_Namespace",
                                           self._namespace_keys(name)),
             )
-            for name in self.server.namespaces
+            for name in self._namespace_names(interop_name)
         ]
 
     def _instance(self, repo: Repository, classname: str, **values: Any) -> CIMInstance:

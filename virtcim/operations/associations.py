@@ -217,7 +217,8 @@ class AssociationOperations:
         """The association classes that can point at ``source`` under the filters.
 
         ``assoc_class`` (the parameter ``param`` of the request) keeps only
-        that class and its subclasses.
+        that class and its subclasses, but for the view classes below it
+        (:meth:`~virtcim.provider.ProviderRegistry.register_view`).
         """
         source_class = self._known_class(namespace, source.classname, "ObjectName")
         if assoc_class is not None:
@@ -226,7 +227,9 @@ class AssociationOperations:
             reach for reach in self._reaches(source_class.lower())
             if _named(reach.source_roles, role)
             and (assoc_class is None
-                 or self._repository.is_subclass(namespace, reach.classname, assoc_class))
+                 or (self._repository.is_subclass(namespace, reach.classname, assoc_class)
+                     and not self._registry.passes_over(
+                         self._repository, namespace, reach.classname, assoc_class)))
         ]
 
     # -- class level --------------------------------------------------------------

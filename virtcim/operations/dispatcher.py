@@ -118,12 +118,12 @@ class Dispatcher:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"operation {call.name} is not supported")
         namespace = self.repository.canonical_namespace(call.namespace)
         args = _in_namespace(parse_params(call.name, call.params), namespace)
-        return handler(self._context(namespace, user), args)
+        return handler(self._context(namespace, user, call.namespace), args)
 
     def extrinsic(self, call: ExtrinsicCall, user: str | None = None) -> MethodResult:
         """Invoke a method; the result is typed by the method's declaration."""
         namespace = self.repository.canonical_namespace(call.namespace)
-        return self._methods.invoke(self._context(namespace, user), call)
+        return self._methods.invoke(self._context(namespace, user, call.namespace), call)
 
     def method_signature(self, namespace: str, classname: str, method: str) -> CIMMethod:
         """The method's declaration, which types its response.
@@ -165,8 +165,9 @@ class Dispatcher:
             return ctx
         return ctx.within(canonical)
 
-    def _context(self, namespace: str, user: str | None) -> RequestContext:
-        return RequestContext(namespace, self.repository, self, user, self.host)
+    def _context(self, namespace: str, user: str | None, addressed: str) -> RequestContext:
+        return RequestContext(namespace, self.repository, self, user, self.host,
+                              addressed=addressed.strip("/"))
 
     @staticmethod
     def _with_namespace(func: Callable[[str, Args], Any]

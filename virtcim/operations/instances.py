@@ -1,7 +1,8 @@
 """Instance operations, routed to the providers of a class and its subclasses.
 
 An enumeration of a class visits the class and every subclass that has a
-provider, lazily: a provider's generator is only started when the previous
+provider (but for view classes, see
+:meth:`~virtcim.provider.ProviderRegistry.register_view`), lazily: a provider's generator is only started when the previous
 one is exhausted, and each instance is shaped as it passes, so memory stays
 flat however many instances there are.
 """
@@ -218,9 +219,12 @@ class InstanceOperations:
         return served
 
     def _make_family(self, namespace: str, classname: str) -> tuple[str, ...]:
+        """The class and its subclasses, but for the view classes below it (each object once)."""
         cls = self._repository.get_class(namespace, classname)
         subclasses = self._repository.subclassnames(namespace, cls.classname, deep=True)
-        return (cls.classname, *subclasses)
+        return (cls.classname, *(
+            name for name in subclasses
+            if not self._registry.passes_over(self._repository, namespace, name, cls.classname)))
 
     def _client_instance(self, namespace: str, inst: CIMInstance) -> CIMInstance:
         """A client's instance with each property typed as its class declares."""
