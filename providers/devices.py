@@ -147,6 +147,8 @@ class DeviceProvider(InstanceProvider, abc.ABC):
     its path names.
     """
 
+    identifier_required = True
+
     #: The class name without prefix (``Processor``).
     generic_class: ClassVar[str]
 

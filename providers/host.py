@@ -50,15 +50,6 @@ def is_host_path(hv: Hypervisor, path: CIMInstanceName) -> bool:
     )
 
 
-def _wrong_key(hv: Hypervisor, path: CIMInstanceName) -> str:
-    """The key of a path that names no host, as libvirt-cim's clients expect it named."""
-    classname = naming.classname(hv.prefix, HOST_SYSTEM).lower()
-    creation = str(path.keybindings.get("CreationClassName", ""))
-    if path.classname.lower() != classname or creation.lower() != classname:
-        return "CreationClassName"
-    return "Name"
-
-
 class HostSystemProvider(InstanceProvider):
     """``<Prefix>_HostSystem``: the one host of a hypervisor (DSP1042's scoping class).
 
@@ -77,8 +68,8 @@ class HostSystemProvider(InstanceProvider):
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
         if not is_host_path(self.hypervisor, path):
-            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({_wrong_key(self.hypervisor, path)}"
-                                              f"): no host {path.keybindings.get('Name')!r} "
+            # The operations layer names the key that matched nothing.
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no host {path.keybindings.get('Name')!r} "
                                               f"on {self.hypervisor.uri}")
         return self._instance(ctx, path.classname)
 

@@ -99,12 +99,16 @@ def guest_of_vssd(hv: Hypervisor, path: CIMInstanceName) -> str:
 
 
 def rasd_at(hv: Hypervisor, instance_id: object) -> tuple[str, str]:
-    """``(guest name, device id)`` of a RASD InstanceID; ``CIM_ERR_NOT_FOUND`` if malformed."""
+    """``(guest name, device id)`` of a RASD InstanceID; ``CIM_ERR_NOT_FOUND`` if malformed.
+
+    A setting not found is named by its InstanceID, in libvirt-cim's words
+    (``No such instance (web1/vdz)``), which its clients compare.
+    """
     try:
         return naming.parse_rasd_instance_id(str(instance_id))
     except ValueError as error:
         raise CIMError(CIM_ERR_NOT_FOUND,
-                       f"No such instance (InstanceID): no resource setting on {hv.uri}: "
+                       f"No such instance ({instance_id}): no resource setting on {hv.uri}: "
                        f"{error}") from None  # fmt: skip
 
 
@@ -235,6 +239,8 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     A deep enumeration of all of them walks the guests once.
     """
 
+    identifier_required = True
+
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
         self._kinds = {naming.classname(hypervisor.prefix, kind.value).lower(): kind
@@ -256,19 +262,20 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
         kind = self._kind(path.classname)
-        name, ident = rasd_at(self.hypervisor, path.keybindings.get("InstanceID"))
+        instance_id = path.keybindings.get("InstanceID")
+        name, ident = rasd_at(self.hypervisor, instance_id)
         try:
             domain = self.hypervisor.domain(name)
         except CIMError as error:
             if error.status_code != CIM_ERR_NOT_FOUND:
                 raise
-            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance (InstanceID): "
+            raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}): "
                                               f"{error.status_description}") from None
         setting = rasd.find_setting(domain.xml, kind, ident)
         if setting is None:
             raise CIMError(
                 CIM_ERR_NOT_FOUND,
-                f"No such instance (InstanceID): guest {name!r} on {self.hypervisor.uri} "
+                f"No such instance ({instance_id}): guest {name!r} on {self.hypervisor.uri} "
                 f"has no {kind.value} {ident!r}",
             )
         return rasd_instance(ctx, self.hypervisor, domain, setting)

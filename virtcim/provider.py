@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pywbem import (
     CIM_ERR_NOT_FOUND,
@@ -167,6 +167,12 @@ class InstanceProvider(Provider):
     but slow defaults or answer ``CIM_ERR_NOT_SUPPORTED``.
     """
 
+    #: Whether a path without its ``InstanceID`` or ``DeviceID`` is a request
+    #: that fails (``CIM_ERR_FAILED``, "Missing InstanceID") rather than one
+    #: that finds nothing: libvirt-cim's providers that read a guest and a
+    #: device out of the identifier answered so, and its clients check it.
+    identifier_required: ClassVar[bool] = False
+
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
@@ -202,18 +208,11 @@ class InstanceProvider(Provider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none.
-
-        The error names the first key no instance has, in the words libvirt-cim
-        used and its clients look for: ``No such instance (InstanceID)``.
-        """
-        seen: list[CIMInstanceName] = []
+        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none."""
         for inst in self.enumerate_instances(ctx, path.classname, property_list):
             if same_keys(inst.path, path):
                 return inst
-            seen.append(inst.path)
-        raise CIMError(CIM_ERR_NOT_FOUND,
-                       f"No such instance ({_unmatched_key(path, seen)}): no instance {path}")
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path}")
 
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
         """Create ``instance`` and return its path."""
@@ -381,14 +380,3 @@ def refers_to(link: CIMInstance, target: CIMInstanceName, role: str | None) -> b
 def class_path(target: CIMInstanceName | CIMClassName) -> CIMClassName:
     """The class path of an instance or class target."""
     return CIMClassName(target.classname, namespace=target.namespace, host=target.host)
-
-
-def _unmatched_key(path: CIMInstanceName, others: Sequence[CIMInstanceName]) -> str:
-    """The first key of ``path`` whose value none of ``others`` has (all keys if each has)."""
-    def text(value: Any) -> str:
-        return str(value).lower()
-
-    for name, value in path.keybindings.items():
-        if not any(text(other.keybindings.get(name)) == text(value) for other in others):
-            return str(name)
-    return ", ".join(str(name) for name in path.keybindings)

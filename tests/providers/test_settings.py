@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import DomainListing, DomainXML, Hypervisor
@@ -76,8 +76,9 @@ def test_unknown_settings_are_not_found(cim, guest, classname, instance_id):
     with pytest.raises(CIMError) as error:
         cim.get(path(classname, InstanceID=instance_id.format(guest=guest)))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
-    if "ResourceAllocation" in classname:
-        assert "No such instance (InstanceID)" in error.value.status_description
+    # libvirt-cim named a missing setting by its InstanceID, a missing VSSD by the key.
+    named = instance_id.format(guest=guest) if "ResourceAllocation" in classname else "InstanceID"
+    assert f"No such instance ({named})" in error.value.status_description
 
 
 def test_vssd_component_links_the_vssd_to_each_rasd(cim, guest):
@@ -189,3 +190,17 @@ def test_an_empty_drive_holds_no_bytes(cim, hypervisor, rich_xml):
         assert drive["VirtualQuantity"] == 0 and drive["EmulatedType"] == 1
     finally:
         domain.undefine()
+
+
+@pytest.mark.parametrize("classname, code", [
+    ("Test_DiskResourceAllocationSettingData", CIM_ERR_FAILED),
+    ("Test_VirtualSystemSettingData", CIM_ERR_NOT_FOUND),
+])
+def test_a_path_without_instance_id_fails_or_finds_nothing_as_libvirt_cim_answered(
+        cim, guest, classname, code):
+    """libvirt-cim read a guest and a device out of a setting's InstanceID; not a VSSD's."""
+    with pytest.raises(CIMError) as err:
+        cim.get(path(classname, Instance_ID=f"{guest}/vda"))
+    assert err.value.status_code == code
+    expected = "Missing InstanceID" if code == CIM_ERR_FAILED else "No such instance (InstanceID)"
+    assert expected in err.value.status_description

@@ -69,14 +69,15 @@ def test_a_missing_key_is_named(world):
 
 
 @pytest.mark.parametrize("key", ["InstanceID", "DeviceID"])
-def test_a_path_without_its_identifier_failed_as_libvirt_cim_answered(key):
-    error = missing_key_error(key, "KVM_Thing Other='x'")
+def test_a_path_without_its_identifier_fails_where_the_provider_requires_it(key):
+    error = missing_key_error(key, "KVM_Thing Other='x'", identifier_required=True)
     assert error.status_code == CIM_ERR_FAILED
     assert f"Missing {key}" in error.status_description
     assert f"No {key} specified" in error.status_description
 
 
-def test_a_path_without_another_key_is_not_found():
-    error = missing_key_error("SystemName", "KVM_LogicalDisk DeviceID='web/vda'")
+@pytest.mark.parametrize("key, required", [("InstanceID", False), ("SystemName", True)])
+def test_a_path_without_another_key_is_not_found(key, required):
+    error = missing_key_error(key, "KVM_LogicalDisk DeviceID='web/vda'", required)
     assert error.status_code == CIM_ERR_NOT_FOUND
-    assert error.status_description.startswith("No such instance (SystemName): ")
+    assert error.status_description.startswith(f"No such instance ({key}): ")

@@ -335,6 +335,8 @@ class RegisteredProfileProvider(InstanceProvider, MethodProvider):
     profiles of its view with the view's values.
     """
 
+    identifier_required = True
+
     def __init__(self, profiles: ProfileRegistry) -> None:
         self.profiles = profiles
 

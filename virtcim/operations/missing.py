@@ -5,9 +5,11 @@ class's order, whose value no instance has beside the keys before it. Only
 asked after a lookup failed, so the enumeration it needs costs nothing on the
 way to an instance that exists.
 
-A path without its identifier (``InstanceID``, ``DeviceID``) is no lookup that
-failed but a request that could not be made: libvirt-cim answered it
-``CIM_ERR_FAILED``, ``Missing InstanceID``, and its clients check for that.
+A path without its identifier (``InstanceID``, ``DeviceID``) is, for the
+providers that say so (:attr:`~virtcim.provider.InstanceProvider.identifier_required`),
+no lookup that failed but a request that could not be made: libvirt-cim
+answered it ``CIM_ERR_FAILED``, ``Missing InstanceID``, and its clients check
+for that.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
     return None
 
 
-def missing_key_error(key: str, where: str) -> CIMError:
+def missing_key_error(key: str, where: str, identifier_required: bool) -> CIMError:
     """The error for a path of ``where`` (class and keys) without a value for ``key``."""
-    if key.lower() in _IDENTIFIERS:
+    if identifier_required and key.lower() in _IDENTIFIERS:
         return CIMError(CIM_ERR_FAILED, f"Missing {key}: No {key} specified for {where}")
     return CIMError(CIM_ERR_NOT_FOUND, not_found_message(key, f"{where} has no value for it"))
 
