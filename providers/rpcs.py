@@ -51,7 +51,6 @@ from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
-    CIM_ERR_NOT_SUPPORTED,
     CIMError,
     CIMInstance,
     CIMInstanceName,
@@ -74,7 +73,13 @@ from providers.pool_associations import guests_using
 from providers.pools import PoolKind, pool_at, pool_path
 from providers.virt import Hypervisor, StoragePool, naming, units
 from providers.virt.rasd import ResourceType
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.provider import (
+    InstanceProvider,
+    MethodProvider,
+    RequestContext,
+    UnsupportedMethod,
+    cim_method,
+)
 
 __all__ = [
     "CONFIGURATION_CAPABILITIES",
@@ -628,7 +633,7 @@ def _missing(method: str, parameter: str) -> CIMError:
 
 
 def _not_supported(method: str, why: str) -> CIMError:
-    return CIMError(CIM_ERR_NOT_SUPPORTED, f"{method} is not supported: {why}")
+    return UnsupportedMethod(f"{method} is not supported: {why}")
 
 
 def _invalid(message: str) -> CIMError:
