@@ -7,27 +7,40 @@ SettingsDefineCapabilities. A template is a resource setting a client fetches,
 adjusts if it likes, and passes to DefineSystem or AddResourceSettings (or,
 for the pool settings, to the ResourcePoolConfigurationService) as it is.
 
-Template InstanceIDs are ``<pool InstanceID>/<role>`` for the pool's guest
-resource setting (``MemoryPool/0/Default``, ``DiskPool/default/Maximum``) and
-``<pool InstanceID>/<setting>/<role>`` for the settings that create things
-(``DiskPool/default/StorageVolume/Default``, ``NetworkPool/0/NetPool/Default``);
-a pool name never holds ``/``, so each names one template. The roles are
-libvirt-cim's: Default, Minimum, Maximum and Increment, the last three given
-where the setting has a quantity (memory size, vCPUs, disk and volume sizes),
-only Default otherwise.
+Each template carries, as its ``InstanceID`` property, the word libvirt-cim
+gave it (``Default``, ``Minimum``, ``Maximum``, ``Increment``; ``Default CDROM``,
+``New Storage Volume Default``...), which clients compare. That word is the same
+for many templates, so the template's *path* carries a unique InstanceID
+instead, its key: ``<pool InstanceID>[/<setting>][/<variant>...]/<role>``
+(``MemoryPool/0/Default``, ``DiskPool/default/Disk/vm1.img/Maximum``,
+``NetworkPool/0/NetPool/nat/eth0/Default``). Associators hand out that path, and
+GetInstance on it answers the template; templates are not enumerated, as
+libvirt-cim's were not. A pool name never holds ``/``, and the role ends every
+key, so each key names one template.
+The roles are libvirt-cim's; SettingsDefineCapabilities gives each its
+``ValueRole``/``ValueRange`` as DSP1043 has them.
 
-The templates, all valid as they stand:
+The templates, as libvirt-cim offered them:
 
 * memory: 256 MiB by default, 64 MiB to the host's memory, by 1 MiB;
 * processors: 1 vCPU by default, 1 to the host's CPUs, by 1;
-* a storage pool: a ``vda`` disk on its first volume (by name), and a new raw
-  volume (1 GiB, or what is available if less); a pool without volumes, and
-  ``DiskPool/0``, offer an empty CD-ROM drive ``hdc``; ``DiskPool/0`` also a
-  ``dir`` storage pool setting;
-* a network: an interface on it; ``NetworkPool/0``: a user-mode interface
-  and a NAT network setting on a 192.168.x.0/24 range no network uses;
+* a storage pool: for each volume a disk (``vda``) on it; an empty CD-ROM
+  (``hdc``) and floppy (``fda``) drive; and, when running, a new raw volume
+  twice (sizes in MiB and in GiB). ``DiskPool/0``: a storage pool setting per
+  pool type (dir, fs, netfs, disk, iscsi, logical, scsi), with libvirt-cim's
+  example sources and Path ``/dev/null`` (``/dev/disk/by-id`` for scsi);
+* a network: interfaces on it, on a bridge, user-mode (each with and without a
+  model and target device) and direct (macvtap, with and without VSI values);
+  ``NetworkPool/0``: a network setting per forward mode (isolated; NAT and
+  routed, with and without a forward device), on libvirt's usual
+  192.168.122.0/24;
 * graphics: VNC on 127.0.0.1, any port; input: a USB tablet; controllers:
   a virtio SCSI controller.
+
+Every role of a setting without a quantity has the same values. The storage
+pool and network settings carry libvirt-cim's examples (Path ``/dev/null``,
+libvirt's default range, direct interfaces on ``eth1``): a client sets its
+own before passing them back.
 """
 
 from __future__ import annotations
@@ -85,11 +98,10 @@ POOL_SETTING_CLASSES: Mapping[str, str] = {
     NET_POOL_SETTING: "NetPool",
 }
 MIB_UNITS = "byte*2^20"
+GIB_UNITS = "byte*2^30"
 DEFAULT_MEMORY_MIB = 256
 MINIMUM_MEMORY_MIB = 64
 DEFAULT_VOLUME_MIB = 1024
-#: Where the template for a new storage pool puts it.
-DEFAULT_POOL_PATH = "/var/lib/libvirt/images"
 
 
 class ValueRole(enum.IntEnum):
@@ -161,8 +173,10 @@ class PoolType(enum.IntEnum):
 _IMAGE_FORMATS = frozenset({"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vpc", "vhdx"})
 _FORMAT_TYPES = frozenset(kind.name.lower() for kind in FormatType)
 
-#: DMTF ``ResourceType`` of a storage volume.
-STORAGE_VOLUME_TYPE = 32
+#: ``ResourceType`` of libvirt-cim's storage volume setting (its own class keeps its value).
+STORAGE_VOLUME_TYPE = 32768
+#: DMTF ``ResourceType`` of a storage volume, also accepted.
+DMTF_STORAGE_VOLUME_TYPE = 32
 
 
 class Role(enum.Enum):
@@ -183,23 +197,42 @@ _ROLES_BY_LABEL = {role.label: role for role in Role}
 
 @dataclass(frozen=True)
 class Template:
-    """One template: the generic class of the setting, its role and property values."""
+    """One template: the generic class of the setting, its role and property values.
+
+    ``variant`` tells it from the pool's other templates of its class and role
+    (a volume's name, a forward mode); ``label`` is the InstanceID property
+    when it is not the plain role (libvirt-cim's ``Default CDROM``...).
+    """
 
     generic_class: str
     pool_id: str
     role: Role
     values: dict[str, Any]
+    variant: tuple[str, ...] = ()
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The InstanceID of the template's path: unique, ``<pool>[/<setting>][/<variant>]/<role>``."""
+        setting = POOL_SETTING_CLASSES.get(self.generic_class)
+        return "/".join((self.pool_id, *([setting] if setting else []), *self.variant,
+                         self.role.label))
 
     @property
     def instance_id(self) -> str:
-        setting = POOL_SETTING_CLASSES.get(self.generic_class)
-        middle = f"/{setting}" if setting else ""
-        return f"{self.pool_id}{middle}/{self.role.label}"
+        """The InstanceID property: the word libvirt-cim gave the template."""
+        return self.label or self.role.label
+
+    def path(self, ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+        return ctx.path(naming.classname(hv.prefix, self.generic_class),
+                        namespace=VIRT_NAMESPACE, InstanceID=self.key)
 
     def instance(self, ctx: RequestContext, hv: Hypervisor) -> CIMInstance:
-        return ctx.instance(naming.classname(hv.prefix, self.generic_class),
-                            InstanceID=self.instance_id, ElementName=self.role.label,
-                            PoolID=self.pool_id, **self.values)
+        instance = ctx.instance(naming.classname(hv.prefix, self.generic_class),
+                                InstanceID=self.instance_id, ElementName=self.role.label,
+                                PoolID=self.pool_id, **self.values)
+        instance.path = self.path(ctx, hv)
+        return instance
 
 
 # --- the templates -----------------------------------------------------------------------
@@ -211,9 +244,24 @@ def templates_of(hv: Hypervisor, pool: Pool) -> list[Template]:
 
 
 def _ranged(generic: str, pool: Pool, common: Mapping[str, Any], quantity: str,
-            bounds: Mapping[Role, int]) -> Iterator[Template]:
+            bounds: Mapping[Role, int], variant: tuple[str, ...] = (),
+            label: str = "{role}") -> Iterator[Template]:
     for role, amount in bounds.items():
-        yield Template(generic, pool.instance_id, role, {**common, quantity: amount})
+        yield Template(generic, pool.instance_id, role, {**common, quantity: amount}, variant,
+                       _label(label, role))
+
+
+def _each_role(generic: str, pool: Pool, values: Mapping[str, Any],
+               variant: tuple[str, ...] = (), label: str = "{role}") -> Iterator[Template]:
+    """The four roles of a setting whose values do not depend on the role."""
+    for role in Role:
+        yield Template(generic, pool.instance_id, role, dict(values), variant,
+                       _label(label, role))
+
+
+def _label(label: str, role: Role) -> str | None:
+    text = label.format(role=role.label)
+    return None if text == role.label else text
 
 
 def _memory(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
@@ -231,40 +279,36 @@ def _processor(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
 
 
 def _disk(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
-    storage = None if pool.is_primordial else hv.storage_pool(pool.name)
-    volume = _first_volume(hv, storage) if storage is not None else None
-    if volume is None:
-        yield Template(Kind.DISK.value, pool.instance_id, Role.DEFAULT, {
-            "ResourceType": ResourceType.CD_DRIVE, "VirtualDevice": "hdc",
-            "EmulatedType": EmulatedType.CDROM, "Address": ""})
-    else:
-        path, size, image_format = volume
+    if pool.is_primordial:
+        yield from _storage_pools(pool)
+        return
+    storage = hv.storage_pool(pool.name)
+    for name, path, size, image_format in _volumes(hv, storage):
         common = {"ResourceType": ResourceType.DISK_DRIVE, "VirtualDevice": "vda",
                   "EmulatedType": EmulatedType.DISK, "Address": path,
                   "DriverType": image_format, "AllocationUnits": MIB_UNITS}
         yield from _ranged(Kind.DISK.value, pool, common, "VirtualQuantity", {
-            Role.DEFAULT: -(-size // 2**20), Role.MINIMUM: 1,
-            Role.MAXIMUM: storage.available // 2**20 if storage else 0, Role.INCREMENT: 1})
-    if storage is not None and storage.is_active:
+            Role.DEFAULT: max(1, -(-size // 2**20)), Role.MINIMUM: 1,
+            Role.MAXIMUM: max(1, -(-size // 2**20)), Role.INCREMENT: 1}, ("Disk", name))
+    for device, emulated, name in (("hdc", EmulatedType.CDROM, "CDROM"),
+                                   ("fda", EmulatedType.FLOPPY, "floppy")):
+        yield from _each_role(Kind.DISK.value, pool, {
+            "ResourceType": ResourceType.DISK_DRIVE, "VirtualDevice": device,
+            "EmulatedType": emulated, "Address": ""}, (name,), f"{{role}} {name}")
+    if storage.is_active:
         yield from _new_volume(pool, storage)
-    if pool.is_primordial:
-        yield Template(DISK_POOL_SETTING, pool.instance_id, Role.DEFAULT, {
-            "ResourceType": ResourceType.DISK_DRIVE, "Type": PoolType.DIR,
-            "Path": DEFAULT_POOL_PATH, "Autostart": False})
 
 
-def _first_volume(hv: Hypervisor, storage: StoragePool) -> tuple[str, int, str | None] | None:
-    """The path, capacity and image format of the pool's first volume by name, if any."""
+def _volumes(hv: Hypervisor, storage: StoragePool) -> list[tuple[str, str, int, str | None]]:
+    """Name, path, capacity and image format of each volume of a running pool, by name."""
     if not storage.is_active:
-        return None
-    found = volumes(hv, storage)
-    if not found:
-        return None
-    first = hv.run(f"storage pool {storage.name!r}",
-                   lambda _conn: min(found, key=lambda volume: volume.name()))
-    path, info, xml = hv.run(f"volume {first.name()!r}",
-                             lambda _conn: (first.path(), first.info(), first.XMLDesc(0)))
-    return path, info[1], _image_format(xml)
+        return []
+
+    def read(_conn: libvirt.virConnect) -> list[tuple[str, str, int, str | None]]:
+        return sorted((volume.name(), volume.path(), volume.info()[1],
+                       _image_format(volume.XMLDesc(0))) for volume in volumes(hv, storage))
+
+    return hv.run(f"storage pool {storage.name!r}", read)
 
 
 def _image_format(volume_xml: str) -> str | None:
@@ -275,32 +319,91 @@ def _image_format(volume_xml: str) -> str | None:
 
 
 def _new_volume(pool: Pool, storage: StoragePool) -> Iterator[Template]:
+    """A new raw volume in the pool's folder, sized in MiB, then the same in GiB."""
+    common = {"ResourceType": STORAGE_VOLUME_TYPE, "VolumeName": "new-volume.img",
+              "Path": storage.target_path or "", "FormatType": FormatType.RAW,
+              "AllocationQuantity": 0}
+    label = "New Storage Volume {role}"
     available = storage.available // 2**20
-    name = "new-volume.img"
-    target = storage.target_path or ""
-    common = {"ResourceType": STORAGE_VOLUME_TYPE, "VolumeName": name,
-              "Path": f"{target.rstrip('/')}/{name}", "FormatType": FormatType.RAW,
-              "AllocationQuantity": 0, "AllocationUnits": MIB_UNITS}
-    yield from _ranged(STORAGE_VOLUME, pool, common, "Capacity", {
-        Role.DEFAULT: min(DEFAULT_VOLUME_MIB, available), Role.MINIMUM: 1,
-        Role.MAXIMUM: available, Role.INCREMENT: 1})
+    yield from _ranged(STORAGE_VOLUME, pool, {**common, "AllocationUnits": MIB_UNITS},
+                       "Capacity", {Role.DEFAULT: min(DEFAULT_VOLUME_MIB, available),
+                                    Role.MINIMUM: 1, Role.MAXIMUM: available,
+                                    Role.INCREMENT: 1}, label=label)
+    available_gib = storage.available // 2**30
+    yield from _ranged(STORAGE_VOLUME, pool, {**common, "AllocationUnits": GIB_UNITS},
+                       "Capacity", {Role.DEFAULT: min(1, available_gib), Role.MINIMUM: 1,
+                                    Role.MAXIMUM: available_gib, Role.INCREMENT: 1},
+                       ("GiB",), label)
+
+
+#: libvirt-cim's example sources of the storage pool settings, per pool type: a
+#: client gives its own Path (and sources) before creating a pool.
+_EXAMPLE_HOST = "host_sys.domain.com"
+_POOL_EXAMPLES: Mapping[PoolType, Mapping[str, Any]] = {
+    PoolType.DIR: {},
+    PoolType.FS: {"DevicePaths": ["/dev/sda100"]},
+    PoolType.NETFS: {"Host": _EXAMPLE_HOST, "SourceDirectory": "/var/lib/images"},
+    PoolType.DISK: {"DevicePaths": ["/dev/VolGroup00/LogVol100"]},
+    PoolType.ISCSI: {"Host": _EXAMPLE_HOST, "DevicePaths": ["iscsi-target"]},
+    PoolType.LOGICAL: {},
+    PoolType.SCSI: {"Path": "/dev/disk/by-id", "AdapterName": "host0",
+                    "PortName": "0000111122223333", "NodeName": "4444555566667777"},
+}
+
+
+def _storage_pools(pool: Pool) -> Iterator[Template]:
+    for pool_type, example in _POOL_EXAMPLES.items():
+        common = {"ResourceType": ResourceType.DISK_DRIVE, "Type": pool_type,
+                  "Path": "/dev/null", **example}
+        yield from _ranged(DISK_POOL_SETTING, pool, common, "Autostart", {
+            Role.DEFAULT: 0, Role.MINIMUM: 0, Role.MAXIMUM: 1, Role.INCREMENT: 1},
+            (pool_type.name.lower(),))
 
 
 def _network(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
-    common = {"ResourceType": ResourceType.ETHERNET_ADAPTER}
-    if not pool.is_primordial:
-        yield Template(Kind.NET.value, pool.instance_id, Role.DEFAULT,
-                       {**common, "NetworkType": "network", "NetworkName": pool.name})
+    if pool.is_primordial:
+        yield from _networks(pool)
         return
-    yield Template(Kind.NET.value, pool.instance_id, Role.DEFAULT,
-                   {**common, "NetworkType": "user"})
-    free = _free_range(network_ranges(hv))
-    if free is not None:
-        hosts = list(free.hosts())
-        yield Template(NET_POOL_SETTING, pool.instance_id, Role.DEFAULT, {
-            **common, "Address": str(hosts[0]), "Netmask": str(free.netmask),
-            "IPRangeStart": str(hosts[1]), "IPRangeEnd": str(hosts[-1]),
-            "ForwardMode": ForwardMode.NAT})
+    network = hv.network(pool.name)
+    bridge = network.bridge or "br0"
+    common = {"ResourceType": ResourceType.ETHERNET_ADAPTER}
+    kinds: tuple[tuple[str, dict[str, str]], ...] = (
+        ("network", {"NetworkName": pool.name}), ("bridge", {"NetworkName": bridge}), ("user", {}))
+    for network_type, values in kinds:
+        for device in (True, False):
+            extra = {"VirtualDevice": "vtap1", "ResourceSubType": "e1000"} if device else {}
+            yield from _ranged(Kind.NET.value, pool, {
+                **common, "NetworkType": network_type, **values, **extra},
+                "VirtualQuantity", _NIC_COUNTS, (network_type, *(["e1000"] if device else [])))
+    direct = {**common, "NetworkType": "direct", "SourceDevice": "eth1", "NetworkMode": "vepa"}
+    vsi = {"VSIManagerID": "managerid", "VSITypeID": "typeid",
+           "VSITypeIDVersion": "typeidversion"}
+    for name, values in (("vepa", {}),
+                            ("802.1Qbh", {"VSIType": "802.1Qbh", "ProfileID": "my_profile"}),
+                            ("802.1Qbg", {"VSIType": "802.1Qbg", **vsi,
+                                          "VSIInstanceID": "instanceid"}),
+                            ("802.1Qbg-typeid", {"VSIType": "802.1Qbg", **vsi})):
+        yield from _ranged(Kind.NET.value, pool, {**direct, **values}, "VirtualQuantity",
+                           _NIC_COUNTS, ("direct", name))
+
+
+#: How many interfaces a guest may take from a network.
+_NIC_COUNTS = {Role.DEFAULT: 1, Role.MINIMUM: 0, Role.MAXIMUM: 8, Role.INCREMENT: 1}
+
+#: libvirt-cim's network settings: libvirt's default range.
+_NETWORK_EXAMPLE = {"Address": "192.168.122.1", "Netmask": "255.255.255.0",
+                    "IPRangeStart": "192.168.122.2", "IPRangeEnd": "192.168.122.254"}
+_FORWARD_DEVICE = "eth0"
+
+
+def _networks(pool: Pool) -> Iterator[Template]:
+    common = {"ResourceType": ResourceType.ETHERNET_ADAPTER, **_NETWORK_EXAMPLE}
+    for mode in ForwardMode:
+        devices = (None,) if mode is ForwardMode.ISOLATED else (None, _FORWARD_DEVICE)
+        for device in devices:
+            yield from _each_role(NET_POOL_SETTING, pool, {
+                **common, "ForwardMode": mode, "ForwardDevice": device},
+                (mode.name.lower(), *([device] if device else [])))
 
 
 def network_ranges(hv: Hypervisor) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
@@ -316,15 +419,6 @@ def network_ranges(hv: Hypervisor) -> list[tuple[str, ipaddress.IPv4Network | ip
             except ValueError:
                 continue
     return ranges
-
-
-def _free_range(used: Sequence[tuple[str, Any]]) -> ipaddress.IPv4Network | None:
-    for third in range(100, 255):
-        candidate = ipaddress.IPv4Network(f"192.168.{third}.0/24")
-        if not any(candidate.overlaps(taken) for _, taken in used
-                   if taken.version == candidate.version):
-            return candidate
-    return None
 
 
 def _graphics(_hv: Hypervisor, pool: Pool) -> Iterator[Template]:
@@ -357,8 +451,8 @@ _TEMPLATES = {
 
 def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
     """The template ``path`` names, or ``None`` when it names none (or its pool is gone)."""
-    instance_id = path.keybindings.get("InstanceID")
-    pool_id = _pool_of_template_id(str(instance_id))
+    key = path.keybindings.get("InstanceID")
+    pool_id = _pool_of_template_key(str(key))
     if pool_id is None:
         return None
     try:
@@ -369,16 +463,14 @@ def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
         return None
     wanted = path.classname.lower()
     return next((template for template in templates_of(hv, pool)
-                 if template.instance_id == instance_id
+                 if template.key == key
                  and naming.classname(hv.prefix, template.generic_class).lower() == wanted), None)
 
 
-def _pool_of_template_id(instance_id: str) -> str | None:
-    """``DiskPool/default`` from ``DiskPool/default[/<setting>]/<role>``, else ``None``."""
-    parts = instance_id.split("/")
-    if len(parts) not in (3, 4) or parts[-1] not in _ROLES_BY_LABEL:
-        return None
-    if len(parts) == 4 and parts[2] not in POOL_SETTING_CLASSES.values():
+def _pool_of_template_key(key: str) -> str | None:
+    """``DiskPool/default`` from ``DiskPool/default[/...]/<role>``, else ``None``."""
+    parts = key.split("/")
+    if len(parts) < 3 or parts[-1] not in _ROLES_BY_LABEL:
         return None
     pool_id = "/".join(parts[:2])
     try:
@@ -413,11 +505,21 @@ class AllocationCapabilitiesProvider(InstanceProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        pool = _pool_of_capabilities(self.hypervisor, path)
+        """The capabilities of an existing pool; otherwise ``CIM_ERR_NOT_FOUND`` worded as
+        libvirt-cim's GetInstance worded it (``Instance not found``; the operations
+        layer puts ``No such instance (InstanceID)``, its traversals' words, first)."""
+        pool_id = _pool_of_capabilities(self.hypervisor, path)
+        pool = None
+        if pool_id is not None:
+            try:
+                pool = find_pool(self.hypervisor, pool_id)
+            except CIMError as error:
+                if error.status_code != CIM_ERR_NOT_FOUND:
+                    raise
         if pool is None:
-            raise CIMError(CIM_ERR_NOT_FOUND, f"no allocation capabilities {path} on "
-                                              f"{self.hypervisor.uri}")
-        return self._instance(ctx, path.classname, find_pool(self.hypervisor, pool))
+            raise CIMError(CIM_ERR_NOT_FOUND, f"Instance not found: no allocation capabilities "
+                                              f"{path} on {self.hypervisor.uri}")
+        return self._instance(ctx, path.classname, pool)
 
     @staticmethod
     def _instance(ctx: RequestContext, classname: str, pool: Pool) -> CIMInstance:
@@ -463,9 +565,14 @@ class SettingsWithTemplatesProvider(ResourceAllocationSettingDataProvider):
 
 
 class PoolSettingsProvider(InstanceProvider):
-    """``<Prefix>_StorageVolume/DiskPool/NetPoolResourceAllocationSettingData``: the
-    templates of these classes; for storage volumes also every volume of every active
-    storage pool (InstanceID its path). A deep enumeration lists the pools once."""
+    """``<Prefix>_StorageVolume/DiskPool/NetPoolResourceAllocationSettingData``.
+
+    Enumerated: every volume of every active storage pool (a storage volume
+    setting, InstanceID its path). The templates of these classes are reached
+    through SettingsDefineCapabilities and answer GetInstance, but are not
+    enumerated, as libvirt-cim did not: its clients enumerate the settings and
+    read each InstanceID as ``<guest>/<device>``, which a template's plain
+    word is not. A deep enumeration lists the storage pools once."""
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
@@ -482,10 +589,6 @@ class PoolSettingsProvider(InstanceProvider):
     ) -> Iterator[CIMInstance]:
         hv = self.hypervisor
         wanted = {self._generic[name.lower()] for name in classnames}
-        for pool in all_pools(hv, [PoolKind.DISK, PoolKind.NETWORK]):
-            for template in templates_of(hv, pool):
-                if template.generic_class in wanted:
-                    yield template.instance(ctx, hv)
         if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
                 if storage.is_active:
@@ -580,8 +683,7 @@ class SettingTemplates:
 
     @staticmethod
     def _link(ctx: RequestContext, hv: Hypervisor, template: Template) -> Link:
-        path = ctx.path(naming.classname(hv.prefix, template.generic_class),
-                        namespace=VIRT_NAMESPACE, InstanceID=template.instance_id)
+        path = template.path(ctx, hv)
         _, role, value_range = template.role.value
         return {"GroupComponent": capabilities_path(ctx, hv, template.pool_id),
                 "PartComponent": path, "PropertyPolicy": PropertyPolicy.INDEPENDENT,

@@ -172,20 +172,29 @@ def volume_paths(hv: Hypervisor, pool: StoragePool) -> list[str]:
 
 
 def find_pool(hv: Hypervisor, instance_id: str) -> Pool:
-    """The pool ``instance_id`` names; ``CIM_ERR_NOT_FOUND`` when there is none."""
+    """The pool ``instance_id`` names; ``CIM_ERR_NOT_FOUND`` when there is none, worded
+    as libvirt-cim worded it (``No such instance (<InstanceID>)``)."""
     try:
         kind_name, name = naming.parse_pool_instance_id(instance_id)
         kind = _kind_of(kind_name)
     except ValueError as error:
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no pool on {hv.uri}: {error}") from None
-    if name == naming.PRIMORDIAL_POOL:
-        return _primordial_pool(hv, kind)
-    if kind is PoolKind.DISK:
-        return _disk_pool(hv.storage_pool(name))
-    if kind is PoolKind.NETWORK:
-        return _network_pool(hv.network(name))
-    raise CIMError(CIM_ERR_NOT_FOUND, f"no pool {instance_id!r} on {hv.uri}: "
-                                      f"{kind.generic_class} has only {primordial(kind)}")
+        raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}) - resource pool "
+                                          f"type mismatch: no pool on {hv.uri}: {error}") from None
+    try:
+        if name == naming.PRIMORDIAL_POOL:
+            return _primordial_pool(hv, kind)
+        if kind is PoolKind.DISK:
+            return _disk_pool(hv.storage_pool(name))
+        if kind is PoolKind.NETWORK:
+            return _network_pool(hv.network(name))
+    except CIMError as error:
+        if error.status_code != CIM_ERR_NOT_FOUND:
+            raise
+        raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}): "
+                                          f"{error.status_description}") from None
+    raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}): no pool "
+                                      f"{instance_id!r} on {hv.uri}: {kind.generic_class} has "
+                                      f"only {primordial(kind)}")
 
 
 def _primordial_pool(hv: Hypervisor, kind: PoolKind,
@@ -220,7 +229,7 @@ def _disk_pool(pool: StoragePool) -> Pool:
         "Reserved": _mib(pool.allocation),
         "OtherResourceType": pool.pool_type,
         "Path": pool.target_path,
-        "Autostart": pool.autostart,
+        "Autostart": int(pool.autostart),
         "Host": host.get("name") if host is not None else None,
         "SourceDirectory": directory.get("path") if directory is not None else None,
         "OperationalStatus": [_status(pool.is_active)],
@@ -292,7 +301,9 @@ class ResourcePoolProvider(InstanceProvider):
     ) -> CIMInstance:
         instance_id = pool_at(self.hypervisor, path)
         if instance_id is None:
-            raise CIMError(CIM_ERR_NOT_FOUND, f"no pool {path} on {self.hypervisor.uri}")
+            raise CIMError(CIM_ERR_NOT_FOUND,
+                           f"No such instance ({path.keybindings.get('InstanceID')}) - resource "
+                           f"pool type mismatch: no pool {path} on {self.hypervisor.uri}")
         return pool_instance(ctx, self.hypervisor, find_pool(self.hypervisor, instance_id))
 
 

@@ -15,9 +15,14 @@ complete before they return (no jobs):
 * ``DeleteResourcePool(Pool)``: stop and undefine a storage pool or network
   (its volumes and folder stay);
 * ``CreateResourceInPool(Settings, Pool)`` -> Resource: a raw or qcow2 volume
-  from a StorageVolumeResourceAllocationSettingData, sized in any
-  AllocationUnits up to 2^64 - 1 bytes;
-* ``DeleteResourceInPool(Resource, Pool)``, ``RefreshResourcesInPool(Pool)``.
+  from a StorageVolumeResourceAllocationSettingData (ResourceType 32768,
+  libvirt-cim's, or DMTF's 32), sized in any AllocationUnits up to 2^64 - 1
+  bytes; its Path is the volume's full path, or the pool's folder with the
+  volume's VolumeName (libvirt-cim's form);
+* ``DeleteResourceInPool(Resource, Pool)``, ``RefreshResourcesInPool(Pool)``;
+* ``CreateResourcePool``, ``AddResourcesToResourcePool`` and
+  ``RemoveResourcesFromResourcePool`` answer ``CIM_ERR_NOT_SUPPORTED``, as
+  libvirt-cim's did.
 
 Each returns 0 when done. A request that cannot be honoured raises the CIM
 error naming the cause, and leaves nothing behind: ``CIM_ERR_INVALID_PARAMETER``
@@ -53,6 +58,7 @@ from pywbem import (
 
 from providers.capabilities import (
     DISK_POOL_SETTING,
+    DMTF_STORAGE_VOLUME_TYPE,
     NET_POOL_SETTING,
     STORAGE_VOLUME,
     STORAGE_VOLUME_TYPE,
@@ -67,7 +73,13 @@ from providers.pool_associations import guests_using
 from providers.pools import PoolKind, pool_at, pool_path
 from providers.virt import Hypervisor, StoragePool, naming, units
 from providers.virt.rasd import ResourceType
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.provider import (
+    InstanceProvider,
+    MethodProvider,
+    RequestContext,
+    UnsupportedMethod,
+    cim_method,
+)
 
 __all__ = [
     "CONFIGURATION_CAPABILITIES",
@@ -90,7 +102,8 @@ _GENERIC_PREFIXES = ("cim", "virt")
 #: DMTF ResourceType "Storage Extent".
 _STORAGE_EXTENT = 19
 _STORAGE_TYPES = frozenset({ResourceType.DISK_DRIVE, _STORAGE_EXTENT, ResourceType.LOGICAL_DISK,
-                            STORAGE_VOLUME_TYPE})
+                            STORAGE_VOLUME_TYPE, DMTF_STORAGE_VOLUME_TYPE})
+_VOLUME_TYPES = frozenset({STORAGE_VOLUME_TYPE, DMTF_STORAGE_VOLUME_TYPE})
 _NETWORK_TYPES = frozenset({ResourceType.ETHERNET_ADAPTER, ResourceType.ETHERNET_CONNECTION})
 _DEFAULT_NETMASK = "255.255.255.0"
 _FORWARD_MODES = {ForwardMode.NAT: "nat", ForwardMode.ROUTED: "route"}
@@ -159,6 +172,28 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
                                        f"{self.hypervisor.uri}",
                            EnabledState=_ServiceState.ENABLED)
 
+    # -- what libvirt-cim did not implement either ------------------------------------------
+
+    @cim_method
+    def CreateResourcePool(self, ctx: RequestContext, target: CIMInstanceName,
+                           **_params: Any) -> int:
+        """Not supported: a primordial pool is the host's; CreateChildResourcePool makes pools."""
+        raise _not_supported("CreateResourcePool", "pools are made with CreateChildResourcePool")
+
+    @cim_method
+    def AddResourcesToResourcePool(self, ctx: RequestContext, target: CIMInstanceName,
+                                   **_params: Any) -> int:
+        """Not supported: libvirt decides what a storage pool or network holds."""
+        raise _not_supported("AddResourcesToResourcePool",
+                             "libvirt decides what a storage pool or network holds")
+
+    @cim_method
+    def RemoveResourcesFromResourcePool(self, ctx: RequestContext, target: CIMInstanceName,
+                                        **_params: Any) -> int:
+        """Not supported: libvirt decides what a storage pool or network holds."""
+        raise _not_supported("RemoveResourcesFromResourcePool",
+                             "libvirt decides what a storage pool or network holds")
+
     # -- pools ---------------------------------------------------------------------------
 
     @cim_method
@@ -221,9 +256,11 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
     ) -> tuple[int, dict[str, Any]]:
         """Create a storage volume in a storage pool."""
         where = "CreateResourceInPool Settings"
+        if Pool is None:
+            raise _missing("CreateResourceInPool", "Pool")
         storage = self._active_storage_pool("CreateResourceInPool Pool", Pool)
         if Settings is None:
-            raise _invalid(f"{where} is required")
+            raise _missing("CreateResourceInPool", "Settings")
         self._check_volume_class(where, Settings)
         values = _values(Settings)
         name = _volume_name(where, values, storage)
@@ -236,9 +273,16 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
                            f"{storage.name!r} on {self.hypervisor.uri}")
         xml = _volume_xml(where, name, capacity, min(_size(where, values, "AllocationQuantity"),
                                                      capacity), values.get("FormatType"))
-        self._refuse_existing(f"volume {name!r} in storage pool {storage.name!r}",
-                              lambda: self.hypervisor.run(
-                                  "volume", lambda _conn: storage.handle.storageVolLookupByName(name)))
+        try:
+            self._refuse_existing(f"volume {name!r} in storage pool {storage.name!r}",
+                                  lambda: self.hypervisor.run(
+                                      "volume",
+                                      lambda _conn: storage.handle.storageVolLookupByName(name)))
+        except CIMError as error:   # libvirt-cim's answer to a name in use
+            if error.status_code != CIM_ERR_ALREADY_EXISTS:
+                raise
+            raise CIMError(CIM_ERR_FAILED, f"Unable to create storage volume: "
+                                           f"{error.status_description}") from None
         text = etree.tostring(xml, encoding="unicode")
         volume = self.hypervisor.run(f"volume {name!r} in storage pool {storage.name!r}",
                                      lambda _conn: storage.handle.createXML(text, 0),
@@ -259,13 +303,18 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
     ) -> int:
         """Delete a storage volume, named by its setting (Path, InstanceID, VolumeName or Address)."""
         where = "DeleteResourceInPool Resource"
+        if Pool is None:
+            raise _missing("DeleteResourceInPool", "Pool")
         storage = self._active_storage_pool("DeleteResourceInPool Pool", Pool)
         if Resource is None:
-            raise _invalid(f"{where} is required")
-        name = _volume_name(where, _volume_identity(_values(Resource)), storage)
+            raise _missing("DeleteResourceInPool", "Resource")
+        identity = _volume_identity(_values(Resource))
+        if not identity["Path"] and not identity["VolumeName"]:
+            raise CIMError(CIM_ERR_FAILED, f"Missing Address in resource RASD: {where} names no "
+                                           "volume (Address, Path, InstanceID or VolumeName)")
+        volume = self._volume_in(where, storage, identity)
         hv = self.hypervisor
-        what = f"volume {name!r} in storage pool {storage.name!r}"
-        volume = hv.run(what, lambda _conn: storage.handle.storageVolLookupByName(name))
+        what = f"volume {volume.name()!r} in storage pool {storage.name!r}"
         hv.run(what, lambda _conn: volume.delete(0), read=False, action="delete")
         _log.info("deleted %s on %s", what, hv.uri)
         return ReturnCode.COMPLETED
@@ -281,6 +330,34 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         return ReturnCode.COMPLETED
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _volume_in(self, where: str, storage: StoragePool, identity: Mapping[str, Any]
+                   ) -> libvirt.virStorageVol:
+        """The volume of ``storage`` a setting names by path (else by name).
+
+        One that libvirt does not know is CIM_ERR_FAILED with libvirt's words,
+        as libvirt-cim answered it; one of another pool is an invalid parameter.
+        """
+        hv = self.hypervisor
+        path = identity.get("Path")
+        try:
+            if path:
+                volume = hv.run(f"volume {path!r}",
+                                lambda conn: conn.storageVolLookupByPath(str(path)))
+            else:
+                name = _name(f"{where} VolumeName", identity.get("VolumeName"))
+                volume = hv.run(f"volume {name!r} in storage pool {storage.name!r}",
+                                lambda _conn: storage.handle.storageVolLookupByName(name))
+        except CIMError as error:
+            if error.status_code != CIM_ERR_NOT_FOUND:
+                raise
+            raise CIMError(CIM_ERR_FAILED, f"Unable to delete resource: "
+                                           f"{error.status_description}") from None
+        owner = hv.run(f"volume {path!r}", lambda _conn: volume.storagePoolLookupByVolume().name())
+        if owner != storage.name:
+            raise _invalid(f"{where}: volume {path!r} is in storage pool {owner!r}, not in "
+                           f"{storage.name!r}")
+        return volume
 
     def _is_network(self, where: str, classname: str, values: Mapping[str, Any]) -> bool:
         generic = self._generic(where, classname)
@@ -301,7 +378,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         generic = self._generic(where, setting.classname)
         rtype = setting.properties.get("ResourceType")
         plain = generic == "resourceallocationsettingdata" and rtype is not None \
-            and rtype.value is not None and int(rtype.value) == STORAGE_VOLUME_TYPE
+            and rtype.value is not None and int(rtype.value) in _VOLUME_TYPES
         if generic != STORAGE_VOLUME.lower() and not plain:
             raise _invalid(f"{where}: {setting.classname} is not a {STORAGE_VOLUME}: only "
                            "storage volumes are created in pools")
@@ -479,7 +556,9 @@ def _volume_xml(where: str, name: str, capacity: int, allocation: int, format_ty
     try:
         kind = FormatType(int(format_type)) if format_type is not None else FormatType.RAW
     except ValueError:
-        raise _invalid(f"{where}: FormatType {format_type} is not 1 (raw) or 2 (qcow2)") from None
+        raise CIMError(CIM_ERR_FAILED, f"Unable to generate XML for new resource: {where}: "
+                                       f"FormatType {format_type} is not 1 (raw) or 2 (qcow2)"
+                       ) from None
     return E.volume(E.name(name), E.capacity(str(capacity), unit="bytes"),
                     E.allocation(str(allocation), unit="bytes"),
                     E.target(E.format(type=kind.name.lower())))
@@ -527,20 +606,34 @@ def _volume_identity(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _volume_name(where: str, values: Mapping[str, Any], storage: StoragePool) -> str:
-    """The volume's name in ``storage``, from VolumeName and/or a Path inside the pool."""
+    """The volume's name in ``storage``: its VolumeName, else the last part of a Path
+    inside the pool's folder.
+
+    libvirt puts a new volume in its pool's folder under its name whatever path
+    it is given, and libvirt-cim's clients send the folder (or any path) with
+    VolumeName: with a VolumeName, Path is that hint and nothing more.
+    """
     name = values.get("VolumeName")
     path = values.get("Path")
-    if path:
-        normal = posixpath.normpath(str(path))
-        folder, base = posixpath.split(normal)
-        target = posixpath.normpath(storage.target_path or "")
+    target = posixpath.normpath(storage.target_path or "")
+    if name:
+        if path and posixpath.normpath(str(path)) not in (target, posixpath.join(target, name)):
+            _log.info("%s: volume %r goes in storage pool %r's folder %s, not at %r", where,
+                      name, storage.name, target, path)
+    elif path:
+        folder, name = posixpath.split(posixpath.normpath(str(path)))
         if folder != target:
             raise _invalid(f"{where}: Path {path!r} is outside storage pool {storage.name!r} "
                            f"(its volumes are in {target})")
-        if name and name != base:
-            raise _invalid(f"{where}: VolumeName {name!r} and Path {path!r} disagree")
-        name = base
     return _name(f"{where} VolumeName", name)
+
+
+def _missing(method: str, parameter: str) -> CIMError:
+    return _invalid(f"Missing argument `{parameter}': {method} {parameter} is required")
+
+
+def _not_supported(method: str, why: str) -> CIMError:
+    return UnsupportedMethod(f"{method} is not supported: {why}")
 
 
 def _invalid(message: str) -> CIMError:

@@ -53,6 +53,7 @@ __all__ = [
     "ProviderRegistry",
     "RequestContext",
     "SharedInstance",
+    "UnsupportedMethod",
     "cim_method",
 ]
 
@@ -269,6 +270,16 @@ def cim_method(func: F) -> F:
     """
     func.__cim_method__ = True  # type: ignore[attr-defined]
     return func
+
+
+class UnsupportedMethod(CIMError):
+    """``CIM_ERR_NOT_SUPPORTED`` from a method its class declares but its provider does not
+    support (DSP0200: "not supported ... on behalf of a provided class"). A method's
+    client gets it as it is, where any other ``CIM_ERR_NOT_SUPPORTED`` (a libvirt
+    refusal) becomes ``CIM_ERR_FAILED``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(CIM_ERR_NOT_SUPPORTED, message)
 
 
 class MethodProvider(Provider):

@@ -71,10 +71,10 @@ def test_storage_from_creation_to_a_guest_and_back(server, libvirt_conn, tmp_pat
 
     capabilities = only(conn.AssociatorNames(pool, AssocClass="CIM_ElementCapabilities",
                                              ResultClass="CIM_AllocationCapabilities"))
-    templates = {t["InstanceID"]: t for t in conn.Associators(
+    templates = {t.path["InstanceID"]: t for t in conn.Associators(
         capabilities, AssocClass="CIM_SettingsDefineCapabilities", ResultRole="PartComponent")}
-    disk = templates[f"DiskPool/{POOL}/Default"]
-    assert disk["Address"] == volume_path
+    disk = templates[f"DiskPool/{POOL}/Disk/root.qcow2/Default"]
+    assert (disk["InstanceID"], disk["Address"]) == ("Default", volume_path)
 
     vssd = CIMInstance("Test_VirtualSystemSettingData",
                        properties={"VirtualSystemIdentifier": GUEST})
@@ -94,3 +94,53 @@ def test_storage_from_creation_to_a_guest_and_back(server, libvirt_conn, tmp_pat
     assert conn.InvokeMethod("DeleteResourceInPool", rpcs, Pool=pool, Resource=stored)[0] == 0
     assert conn.InvokeMethod("DeleteResourcePool", rpcs, Pool=pool)[0] == 0
     assert POOL not in libvirt_conn.listStoragePools() + libvirt_conn.listDefinedStoragePools()
+
+
+def test_templates_are_picked_fetched_and_passed_back_as_libvirt_cims_clients_do(
+        server, libvirt_conn, tmp_path):
+    conn = server.connection()
+    rpcs = only(conn.EnumerateInstanceNames("Test_ResourcePoolConfigurationService"))
+    caps = conn.GetInstance(CIMInstanceName("Test_AllocationCapabilities",
+                                            {"InstanceID": "DiskPool/0"}))
+    found = conn.Associators(caps.path, AssocClass="Test_SettingsDefineCapabilities")
+    assert len({t.path["InstanceID"] for t in found}) == len(found) == 28
+    [template] = [t for t in found if t["InstanceID"] == "Default" and t["Type"] == 1]
+    fetched = conn.GetInstance(template.path)
+    assert (fetched["InstanceID"], fetched.path["InstanceID"]) == (
+        "Default", "DiskPool/0/DiskPool/dir/Default")
+    links = conn.References(template.path, ResultClass="Test_SettingsDefineCapabilities")
+    assert [(link["ValueRole"], link["ValueRange"]) for link in links] == [(0, 0)]
+
+    template["PoolID"] = f"DiskPool/{POOL}"
+    template["Path"] = str(tmp_path)
+    template["Autostart"] = pywbem.Uint16(1)
+    text = template.tomof()
+    assert "Autostart = 1;" in text and 'InstanceID = "Default";' in text
+    rv, out = conn.InvokeMethod("CreateChildResourcePool", rpcs, ElementName=POOL,
+                                Settings=[text])
+    assert rv == 0
+    assert libvirt_conn.storagePoolLookupByName(POOL).autostart() == 1
+    pool = conn.GetInstance(out["Pool"])
+    assert (pool["Autostart"], type(pool["Autostart"])) == (1, pywbem.Uint16)
+
+    caps = conn.GetInstance(CIMInstanceName("Test_AllocationCapabilities",
+                                            {"InstanceID": f"DiskPool/{POOL}"}))
+    found = conn.Associators(caps.path, AssocClass="Test_SettingsDefineCapabilities")
+    [volume] = [t for t in found if t["ResourceType"] == 32768 and "Default" in t["InstanceID"]
+                and t["AllocationUnits"] == "byte*2^20"]
+    volume["Path"] = str(tmp_path)
+    volume["VolumeName"] = "from-template.img"
+    rv, out = conn.InvokeMethod("CreateResourceInPool", rpcs, Pool=out["Pool"],
+                                Settings=volume.tomof())
+    assert rv == 0
+    assert out["Resource"]["InstanceID"] == str(tmp_path / "from-template.img")
+    assert "from-template.img" in libvirt_conn.storagePoolLookupByName(POOL).listVolumes()
+
+
+@pytest.mark.parametrize("method", ["CreateResourcePool", "AddResourcesToResourcePool",
+                                    "RemoveResourcesFromResourcePool"])
+def test_the_methods_libvirt_cim_left_out_are_not_supported_on_the_class_too(server, method):
+    conn = server.connection()
+    with pytest.raises(pywbem.CIMError) as error:
+        conn.InvokeMethod(method, "Test_ResourcePoolConfigurationService")
+    assert error.value.status_code == pywbem.CIM_ERR_NOT_SUPPORTED

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import libvirt
 import pytest
 from lxml import etree
-from pywbem import CIMClassName, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIMClassName, CIMError, CIMInstance, CIMInstanceName, Uint64
 
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
@@ -130,15 +130,18 @@ def test_pool_volume_network_and_guest_from_templates(
                  ForwardMode=1)]).out_params["Pool"]
     assert qemu_conn.networkLookupByName(network_name).isActive()
 
-    # a guest defined from the Default templates alone
-    def default_template(pool_id: str) -> CIMInstance:
+    # a guest defined from Default templates alone, each found by the key of its path
+    def default_template(pool_id: str, *variant: str) -> CIMInstance:
         caps = CIMInstanceName(f"{PREFIX}_AllocationCapabilities", {"InstanceID": pool_id})
+        key = "/".join((pool_id, *variant, "Default"))
         [found] = [t for t in cim.associators(caps, AssocClass=f"{PREFIX}_SettingsDefineCapabilities")
-                   if t["InstanceID"] == f"{pool_id}/Default"]
+                   if t.path["InstanceID"] == key]
+        assert found["InstanceID"] == "Default"
         return found
 
-    settings = [default_template(p) for p in (
-        "MemoryPool/0", "ProcessorPool/0", pool["InstanceID"], network["InstanceID"])]
+    settings = [default_template("MemoryPool/0"), default_template("ProcessorPool/0"),
+                default_template(pool["InstanceID"], "Disk", volume_name),
+                default_template(network["InstanceID"], "network")]
     [vsms] = cim.names(f"{PREFIX}_VirtualSystemManagementService")
     cim.invoke(vsms, "DefineSystem", ResourceSettings=settings, SystemSettings=embedded(
         "VirtualSystemSettingData", VirtualSystemIdentifier=guest))
@@ -178,3 +181,38 @@ def test_pool_volume_network_and_guest_from_templates(
     assert pool_name not in [p.name() for p in qemu_conn.listAllStoragePools()]
     assert network_name not in [n.name() for n in qemu_conn.listAllNetworks()]
     assert not os.listdir(pool_dir)
+
+
+def test_a_volume_from_its_template_in_libvirt_cims_form_and_a_junk_delete(
+        cim, qemu_conn, pool_dir, scratch_pool_name, scratch_volume_name):
+    [service] = cim.names(f"{PREFIX}_ResourcePoolConfigurationService")
+    pool_name = scratch_pool_name()
+    volume_name = scratch_volume_name(pool_name)
+    pool = cim.invoke(service, "CreateChildResourcePool", ElementName=pool_name, Settings=[
+        embedded("DiskPoolResourceAllocationSettingData", Type=1, Path=pool_dir,
+                 Autostart=1)]).out_params["Pool"]
+    assert qemu_conn.storagePoolLookupByName(pool_name).autostart() == 1
+    caps = CIMInstanceName(f"{PREFIX}_AllocationCapabilities", {"InstanceID": pool["InstanceID"]})
+    found = cim.associators(caps, AssocClass=f"{PREFIX}_SettingsDefineCapabilities")
+    assert len({t.path["InstanceID"] for t in found}) == len(found) == 4 + 4 + 8
+    [template] = [t for t in found if t["ResourceType"] == 32768 and "Default" in t["InstanceID"]
+                  and t["AllocationUnits"] == "byte*2^20"]
+    assert template["Path"] == pool_dir
+    template["VolumeName"] = volume_name
+    template["Capacity"] = Uint64(8)
+    resource = cim.invoke(service, "CreateResourceInPool", Pool=pool,
+                          Settings=template).out_params["Resource"]
+    assert resource["InstanceID"] == os.path.join(pool_dir, volume_name)
+    assert volume_name in qemu_conn.storagePoolLookupByName(pool_name).listVolumes()
+    disks = [t for t in cim.associators(caps, AssocClass=f"{PREFIX}_SettingsDefineCapabilities")
+             if t.get("Address") == resource["InstanceID"]]
+    assert sorted(t["InstanceID"] for t in disks) == ["Default", "Increment", "Maximum", "Minimum"]
+
+    with pytest.raises(CIMError) as error:
+        cim.invoke(service, "DeleteResourceInPool", Pool=pool, Resource=embedded(
+            "DiskResourceAllocationSettingData", Address="Junkvol_path"))
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "no storage vol with matching path" in error.value.status_description
+    cim.invoke(service, "DeleteResourceInPool", Pool=pool, Resource=disks[0])
+    assert qemu_conn.storagePoolLookupByName(pool_name).listVolumes() == []
+    cim.invoke(service, "DeleteResourcePool", Pool=pool)

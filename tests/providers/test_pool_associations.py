@@ -119,3 +119,24 @@ def test_an_association_instance_can_be_fetched_by_its_keys(cim, pooled_guest):
     [link] = cim.references(device("LogicalDisk", pooled_guest, "vdb"),
                             ResultClass="Test_ElementAllocatedFromPool")
     assert cim.get(link.path)["Antecedent"]["InstanceID"] == "DiskPool/default-pool"
+
+
+@pytest.mark.parametrize("key", ["CreationClassName", "Name"])
+def test_pools_of_a_host_that_is_not_there_name_the_wrong_key(cim, key):
+    [host] = cim.names("Test_HostSystem")
+    wrong = host.copy()
+    wrong.keybindings[key] = "wrong"
+    with pytest.raises(CIMError) as error:
+        cim.associator_names(wrong, AssocClass="Test_HostedResourcePool")
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({key})" in error.value.status_description
+
+
+@pytest.mark.parametrize("kind", ["Mem", "Proc", "Disk", "Net"])
+def test_the_pool_of_a_setting_that_is_not_there_is_no_such_instance(cim, kind):
+    wrong = CIMInstanceName(f"Test_{kind}ResourceAllocationSettingData", {"InstanceID": "wrong"},
+                            namespace=VIRT_NAMESPACE)
+    with pytest.raises(CIMError) as error:
+        cim.associator_names(wrong, AssocClass="Test_ResourceAllocationFromPool")
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert "No such instance" in error.value.status_description

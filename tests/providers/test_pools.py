@@ -95,3 +95,18 @@ def test_resource_profiles_are_registered_as_components_of_system_virtualization
     assert expected <= set(profiles.get(SYSTEM_VIRTUALIZATION_PROFILE_ID).references)
     disk = profiles.get("CIM:DSP1041-ResourceAllocation-1.1.0c_d")
     assert [central.classname for central in disk.central_classes] == ["Virt_DiskPool"]
+
+
+@pytest.mark.parametrize(("classname", "instance_id", "words"), [
+    ("Test_MemoryPool", "wrong", "No such instance (wrong) - resource pool type mismatch"),
+    ("Test_MemoryPool", "DiskPool/default-pool", "resource pool type mismatch"),
+    ("Test_MemoryPool", "MemoryPool/invalid_id", "No such instance (MemoryPool/invalid_id)"),
+    ("Test_DiskPool", "DiskPool/gone", "No such instance (DiskPool/gone)"),
+])
+def test_a_pool_that_is_not_there_is_not_found_in_libvirt_cims_words(cim, classname,
+                                                                     instance_id, words):
+    with pytest.raises(CIMError) as error:
+        cim.get(CIMInstanceName(classname, {"InstanceID": instance_id},
+                                namespace=VIRT_NAMESPACE))
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert words in error.value.status_description

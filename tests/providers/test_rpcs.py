@@ -8,9 +8,11 @@ from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
     CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
     CIMError,
     CIMInstance,
     CIMInstanceName,
+    Uint16,
 )
 
 from providers.classes import VIRT_NAMESPACE
@@ -129,15 +131,73 @@ def test_a_nat_network_is_created_with_its_range_and_deleted(cim, call, libvirt_
     assert "scratch-net" not in libvirt_conn.listNetworks() + libvirt_conn.listDefinedNetworks()
 
 
-def test_the_network_template_creates_a_network_unchanged(cim, call, libvirt_conn):
+def test_a_network_template_picked_as_libvirt_cims_clients_do_creates_a_network(
+        cim, call, libvirt_conn):
     caps = CIMInstanceName("Test_AllocationCapabilities", {"InstanceID": "NetworkPool/0"})
-    [template] = cim.associators(caps, ResultClass="Test_NetPoolResourceAllocationSettingData")
+    found = cim.associators(caps, ResultClass="Test_NetPoolResourceAllocationSettingData")
+    [template] = [t for t in found if t["InstanceID"] == "Default" and t["ForwardMode"] == 2
+                  and not t["ForwardDevice"]]
+    for name, value in {"PoolID": "NetworkPool/from-template", "Address": "192.168.77.1",
+                        "IPRangeStart": "192.168.77.2", "IPRangeEnd": "192.168.77.254"}.items():
+        template[name] = value
     result = call("CreateChildResourcePool", ElementName="from-template", Settings=[template])
     try:
         assert result.return_value == 0
-        assert "192.168.100.1" in libvirt_conn.networkLookupByName("from-template").XMLDesc()
+        xml = libvirt_conn.networkLookupByName("from-template").XMLDesc()
+        assert "192.168.77.1" in xml and "mode='route'" in xml
     finally:
         call("DeleteResourcePool", Pool=result.out_params["Pool"])
+
+
+def test_a_storage_pool_template_with_a_uint16_autostart_creates_an_autostarted_pool(
+        cim, call, libvirt_conn, tmp_path):
+    caps = CIMInstanceName("Test_AllocationCapabilities", {"InstanceID": "DiskPool/0"})
+    found = cim.associators(caps, ResultClass="Test_DiskPoolResourceAllocationSettingData")
+    [template] = [t for t in found if t["InstanceID"] == "Default" and t["Type"] == 1]
+    template["Path"] = str(tmp_path)
+    template["Autostart"] = Uint16(1)
+    result = call("CreateChildResourcePool", ElementName="auto", Settings=[template])
+    try:
+        assert result.return_value == 0
+        assert libvirt_conn.storagePoolLookupByName("auto").autostart() == 1
+        created = cim.get(result.out_params["Pool"])
+        assert (created["Autostart"], type(created["Autostart"])) == (1, Uint16)
+    finally:
+        handle = libvirt_conn.storagePoolLookupByName("auto")
+        handle.destroy()
+        handle.undefine()
+
+
+@pytest.mark.parametrize("method", ["CreateResourcePool", "AddResourcesToResourcePool",
+                                    "RemoveResourcesFromResourcePool"])
+def test_the_methods_libvirt_cim_left_out_are_not_supported(cim, service, method):
+    error = failure(lambda: cim.invoke(service, method))
+    assert error.status_code == CIM_ERR_NOT_SUPPORTED
+    assert method in error.status_description
+
+
+def test_a_volume_is_created_from_its_pools_folder_and_volume_name(cim, call, dir_pool,
+                                                                   libvirt_conn):
+    path, target = dir_pool
+    result = call("CreateResourceInPool", Pool=path, Settings=embedded(
+        "StorageVolumeResourceAllocationSettingData", ResourceType=32768, Path=target,
+        VolumeName="named.img", Capacity=1, AllocationUnits="byte*2^20"))
+    assert result.return_value == 0
+    assert result.out_params["Resource"]["InstanceID"] == f"{target}/named.img"
+    assert libvirt_conn.storagePoolLookupByName("scratch").listVolumes() == ["named.img"]
+    assert cim.get(result.out_params["Resource"])["ResourceType"] == 32768
+
+
+def test_a_volume_setting_with_either_volume_resource_type_creates_a_volume(call, dir_pool,
+                                                                           libvirt_conn):
+    path, target = dir_pool
+    for rtype, name in ((32768, "libvirt-cim.img"), (32, "dmtf.img")):
+        assert call("CreateResourceInPool", Pool=path, Settings=embedded(
+            "StorageVolumeResourceAllocationSettingData", ResourceType=rtype,
+            Path=f"{target}/{name}",
+            Capacity=1, AllocationUnits="byte*2^20")).return_value == 0
+    assert sorted(libvirt_conn.storagePoolLookupByName("scratch").listVolumes()) == [
+        "dmtf.img", "libvirt-cim.img"]
 
 
 def networks(conn) -> set[str]:
@@ -207,12 +267,43 @@ def test_bad_volumes_are_refused_and_create_nothing(call, dir_pool, libvirt_conn
     assert "larger than the" in too_big.status_description
     assert create(VolumeName="x.img", Capacity=1, AllocationUnits="furlongs").status_code == \
         CIM_ERR_INVALID_PARAMETER
-    assert create(VolumeName="x.img", Capacity=1, FormatType=9).status_code == \
-        CIM_ERR_INVALID_PARAMETER
+    bad_format = create(VolumeName="x.img", Capacity=1, FormatType=9)
+    assert bad_format.status_code == CIM_ERR_FAILED
+    assert "Unable to generate XML for new resource" in bad_format.status_description
     assert libvirt_conn.storagePoolLookupByName("scratch").listVolumes() == []
     call("CreateResourceInPool", Pool=path, Settings=embedded(
         "StorageVolumeResourceAllocationSettingData", VolumeName="one.img", Capacity=4096))
-    assert create(VolumeName="one.img", Capacity=1).status_code == CIM_ERR_FAILED
+    duplicate = create(VolumeName="one.img", Capacity=1)
+    assert duplicate.status_code == CIM_ERR_FAILED
+    assert "Unable to create storage volume" in duplicate.status_description
+    assert "already exists" in duplicate.status_description
+
+
+def test_a_volume_name_with_a_path_elsewhere_goes_in_the_pools_folder(call, dir_pool,
+                                                                     libvirt_conn):
+    path, target = dir_pool
+    result = call("CreateResourceInPool", Pool=path, Settings=embedded(
+        "StorageVolumeResourceAllocationSettingData", VolumeName="elsewhere.img",
+        Path="/tmp/elsewhere.img", Capacity=1, AllocationUnits="byte*2^20"))
+    assert result.out_params["Resource"]["InstanceID"] == f"{target}/elsewhere.img"
+    assert libvirt_conn.storagePoolLookupByName("scratch").listVolumes() == ["elsewhere.img"]
+
+
+def test_deleting_a_volume_that_is_not_there_fails_as_libvirt_cim_failed(call, dir_pool):
+    path, _ = dir_pool
+    gone = failure(lambda: call("DeleteResourceInPool", Pool=path, Resource=embedded(
+        "DiskResourceAllocationSettingData", Address="Junkvol_path")))
+    assert gone.status_code == CIM_ERR_FAILED
+    assert "Unable to delete resource" in gone.status_description
+    nameless = failure(lambda: call("DeleteResourceInPool", Pool=path, Resource=embedded(
+        "DiskResourceAllocationSettingData", VirtualDevice="vda")))
+    assert nameless.status_code == CIM_ERR_FAILED
+    assert "Missing Address in resource RASD" in nameless.status_description
+    for parameter, params in (("Resource", {"Pool": path}), ("Pool", {"Resource": embedded(
+            "DiskResourceAllocationSettingData", Address="/x")})):
+        missing = failure(lambda params=params: call("DeleteResourceInPool", **params))
+        assert missing.status_code == CIM_ERR_INVALID_PARAMETER
+        assert f"Missing argument `{parameter}'" in missing.status_description
 
 
 def test_primordial_and_unknown_pools_cannot_be_changed(call):
@@ -306,3 +397,21 @@ def test_a_pool_a_guest_uses_is_not_deleted(call, dir_pool, libvirt_conn, define
     assert "scratch" in libvirt_conn.listStoragePools()
     libvirt_conn.lookupByName("pool-user").undefine()
     assert call("DeleteResourcePool", Pool=path).return_value == 0
+
+
+@pytest.mark.parametrize("key", ["CreationClassName", "SystemCreationClassName", "Name",
+                                 "SystemName"])
+def test_a_wrong_key_of_the_service_is_named_in_the_not_found_error(cim, service, key):
+    wrong = service.copy()
+    wrong.keybindings[key] = "wrong"
+    error = failure(lambda: cim.get(wrong))
+    assert error.status_code == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({key})" in error.status_description
+
+
+def test_a_wrong_capabilities_id_is_named_in_the_not_found_error(cim):
+    error = failure(lambda: cim.get(CIMInstanceName(
+        "Test_ResourcePoolConfigurationCapabilities", {"InstanceID": "wrong"},
+        namespace=VIRT_NAMESPACE)))
+    assert (error.status_code, "No such instance (InstanceID)" in error.status_description) == (
+        CIM_ERR_NOT_FOUND, True)

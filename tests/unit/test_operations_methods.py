@@ -24,7 +24,8 @@ from pywbem import (
 from tests.unit.model import NS, GuestProvider, cim_status, guest_path, host_path
 from virtcim.cimxml.messages import ExtrinsicCall
 from virtcim.operations import Dispatcher
-from virtcim.provider import ProviderRegistry, cim_method
+from virtcim.operations.errors import method_errors
+from virtcim.provider import ProviderRegistry, UnsupportedMethod, cim_method
 
 
 def test_inputs_are_typed_by_the_declaration(world):
@@ -226,3 +227,14 @@ def test_an_embedded_number_for_a_string_is_not_given_as_libvirt_cim_read_it(wor
     world.invoke(guest_path("g1"), "Start", Setting=setting)
     typed = world.guests.calls[-1][1]["Setting"]
     assert "InstanceID" not in typed and typed["Size"] == 1
+
+
+def test_a_method_its_provider_does_not_support_stays_not_supported():
+    with pytest.raises(CIMError) as unsupported:
+        with method_errors():
+            raise UnsupportedMethod("Frobnicate is not supported")
+    assert unsupported.value.status_code == CIM_ERR_NOT_SUPPORTED
+    with pytest.raises(CIMError) as refused:
+        with method_errors():
+            raise CIMError(CIM_ERR_NOT_SUPPORTED, "libvirt refuses")
+    assert refused.value.status_code == CIM_ERR_FAILED

@@ -26,6 +26,8 @@ from pywbem import (
     CIMError,
 )
 
+from virtcim.provider import UnsupportedMethod
+
 __all__ = ["INVOKE_METHOD_ERRORS", "guarded", "method_errors", "provider_errors"]
 
 log = logging.getLogger(__name__)
@@ -70,11 +72,12 @@ def method_errors() -> Iterator[None]:
     A provider may raise any code (a libvirt refusal is translated to
     ``CIM_ERR_ALREADY_EXISTS`` or ``CIM_ERR_NOT_SUPPORTED`` for intrinsic
     operations' sake); a method's client gets ``CIM_ERR_FAILED`` with the
-    same message instead.
+    same message instead; a method the provider does not support at all
+    (:class:`~virtcim.provider.UnsupportedMethod`) stays ``CIM_ERR_NOT_SUPPORTED``.
     """
     try:
         yield
     except CIMError as error:
-        if error.status_code in INVOKE_METHOD_ERRORS:
+        if error.status_code in INVOKE_METHOD_ERRORS or isinstance(error, UnsupportedMethod):
             raise
         raise CIMError(CIM_ERR_FAILED, error.status_description) from None
