@@ -304,11 +304,10 @@ def _volumes(hv: Hypervisor, storage: StoragePool) -> list[tuple[str, str, int, 
     if not storage.is_active:
         return []
 
-    def read(_conn: libvirt.virConnect) -> list[tuple[str, str, int, str | None]]:
-        return sorted((volume.name(), volume.path(), volume.info()[1],
-                       _image_format(volume.XMLDesc(0))) for volume in volumes(hv, storage))
+    def read(volume: libvirt.virStorageVol) -> tuple[str, str, int, str | None]:
+        return volume.name(), volume.path(), volume.info()[1], _image_format(volume.XMLDesc(0))
 
-    return hv.run(f"storage pool {storage.name!r}", read)
+    return sorted(volumes(hv, storage, read))
 
 
 def _image_format(volume_xml: str) -> str | None:
@@ -592,8 +591,8 @@ class PoolSettingsProvider(InstanceProvider):
         if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
                 if storage.is_active:
-                    for volume in volumes(hv, storage):
-                        yield volume_setting(ctx, hv, volume, storage.name)
+                    for facts in volumes(hv, storage, _volume_facts):
+                        yield volume_setting(ctx, hv, facts, storage.name)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -604,22 +603,29 @@ class PoolSettingsProvider(InstanceProvider):
         instance_id = str(path.keybindings.get("InstanceID"))
         if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
-            volume = hv.run(f"volume {instance_id!r}",
-                            lambda conn: conn.storageVolLookupByPath(instance_id))
-            pool = hv.run(f"volume {instance_id!r}", lambda _conn: volume.storagePoolLookupByVolume())
-            return volume_setting(ctx, hv, volume, pool.name())
+            def read(conn: libvirt.virConnect) -> tuple[_VolumeFacts, str]:
+                volume = conn.storageVolLookupByPath(instance_id)
+                return _volume_facts(volume), volume.storagePoolLookupByVolume().name()
+
+            facts, pool_name = hv.run(f"volume {instance_id!r}", read)
+            return volume_setting(ctx, hv, facts, pool_name)
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {path.classname} {instance_id!r} on "
                                           f"{self.hypervisor.uri}")
 
 
+#: A volume's name, path, ``info()`` and XML.
+_VolumeFacts = tuple[str, str, list[int], str]
+
+
+def _volume_facts(volume: libvirt.virStorageVol) -> _VolumeFacts:
+    return volume.name(), volume.path(), volume.info(), volume.XMLDesc(0)
+
+
 def volume_setting(
-    ctx: RequestContext, hv: Hypervisor, volume: libvirt.virStorageVol, pool_name: str
+    ctx: RequestContext, hv: Hypervisor, facts: _VolumeFacts, pool_name: str
 ) -> CIMInstance:
     """The StorageVolumeResourceAllocationSettingData of a volume (InstanceID its path)."""
-    def read(_conn: libvirt.virConnect) -> tuple[str, str, list[int], str]:
-        return volume.name(), volume.path(), volume.info(), volume.XMLDesc(0)
-
-    name, path, info, xml = hv.run(f"volume {volume.name()!r}", read)
+    name, path, info, xml = facts
     format_name = _image_format(xml)
     format_type = FormatType[format_name.upper()] if format_name in _FORMAT_TYPES else None
     return ctx.instance(

@@ -15,9 +15,9 @@ volumes made outside libvirt once refreshed (RefreshResourcesInPool).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
@@ -28,6 +28,8 @@ from providers.virt import Domain, Hypervisor, Network, StoragePool, naming, uni
 from providers.virt.rasd import ResourceType
 from virtcim.interop import Organization, Profile, ProfileRegistry
 from virtcim.provider import InstanceProvider, RequestContext
+
+T = TypeVar("T")
 
 __all__ = [
     "ALLOCATION_CAPABILITIES_PROFILE_ID",
@@ -160,15 +162,31 @@ def all_pools(hv: Hypervisor, kinds: Iterable[PoolKind] = PoolKind) -> list[Pool
     return found
 
 
-def volumes(hv: Hypervisor, pool: StoragePool) -> list[libvirt.virStorageVol]:
-    """The volumes of an active storage pool, as libvirt last saw them."""
-    return hv.run(f"storage pool {pool.name!r}", lambda _conn: pool.handle.listAllVolumes())
+def volumes(hv: Hypervisor, pool: StoragePool,
+            read: Callable[[libvirt.virStorageVol], T]) -> list[T]:
+    """``read(volume)`` of each volume of an active storage pool, as libvirt last saw them.
+
+    A volume deleted since the pool last looked is left out: a pool keeps
+    listing it until refreshed, which a pool sharing its folder with another
+    (libvirt's ``default`` and a client's pool on /var/lib/libvirt/images) does
+    not see happen.
+    """
+    def read_each(_conn: libvirt.virConnect) -> list[T]:
+        found = []
+        for volume in pool.handle.listAllVolumes():
+            try:
+                found.append(read(volume))
+            except libvirt.libvirtError as error:
+                if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                    raise
+        return found
+
+    return hv.run(f"storage pool {pool.name!r}", read_each)
 
 
 def volume_paths(hv: Hypervisor, pool: StoragePool) -> list[str]:
     """The paths of the volumes of an active storage pool."""
-    return hv.run(f"storage pool {pool.name!r}",
-                  lambda _conn: [volume.path() for volume in volumes(hv, pool)])
+    return volumes(hv, pool, lambda volume: volume.path())
 
 
 def find_pool(hv: Hypervisor, instance_id: str) -> Pool:

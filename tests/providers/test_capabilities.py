@@ -244,3 +244,4 @@ def test_templates_are_fetched_but_not_enumerated_as_libvirt_cim_did(cim, volume
     assert [v["InstanceID"] for v in volumes] == [volume]
     [template] = by_label(templates(cim, "NetworkPool/0"), "Default")[:1]
     assert cim.get(template.path)["InstanceID"] == "Default"
+
