@@ -305,8 +305,15 @@ def _volumes(hv: Hypervisor, storage: StoragePool) -> list[tuple[str, str, int, 
         return []
 
     def read(_conn: libvirt.virConnect) -> list[tuple[str, str, int, str | None]]:
-        return sorted((volume.name(), volume.path(), volume.info()[1],
-                       _image_format(volume.XMLDesc(0))) for volume in volumes(hv, storage))
+        found = []
+        for volume in volumes(hv, storage):
+            try:
+                found.append((volume.name(), volume.path(), volume.info()[1],
+                              _image_format(volume.XMLDesc(0))))
+            except libvirt.libvirtError as error:  # deleted since its pool was listed
+                if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                    raise
+        return sorted(found)
 
     return hv.run(f"storage pool {storage.name!r}", read)
 
@@ -591,9 +598,22 @@ class PoolSettingsProvider(InstanceProvider):
         wanted = {self._generic[name.lower()] for name in classnames}
         if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
-                if storage.is_active:
-                    for volume in volumes(hv, storage):
-                        yield volume_setting(ctx, hv, volume, storage.name)
+                if not storage.is_active:
+                    continue
+                try:
+                    found = volumes(hv, storage)
+                except CIMError as error:  # the pool went away since it was listed
+                    if error.status_code != CIM_ERR_NOT_FOUND:
+                        raise
+                    continue
+                for volume in found:
+                    try:
+                        setting = volume_setting(ctx, hv, volume, storage.name)
+                    except CIMError as error:  # deleted since its pool was listed
+                        if error.status_code != CIM_ERR_NOT_FOUND:
+                            raise
+                        continue
+                    yield setting
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

@@ -7,6 +7,7 @@ import pytest
 from lxml import etree
 from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
+import providers.capabilities as capabilities_module
 from providers.classes import VIRT_NAMESPACE
 
 
@@ -244,3 +245,20 @@ def test_templates_are_fetched_but_not_enumerated_as_libvirt_cim_did(cim, volume
     assert [v["InstanceID"] for v in volumes] == [volume]
     [template] = by_label(templates(cim, "NetworkPool/0"), "Default")[:1]
     assert cim.get(template.path)["InstanceID"] == "Default"
+
+
+def test_a_volume_deleted_while_its_pool_is_read_is_passed_over(cim, libvirt_conn, volume,
+                                                                 monkeypatch):
+    """Another client deletes a volume between the listing of its pool and the reading of it:
+    the enumeration and the pool's templates answer without it rather than fail."""
+    pool = libvirt_conn.storagePoolLookupByName("default-pool")
+    gone = pool.createXML("<volume><name>gone.img</name><capacity>1024</capacity></volume>")
+    gone.delete(0)
+    listed = capabilities_module.volumes
+    monkeypatch.setattr(capabilities_module, "volumes",
+                        lambda hv, storage: [*listed(hv, storage), gone])
+    volumes = cim.enumerate("Test_StorageVolumeResourceAllocationSettingData")
+    assert [v["InstanceID"] for v in volumes] == [volume]
+    addresses = {t.get("Address") for t in templates(cim, "DiskPool/default-pool").values()}
+    assert volume in addresses
+    assert not any(str(a).endswith("gone.img") for a in addresses)
