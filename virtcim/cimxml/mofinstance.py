@@ -119,8 +119,9 @@ class _Parser:
             self._punct("=")
             value = self._value()
             self._punct(";")
-            if name_token.text in instance.properties:
-                raise _error(f"property {name_token.text!r} given twice", name_token.offset)
+            # A property given twice keeps its last value, as the MOF libvirt-cim's
+            # clients write (VirtualDevice set by two helpers) was read.
+            instance.properties.pop(name_token.text, None)
             instance.properties[name_token.text] = _property(name_token, value)
         self._advance()
         if self._at_punct(";"):
