@@ -13,7 +13,8 @@ Where a resource comes from (:class:`Membership`): a disk whose source is a
 volume of a storage pool (``<source pool=... volume=...>``, a volume's path,
 or a file under the pool's target path) comes from that pool, any other disk
 from ``DiskPool/0``; an interface on a libvirt network from its
-``NetworkPool``, any other from ``NetworkPool/0``; processors, memory,
+``NetworkPool`` (none when that network does not exist), any other from
+``NetworkPool/0``; processors, memory,
 graphics, input devices and controllers from the primordial pool of their
 kind. Consoles come from no pool.
 
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from lxml import etree
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.host import HOST_SYSTEM, host_path, is_host_path
@@ -97,8 +98,13 @@ class Membership:
         self._targets: list[tuple[str, str]] = []
         self._networks: set[str] | None = None
 
-    def pool_of(self, kind: PoolKind, element: etree._Element | None) -> str:
-        """The InstanceID of the pool a resource of ``kind`` (its XML ``element``) comes from."""
+    def pool_of(self, kind: PoolKind, element: etree._Element | None) -> str | None:
+        """The InstanceID of the pool a resource of ``kind`` (its XML ``element``) comes from.
+
+        ``None`` for an interface on a virtual network that does not exist
+        (libvirt defines such a guest and refuses only to start it): it comes
+        from no pool, not from the primordial one.
+        """
         if kind is PoolKind.DISK and element is not None:
             return self._disk_pool(element)
         if kind is PoolKind.NETWORK and element is not None:
@@ -120,11 +126,13 @@ class Membership:
             owner = next((name for target, name in self._targets if target == folder), None)
         return naming.pool_instance_id(PoolKind.DISK.value, owner or naming.PRIMORDIAL_POOL)
 
-    def _network_pool(self, interface: etree._Element) -> str:
+    def _network_pool(self, interface: etree._Element) -> str | None:
+        if interface.get("type") != "network":
+            return primordial(PoolKind.NETWORK)
         network = interface.find("source")
         name = network.get("network") if network is not None else None
-        if interface.get("type") != "network" or name not in self._network_names():
-            return primordial(PoolKind.NETWORK)
+        if name not in self._network_names():
+            return None
         return naming.pool_instance_id(PoolKind.NETWORK.value, str(name))
 
     def _storage(self) -> dict[str, str]:
@@ -244,7 +252,7 @@ class PoolDevices:
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
         membership = Membership(hv)
         for domain in guests(ctx, hv):
-            yield from self._links(ctx, hv, membership, domain, DEVICE_POOLS)
+            yield from _pooled(ctx, hv, self._links(ctx, hv, membership, domain, DEVICE_POOLS))
 
     def links_at(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
                  ) -> Iterable[Link]:
@@ -259,21 +267,20 @@ class PoolDevices:
         if domain is None:
             return []
         generic = {family.generic_class: DEVICE_POOLS[family.generic_class]}
-        return [link for link in self._links(ctx, hv, Membership(hv), domain, generic)
-                if same_keys(link["Dependent"], source)]
+        return _links_from(ctx, hv, source,
+                           self._links(ctx, hv, Membership(hv), domain, generic))
 
     @staticmethod
     def _links(ctx: RequestContext, hv: Hypervisor, membership: Membership, domain: Domain,
-               families: Mapping[str, PoolKind]) -> Iterator[Link]:
+               families: Mapping[str, PoolKind]) -> Iterator[_Allocation]:
         for family in DEVICE_PROVIDERS:
             kind = families.get(family.generic_class)
             if kind is None:
                 continue
             for device in family.devices(domain):
                 pool = membership.pool_of(kind, domain.xml.find_device(device.ident))
-                yield {"Antecedent": pool_path(ctx, hv, pool),
-                       "Dependent": device_path(ctx, hv, family.generic_class, domain.name,
-                                                device.ident)}
+                yield pool, device_path(ctx, hv, family.generic_class, domain.name,
+                                        device.ident)
 
 
 class PoolSettings:
@@ -283,7 +290,8 @@ class PoolSettings:
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
         membership = Membership(hv)
         for domain in guests(ctx, hv):
-            yield from self._links(ctx, hv, membership, domain, list(SETTING_POOLS))
+            yield from _pooled(ctx, hv, self._links(ctx, hv, membership, domain,
+                                                        list(SETTING_POOLS)))
 
     def links_at(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
                  ) -> Iterable[Link]:
@@ -300,17 +308,47 @@ class PoolSettings:
         domain = existing_domain(hv, name)
         if domain is None:
             return []
-        return [link for link in self._links(ctx, hv, Membership(hv), domain, [kind])
-                if same_keys(link["Dependent"], source)]
+        return _links_from(ctx, hv, source, self._links(ctx, hv, Membership(hv), domain, [kind]))
 
     @staticmethod
     def _links(ctx: RequestContext, hv: Hypervisor, membership: Membership, domain: Domain,
-               kinds: Sequence[Kind]) -> Iterator[Link]:
+               kinds: Sequence[Kind]) -> Iterator[_Allocation]:
         for setting in settings_of(domain, kinds):
             element = domain.xml.find_device(setting.device_id) if setting.kind.is_device else None
             pool = membership.pool_of(SETTING_POOLS[setting.kind], element)
-            yield {"Antecedent": pool_path(ctx, hv, pool),
-                   "Dependent": rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)}
+            yield pool, rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
+
+
+#: A pool's InstanceID (``None``: no pool) and a device or setting allocated from it.
+_Allocation = tuple[str | None, CIMInstanceName]
+
+
+def _pooled(ctx: RequestContext, hv: Hypervisor,
+            allocations: Iterable[_Allocation]) -> Iterator[Link]:
+    """The links of the allocations that come from a pool."""
+    for pool, dependent in allocations:
+        if pool is not None:
+            yield {"Antecedent": pool_path(ctx, hv, pool), "Dependent": dependent}
+
+
+def _links_from(ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName,
+                allocations: Iterable[_Allocation]) -> list[Link]:
+    """The link of ``source`` among the allocations.
+
+    A device or setting from no pool (an interface on a network that does not
+    exist) fails as libvirt-cim failed it, in the words its clients compare.
+    """
+    links: list[Link] = []
+    for pool, dependent in allocations:
+        if not same_keys(dependent, source):
+            continue
+        if pool is None:
+            identifier = dependent.keybindings.get("InstanceID") or dependent.keybindings.get(
+                "DeviceID")
+            raise CIMError(CIM_ERR_FAILED, f"Unable to determine pool of `{identifier}': "
+                                           f"its virtual network does not exist on {hv.uri}")
+        links.append({"Antecedent": pool_path(ctx, hv, pool), "Dependent": dependent})
+    return links
 
 
 def _setting_kind(hv: Hypervisor, classname: str) -> Kind | None:

@@ -647,22 +647,16 @@ def _with_default_network(
 
 
 def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -> None:
-    """Refuse an interface on a virtual network ``hv`` does not have.
+    """Refuse an interface on a virtual network with no name.
 
-    libvirt would define the guest and fail only when it starts; libvirt-cim's
-    clients expect the refusal, CIM_ERR_FAILED with "Network not found".
+    One that names a network ``hv`` does not have is taken, as libvirt and
+    libvirt-cim take it: starting the guest fails, "Network not found", and
+    the interface comes from no pool until the network exists.
     """
-    name = _network_of(element)
-    if name is None:
-        return
-    try:
-        hv.network(name or "")
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
+    if _network_of(element) == "":
         raise CIMError(CIM_ERR_FAILED,
-                       f"{where}: Network not found: {hv.uri} has no virtual network "
-                       f"{name!r}") from None  # fmt: skip
+                       f"{where}: Network not found: the interface names no virtual network "
+                       f"on {hv.uri}")
 
 
 def _network_of(element: etree._Element | None) -> str | None:

@@ -187,17 +187,20 @@ def test_define_system_takes_libvirt_cims_dialect_as_mof(conn, libvirt_conn, gue
     assert (proc["VirtualQuantity"], proc["Limit"], proc["Weight"]) == (3, 512, 124)
 
 
-def test_a_nic_on_a_missing_network_is_refused_over_cim_xml(conn, libvirt_conn, guest_name):
+def test_a_nic_on_a_missing_network_is_defined_and_comes_from_no_pool(conn, libvirt_conn,
+                                                                     guest_name):
     vssd, rasds = settings(guest_name)
     rasds.append(CIMInstance("Test_NetResourceAllocationSettingData", properties={
         "NetworkType": "network", "PoolID": "NetworkPool/no-such-network",
-        "ResourceType": Uint16(10)}))
+        "Address": "52:54:00:aa:bb:07", "ResourceType": Uint16(10)}))
+    conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd, ResourceSettings=rasds)
+    assert guest_name in libvirt_conn.listDefinedDomains()
+    nic = CIMInstanceName("Test_NetResourceAllocationSettingData",
+                          {"InstanceID": f"{guest_name}/52:54:00:aa:bb:07"}, namespace="root/virt")
     with pytest.raises(pywbem.CIMError) as error:
-        conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd,
-                          ResourceSettings=rasds)
+        conn.AssociatorNames(nic, AssocClass="Test_ResourceAllocationFromPool")
     assert error.value.status_code == pywbem.CIM_ERR_FAILED
-    assert "Network not found" in error.value.status_description
-    assert guest_name not in libvirt_conn.listDefinedDomains()
+    assert "Unable to determine pool of" in error.value.status_description
 
 
 def test_an_invalid_setting_defines_nothing(conn, libvirt_conn, guest_name):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 
@@ -140,3 +140,31 @@ def test_the_pool_of_a_setting_that_is_not_there_is_no_such_instance(cim, kind):
         cim.associator_names(wrong, AssocClass="Test_ResourceAllocationFromPool")
     assert error.value.status_code == CIM_ERR_NOT_FOUND
     assert "No such instance" in error.value.status_description
+
+
+def test_an_interface_on_a_network_that_does_not_exist_comes_from_no_pool(
+        cim, libvirt_conn, rich_xml, guest_name):
+    """libvirt defines such a guest; libvirt-cim's clients expect it linked to no pool."""
+    libvirt_conn.defineXML(rich_xml.replace("<source network='default'/>",
+                                            "<source network='gone'/>"))
+    try:
+        mac = "52:54:00:12:34:56"
+        for source, association in ((setting("Net", guest_name, mac),
+                                     "Test_ResourceAllocationFromPool"),
+                                    (device("NetworkPort", guest_name, mac),
+                                     "Test_ElementAllocatedFromPool")):
+            with pytest.raises(CIMError) as err:
+                cim.associator_names(source, AssocClass=association)
+            assert err.value.status_code == CIM_ERR_FAILED
+            assert f"Unable to determine pool of `{guest_name}/{mac}'" in (
+                err.value.status_description)
+        allocated = cim.enumerate("Test_ResourceAllocationFromPool")
+        assert f"{guest_name}/52:54:00:ab:cd:ef" in {link["Dependent"]["InstanceID"]
+                                                    for link in allocated}
+        assert f"{guest_name}/{mac}" not in {link["Dependent"]["InstanceID"]
+                                             for link in allocated}
+        primordial = cim.associator_names(pool("Network", "0"),
+                                          AssocClass="Test_ResourceAllocationFromPool")
+        assert f"{guest_name}/{mac}" not in ids(primordial)
+    finally:
+        libvirt_conn.lookupByName(guest_name).undefine()
