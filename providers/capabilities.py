@@ -490,7 +490,7 @@ def capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMI
 class AllocationCapabilitiesProvider(InstanceProvider):
     """``<Prefix>_AllocationCapabilities``: one per pool (DSP1043)."""
 
-    identifier_required = True
+    identifier = ("InstanceID", "InstanceID")
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor

@@ -283,6 +283,8 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     Resume, Destroy, Shutdown, Suspend, Reboot or Reset.
     """
 
+    identifier = ("Name", "domain name")
+
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
         #: Last state requested per domain (see the module docstring).

@@ -147,7 +147,7 @@ class DeviceProvider(InstanceProvider, abc.ABC):
     its path names.
     """
 
-    identifier_required = True
+    identifier = ("DeviceID", "DeviceID")
 
     #: The class name without prefix (``Processor``).
     generic_class: ClassVar[str]

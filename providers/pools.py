@@ -299,7 +299,7 @@ class ResourcePoolProvider(InstanceProvider):
     """``<Prefix>_<Kind>Pool``: the pools of one kind. Reads the host's node info,
     the running guests (memory and processors), storage pools or networks."""
 
-    identifier_required = True
+    identifier = ("InstanceID", "InstanceID")
 
     def __init__(self, hypervisor: Hypervisor, kind: PoolKind) -> None:
         self.hypervisor = hypervisor

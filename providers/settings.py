@@ -239,7 +239,7 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     A deep enumeration of all of them walks the guests once.
     """
 
-    identifier_required = True
+    identifier = ("InstanceID", "InstanceID")
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor

@@ -168,11 +168,13 @@ class InstanceProvider(Provider):
     but slow defaults or answer ``CIM_ERR_NOT_SUPPORTED``.
     """
 
-    #: Whether a path without its ``InstanceID`` or ``DeviceID`` is a request
-    #: that fails (``CIM_ERR_FAILED``, "Missing InstanceID") rather than one
-    #: that finds nothing: libvirt-cim's providers that read a guest and a
-    #: device out of the identifier answered so, and its clients check it.
-    identifier_required: ClassVar[bool] = False
+    #: The key a path of this provider's classes cannot lack, and what it names
+    #: (``("Name", "domain name")``): without it a request fails
+    #: (``CIM_ERR_FAILED``, "Missing Name: No domain name specified") rather
+    #: than finding nothing, as libvirt-cim's providers that read a guest out
+    #: of it answered, and its clients check. ``None``: any missing key finds
+    #: nothing.
+    identifier: ClassVar[tuple[str, str] | None] = None
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None

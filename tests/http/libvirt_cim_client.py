@@ -323,11 +323,14 @@ def _bad_sources(s: Session, guest: CIMInstanceName, vssd: CIMInstanceName) -> N
                                                   "CreationClassName": "Wrong_ComputerSystem"})
     misspelt = CIMInstanceName(guest.classname, {"CreationClassName": guest["CreationClassName"],
                                                  "Nmae": guest["Name"]})
-    for path, key in ((wrong_name, "Name"), (wrong_ccn, "CreationClassName"),
-                      (misspelt, "Name")):
+    for path, key in ((wrong_name, "Name"), (wrong_ccn, "CreationClassName")):
         s.expect_error(pywbem.CIM_ERR_NOT_FOUND, f"No such instance ({key})",
                        lambda path=path: s.conn.AssociatorNames(
                            path, AssocClass=s.cls("SettingsDefineState")))
+    # a guest is read by its Name: a path without one is a failure
+    s.expect_error(pywbem.CIM_ERR_FAILED, "No domain name specified",
+                   lambda: s.conn.AssociatorNames(misspelt,
+                                                  AssocClass=s.cls("SettingsDefineState")))
     bad_vssd = CIMInstanceName(vssd.classname, {"InstanceID": f"{s.prefix}:no-such-guest"})
     s.expect_error(pywbem.CIM_ERR_NOT_FOUND, "No such instance (InstanceID)",
                    lambda: s.conn.Associators(bad_vssd, AssocClass=s.cls(

@@ -70,14 +70,21 @@ def test_a_missing_key_is_named(world):
 
 @pytest.mark.parametrize("key", ["InstanceID", "DeviceID"])
 def test_a_path_without_its_identifier_fails_where_the_provider_requires_it(key):
-    error = missing_key_error(key, "KVM_Thing Other='x'", identifier_required=True)
+    error = missing_key_error(key, "KVM_Thing Other='x'", (key, key))
     assert error.status_code == CIM_ERR_FAILED
     assert f"Missing {key}" in error.status_description
     assert f"No {key} specified" in error.status_description
 
 
-@pytest.mark.parametrize("key, required", [("InstanceID", False), ("SystemName", True)])
-def test_a_path_without_another_key_is_not_found(key, required):
-    error = missing_key_error(key, "KVM_LogicalDisk DeviceID='web/vda'", required)
+def test_the_identifier_is_named_in_the_providers_words():
+    error = missing_key_error("Name", "KVM_ComputerSystem", ("Name", "domain name"))
+    assert error.status_code == CIM_ERR_FAILED
+    assert error.status_description.startswith("Missing Name: No domain name specified")
+
+
+@pytest.mark.parametrize("key, identifier", [("InstanceID", None),
+                                             ("SystemName", ("DeviceID", "DeviceID"))])
+def test_a_path_without_another_key_is_not_found(key, identifier):
+    error = missing_key_error(key, "KVM_LogicalDisk DeviceID='web/vda'", identifier)
     assert error.status_code == CIM_ERR_NOT_FOUND
     assert error.status_description.startswith(f"No such instance ({key}): ")

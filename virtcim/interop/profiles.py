@@ -335,7 +335,7 @@ class RegisteredProfileProvider(InstanceProvider, MethodProvider):
     profiles of its view with the view's values.
     """
 
-    identifier_required = True
+    identifier = ("InstanceID", "InstanceID")
 
     def __init__(self, profiles: ProfileRegistry) -> None:
         self.profiles = profiles

@@ -93,7 +93,7 @@ class InstanceOperations:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {classname} {_keys(path)} "
                                               f"in {ctx.namespace}: the class has no provider")
         hint = None if view.property_list is None else sorted(view.property_list)
-        local = self._key_path(ctx.namespace, classname, path, provider.identifier_required)
+        local = self._key_path(ctx.namespace, classname, path, provider.identifier)
         try:
             with provider_errors(classname):
                 inst = provider.get_instance(ctx, local, hint)
@@ -120,7 +120,7 @@ class InstanceOperations:
                 .values() if decl.is_key]
 
     def _key_path(self, namespace: str, classname: str, path: CIMInstanceName,
-                  identifier_required: bool) -> CIMInstanceName:
+                  identifier: tuple[str, str] | None) -> CIMInstanceName:
         """``path`` as providers receive it, without keybindings that are no keys.
 
         A path without a value for every key names no instance
@@ -135,7 +135,7 @@ class InstanceOperations:
                    if decl.is_key and decl.name not in path.keybindings]
         if missing:
             raise missing_key_error(missing[0], f"{classname} {_keys(path)} in {namespace}",
-                                    identifier_required)
+                                    identifier)
         extra = [name for name in path.keybindings
                  if not (found := types.get(name.lower())) or not found.is_key]
         if not extra:

@@ -5,11 +5,11 @@ class's order, whose value no instance has beside the keys before it. Only
 asked after a lookup failed, so the enumeration it needs costs nothing on the
 way to an instance that exists.
 
-A path without its identifier (``InstanceID``, ``DeviceID``) is, for the
-providers that say so (:attr:`~virtcim.provider.InstanceProvider.identifier_required`),
-no lookup that failed but a request that could not be made: libvirt-cim
-answered it ``CIM_ERR_FAILED``, ``Missing InstanceID``, and its clients check
-for that.
+A path without its identifier (``InstanceID``, ``DeviceID``, a guest's
+``Name``) is, for the providers that name one
+(:attr:`~virtcim.provider.InstanceProvider.identifier`), no lookup that failed
+but a request that could not be made: libvirt-cim answered it
+``CIM_ERR_FAILED``, ``Missing InstanceID``, and its clients check for that.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ __all__ = ["MAX_CANDIDATES", "blamed_key", "missing_key_error", "not_found_messa
 
 #: How many instances are compared at most: an answer is a courtesy, not worth a long walk.
 MAX_CANDIDATES = 100_000
-#: The keys that identify an instance within its system or class (lower-cased).
-_IDENTIFIERS = frozenset({"instanceid", "deviceid"})
 
 
 def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
@@ -50,10 +48,14 @@ def blamed_key(path: CIMInstanceName, key_names: Sequence[str],
     return None
 
 
-def missing_key_error(key: str, where: str, identifier_required: bool) -> CIMError:
-    """The error for a path of ``where`` (class and keys) without a value for ``key``."""
-    if identifier_required and key.lower() in _IDENTIFIERS:
-        return CIMError(CIM_ERR_FAILED, f"Missing {key}: No {key} specified for {where}")
+def missing_key_error(key: str, where: str, identifier: tuple[str, str] | None) -> CIMError:
+    """The error for a path of ``where`` (class and keys) without a value for ``key``.
+
+    ``identifier`` is the key its provider cannot do without, and what it names.
+    """
+    if identifier is not None and key.lower() == identifier[0].lower():
+        return CIMError(CIM_ERR_FAILED,
+                        f"Missing {key}: No {identifier[1]} specified for {where}")
     return CIMError(CIM_ERR_NOT_FOUND, not_found_message(key, f"{where} has no value for it"))
 
 
