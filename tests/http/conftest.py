@@ -5,9 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import libvirt
 import pytest
 
+from tests.http.servers import RunningServer, running_server
 from virtcim.http.server import Handler, HTTPServerGroup, Limits, Listener
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """virtcim on the test driver, HTTP on a free loopback port, no authentication:
+    one per test module."""
+    with running_server(tmp_path_factory.mktemp("server")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def conn(server: RunningServer):
+    """A pywbem connection to :func:`server`'s ``root/virt``."""
+    return server.connection()
+
+
+@pytest.fixture
+def libvirt_conn() -> Iterator[libvirt.virConnect]:
+    """The test driver the in-process server reads (one state per process)."""
+    conn = libvirt.open("test:///default")
+    yield conn
+    conn.close()
 
 
 @pytest.fixture

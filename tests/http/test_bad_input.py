@@ -14,8 +14,6 @@ import pytest
 import pywbem
 from pywbem import CIMInstanceName
 
-from tests.http.servers import running_server
-
 pytestmark = [pytest.mark.http]
 
 ENVELOPE = (
@@ -33,12 +31,6 @@ def namespace_xml(namespace: str) -> str:
 
 def request(name: str, params: str = "", namespace: str = "root/virt") -> bytes:
     return ENVELOPE.format(name=name, namespace=namespace_xml(namespace), params=params).encode()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("bad")) as srv:
-        yield srv
 
 
 @pytest.fixture

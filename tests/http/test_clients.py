@@ -27,12 +27,6 @@ needs_wbemcli = pytest.mark.skipif(shutil.which("wbemcli") is None,
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("open")) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def secured(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("secured"), auth=True, https=True) as srv:
         yield srv

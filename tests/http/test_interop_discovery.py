@@ -13,17 +13,11 @@ import pytest
 import pywbem
 from pywbem import CIMInstanceName
 
-from tests.http.servers import pywbemcli, running_server
+from tests.http.servers import pywbemcli
 
 pytestmark = [pytest.mark.http]
 
 VIRTUAL_SYSTEM_ID = "CIM:DSP1057-VirtualSystem-1.0.0a"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("interop")) as srv:
-        yield srv
 
 
 def test_pywbem_finds_the_interop_namespace_among_the_namespaces_without_warning(server):

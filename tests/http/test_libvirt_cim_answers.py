@@ -14,27 +14,7 @@ import pywbem
 from lxml import etree
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
-from tests.http.servers import running_server
-
 pytestmark = [pytest.mark.http]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("answers")) as srv:
-        yield srv
-
-
-@pytest.fixture
-def conn(server):
-    return server.connection()
-
-
-@pytest.fixture
-def libvirt_conn():
-    conn = libvirt.open("test:///default")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -14,15 +14,8 @@ import libvirt
 import pytest
 
 from tests.http.libvirt_cim_client import Names, run_session
-from tests.http.servers import running_server
 
 pytestmark = [pytest.mark.http]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("session")) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -12,18 +12,10 @@ import pywbem
 from lxml import etree
 from pywbem import CIMInstance, CIMInstanceName
 
-from tests.http.servers import running_server
-
 pytestmark = [pytest.mark.http]
 
 POOL = "e2e-pool"
 GUEST = "e2e-pool-guest"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("pools")) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -15,30 +15,12 @@ import pywbem
 from lxml import etree
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
-from tests.http.servers import pywbemcli, running_server, wbemcli
+from tests.http.servers import pywbemcli, wbemcli
 
 pytestmark = [pytest.mark.http]
 
 needs_wbemcli = pytest.mark.skipif(shutil.which("wbemcli") is None,
                                    reason="Debian's sblim-wbemcli is not installed")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("virt")) as srv:
-        yield srv
-
-
-@pytest.fixture
-def conn(server):
-    return server.connection()
-
-
-@pytest.fixture
-def libvirt_conn():
-    conn = libvirt.open("test:///default")
-    yield conn
-    conn.close()
 
 
 @pytest.fixture
