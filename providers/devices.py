@@ -63,8 +63,9 @@ __all__ = [
     "device_provider_for",
 ]
 
-#: Memory is counted in blocks of one KiB, libvirt's own unit: the sizes stay exact.
-MEMORY_BLOCK_SIZE = 1024
+#: Memory is counted in blocks of 4 KiB, libvirt-cim's size, which its clients multiply by:
+#: one page, and libvirt keeps a guest's memory in whole pages, so the sizes stay exact.
+MEMORY_BLOCK_SIZE = 4096
 #: PointingType of libvirt's input types; any other (a keyboard, which libvirt adds to
 #: every x86 guest) is listed as libvirt-cim listed it, a pointing device of Unknown type.
 POINTING_TYPES: Mapping[str, PointingType] = {
@@ -211,7 +212,7 @@ class ProcessorProvider(DeviceProvider):
 
 class MemoryProvider(DeviceProvider):
     """``<Prefix>_Memory``: the guest's memory; NumberOfBlocks the maximum, ConsumableBlocks
-    the current (balloon) size, in KiB blocks."""
+    the current (balloon) size, in blocks of :data:`MEMORY_BLOCK_SIZE`."""
 
     generic_class = "Memory"
 

@@ -46,9 +46,10 @@ def test_one_processor_per_vcpu_in_use(cim, rich_guest):
 
 def test_memory_counts_kib_blocks_of_maximum_and_current_size(cim, rich_guest):
     memory = devices_of(cim, "Test_Memory", rich_guest)[f"{rich_guest}/mem"]
-    assert memory["BlockSize"] == 1024
-    assert memory["NumberOfBlocks"] == 512 * 1024
-    assert memory["ConsumableBlocks"] == 256 * 1024
+    # libvirt-cim's 4 KiB blocks, which its clients multiply by
+    assert memory["BlockSize"] == 4096
+    assert memory["NumberOfBlocks"] == 512 * 256
+    assert memory["ConsumableBlocks"] == 256 * 256
 
 
 def test_disks_are_named_by_target_device(cim, rich_guest):
