@@ -172,9 +172,8 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        expected = management_service_path(ctx, self.hypervisor)
-        _same_keys(path, expected, self.hypervisor)
-        return next(iter(self.enumerate_instances(ctx, expected.classname, property_list)))
+        return _the_one(self, ctx, path, management_service_path(ctx, self.hypervisor),
+                        property_list, self.hypervisor)
 
     # -- methods ------------------------------------------------------------------------------
 
@@ -574,9 +573,8 @@ class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        expected = management_capabilities_path(ctx, self.hypervisor)
-        _same_keys(path, expected, self.hypervisor)
-        return next(iter(self.enumerate_instances(ctx, expected.classname, property_list)))
+        return _the_one(self, ctx, path, management_capabilities_path(ctx, self.hypervisor),
+                        property_list, self.hypervisor)
 
 
 # --- module helpers --------------------------------------------------------------------------
@@ -586,9 +584,18 @@ def _dotted(version: Sequence[int]) -> str:
     return ".".join(str(part) for part in version)
 
 
+def _the_one(provider: InstanceProvider, ctx: RequestContext, path: CIMInstanceName,
+             expected: CIMInstanceName, property_list: Sequence[str] | None,
+             hv: Hypervisor) -> CIMInstance:
+    """The one instance of ``hv``'s service or capabilities, at ``expected``."""
+    _same_keys(path, expected, hv)
+    return next(iter(provider.enumerate_instances(ctx, expected.classname, property_list)))
+
+
 def _same_keys(path: CIMInstanceName, expected: CIMInstanceName, hv: Hypervisor) -> None:
     """``CIM_ERR_NOT_FOUND`` naming the first key of ``path`` that differs from ``expected``'s
-    (``No such instance (InstanceID)``, as libvirt-cim's clients expect)."""
+    (``No such instance (InstanceID)``, as libvirt-cim's clients expect); a class name
+    may differ in case."""
     keys = {name.lower(): value for name, value in path.keybindings.items()}
     for name, value in expected.keybindings.items():
         given = keys.get(name.lower())

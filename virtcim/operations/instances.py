@@ -42,6 +42,7 @@ class InstanceOperations:
         self._registry = registry
         self._shaper = shaper
         self._family = lru_cache(maxsize=4096)(self._make_family)
+        self._key_names = lru_cache(maxsize=4096)(self._make_key_names)
 
     # -- reading --------------------------------------------------------------
 
@@ -115,9 +116,10 @@ class InstanceOperations:
             key = None
         return CIMError(CIM_ERR_NOT_FOUND, not_found_message(key, detail))
 
-    def _key_names(self, namespace: str, classname: str) -> list[str]:
-        return [decl.name for decl in self._repository.property_types(namespace, classname)
-                .values() if decl.is_key]
+    def _make_key_names(self, namespace: str, classname: str) -> tuple[str, ...]:
+        """The class's keys in its order (cached: every GetInstance checks them)."""
+        return tuple(decl.name for decl in self._repository.property_types(namespace, classname)
+                     .values() if decl.is_key)
 
     def _key_path(self, namespace: str, classname: str, path: CIMInstanceName,
                   identifier: tuple[str, str] | None) -> CIMInstanceName:
@@ -130,17 +132,14 @@ class InstanceOperations:
         (a guest's ``EnabledState`` beside its keys); the instance is found by
         its keys alone, as libvirt-cim's brokers found it.
         """
-        types = self._repository.property_types(namespace, classname)
-        missing = [decl.name for decl in types.values()
-                   if decl.is_key and decl.name not in path.keybindings]
+        key_names = self._key_names(namespace, classname)
+        missing = [name for name in key_names if name not in path.keybindings]
         if missing:
             raise missing_key_error(missing[0], f"{classname} {_keys(path)} in {namespace}",
                                     identifier)
-        extra = [name for name in path.keybindings
-                 if not (found := types.get(name.lower())) or not found.is_key]
-        if not extra:
+        if len(path.keybindings) == len(key_names):
             return _local(path, namespace, classname)
-        keys = {name: value for name, value in path.keybindings.items() if name not in extra}
+        keys = {name: path.keybindings[name] for name in key_names}
         return CIMInstanceName(classname, keys, namespace=namespace)
 
     def get_property(self, ctx: RequestContext, path: CIMInstanceName, name: str) -> Any:
