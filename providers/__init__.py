@@ -46,6 +46,20 @@ from providers.computer_system import (
     ComputerSystemProvider,
     EnabledLogicalElementCapabilitiesProvider,
 )
+from providers.console import (
+    AFFECTED_ELEMENTS,
+    CONSOLE_CAPABILITIES,
+    CONSOLE_SERVICE,
+    GUEST_ACCESS_POINTS,
+    HOSTED_ACCESS_POINTS,
+    REDIRECTION_SAP,
+    SERVICE_ACCESS_POINTS,
+    ConsoleRedirectionServiceCapabilitiesProvider,
+    ConsoleRedirectionServiceProvider,
+    KVMRedirectionSAPProvider,
+    console_capabilities_path,
+    console_service_path,
+)
 from providers.devices import DEVICE_PROVIDERS
 from providers.host import HostSystemProvider
 from providers.migration import (
@@ -128,6 +142,7 @@ __all__ = [
 SYSTEM_VIRTUALIZATION_PROFILE_ID = "CIM:DSP1042-SystemVirtualization-1.0.0"
 VIRTUAL_SYSTEM_PROFILE_ID = "CIM:DSP1057-VirtualSystem-1.0.0a"
 VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID = "CIM:DSP1081-VirtualSystemMigration-0.8.1"
+KVM_REDIRECTION_PROFILE_ID = "CIM:DSP1076-KVMRedirection-1.0.0"
 #: The InstanceIDs of DSP1041 Resource Allocation start so, one per pool kind.
 _RESOURCE_ALLOCATION_PROFILE_IDS = "CIM:DSP1041-ResourceAllocation-1.1.0c"
 
@@ -141,6 +156,10 @@ _LIBVIRT_CIM_VERSIONS = {
     VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID: "0.8.1",
     _RESOURCE_ALLOCATION_PROFILE_IDS: "1.1.0c",
 }
+
+#: The classes libvirt-cim linked to a profile in place of DMTF's central class
+#: (generic names): DSP1076's access points, its console redirection service.
+_LIBVIRT_CIM_CENTRALS = {REDIRECTION_SAP: CONSOLE_SERVICE}
 
 #: ``CIM_ElementCapabilities.Characteristics``: the host's capabilities are its defaults.
 _DEFAULT_CHARACTERISTICS = {"Characteristics": [2]}
@@ -173,6 +192,10 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(VirtualSystemMigrationServiceProvider, (MIGRATION_SERVICE,)),
     ProviderFamily(VirtualSystemMigrationCapabilitiesProvider, (MIGRATION_CAPABILITIES,)),
     ProviderFamily(VirtualSystemMigrationSettingDataProvider, (MIGRATION_SETTING_DATA,)),
+    # The guests' graphical consoles (DSP1076)
+    ProviderFamily(ConsoleRedirectionServiceProvider, (CONSOLE_SERVICE,)),
+    ProviderFamily(ConsoleRedirectionServiceCapabilitiesProvider, (CONSOLE_CAPABILITIES,)),
+    ProviderFamily(KVMRedirectionSAPProvider, (REDIRECTION_SAP,)),
     # Resource pools, what can be allocated from them, and their management
     *(ProviderFamily(functools.partial(ResourcePoolProvider, kind=kind), (kind.generic_class,))
       for kind in PoolKind),
@@ -197,6 +220,7 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
         hosted_service(MANAGEMENT_SERVICE, management_service_path),
         hosted_service(CONFIGURATION_SERVICE, configuration_service_path),
         hosted_service(MIGRATION_SERVICE, migration_service_path),
+        hosted_service(CONSOLE_SERVICE, console_service_path),
     ],
     "ElementCapabilities": [
         GUEST_CAPABILITIES,
@@ -212,7 +236,15 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
                           _DEFAULT_CHARACTERISTICS),
         SingletonLink({"ManagedElement": (MIGRATION_SERVICE, migration_service_path),
                        "Capabilities": (MIGRATION_CAPABILITIES, migration_capabilities_path)}),
+        host_capabilities(CONSOLE_CAPABILITIES, console_capabilities_path,
+                          _DEFAULT_CHARACTERISTICS),
+        SingletonLink({"ManagedElement": (CONSOLE_SERVICE, console_service_path),
+                       "Capabilities": (CONSOLE_CAPABILITIES, console_capabilities_path)}),
     ],
+    "HostedAccessPoint": [HOSTED_ACCESS_POINTS],
+    "ServiceAccessBySAP": [SERVICE_ACCESS_POINTS],
+    "SAPAvailableForElement": [GUEST_ACCESS_POINTS],
+    "ServiceAffectsElement": [AFFECTED_ELEMENTS],
 }  # fmt: skip
 
 
@@ -253,6 +285,7 @@ def profile_view(profiles: ProfileRegistry, prefix: str) -> ProfileView:
         generic = naming.generic_name(BASE_PREFIX, central.classname)
         if generic is None:
             return None
+        generic = _LIBVIRT_CIM_CENTRALS.get(generic, generic)
         return CentralClass(central.namespace, naming.classname(prefix, generic))
 
     values: dict[str, dict[str, str]] = {}
@@ -276,8 +309,10 @@ def register_profiles(profiles: ProfileRegistry) -> None:
     """The component profiles first, then DSP1042 System Virtualization, which references them.
 
     Components: DSP1057 Virtual System (central: the guests), DSP1081 Virtual
-    System Migration (central: the migration service) and the resource
-    profiles (:func:`providers.pools.register_profiles`).
+    System Migration (central: the migration service), DSP1076 KVM Redirection
+    (central: the guests' consoles; for libvirt-cim's clients, the console
+    redirection service) and the resource profiles
+    (:func:`providers.pools.register_profiles`).
     """
     resource_profiles = register_resource_profiles(profiles)
     virtual_system = profiles.register(
@@ -290,10 +325,15 @@ def register_profiles(profiles: ProfileRegistry) -> None:
         central_classes=[(VIRT_NAMESPACE, f"Virt_{MIGRATION_SERVICE}")],
         instance_id=VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID,
     )
+    consoles = profiles.register(
+        Organization.DMTF, "KVM Redirection", "1.0.0", document="DSP1076",
+        central_classes=[(VIRT_NAMESPACE, f"Virt_{REDIRECTION_SAP}")],
+        instance_id=KVM_REDIRECTION_PROFILE_ID,
+    )
     profiles.register(
         Organization.DMTF, "System Virtualization", "1.0.0", document="DSP1042",
         central_classes=[(VIRT_NAMESPACE, "Virt_HostSystem")],
-        references=[virtual_system, migration, *resource_profiles,
+        references=[virtual_system, migration, consoles, *resource_profiles,
                     profiles.profile_registration],
         instance_id=SYSTEM_VIRTUALIZATION_PROFILE_ID,
     )

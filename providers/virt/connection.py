@@ -65,7 +65,8 @@ _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Domain events after which a domain's XML or state may differ. LIFECYCLE
+#: Domain events after which a domain's XML or state may differ, and GRAPHICS
+#: (a client connects to a console: :mod:`providers.virt.sessions`). LIFECYCLE
 #: is required for caching; the others are registered where the driver has them.
 _DOMAIN_EVENTS = (
     libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -84,6 +85,7 @@ _DOMAIN_EVENTS = (
     libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
     libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
     libvirt.VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_GRAPHICS,
 )
 _UNSUPPORTED = frozenset(
     {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED, libvirt.VIR_ERR_INVALID_ARG}
