@@ -30,6 +30,10 @@ from virtcim.repository.schema import Repository
 SYSTEM_VIRTUALIZATION_ID = "CIM:DSP1042-SystemVirtualization-1.0.0"
 RESOURCE_ALLOCATION_DISK_ID = "CIM:DSP1041-ResourceAllocation-1.1.0c_d"
 ALLOCATION_CAPABILITIES_ID = "CIM:DSP1043-AllocationCapabilities-1.0.0a"
+KVM_REDIRECTION_PROFILE_ID = "CIM:DSP1076-KVMRedirection-1.0.0"
+#: A guest with a VNC console on port 5907 (shut off).
+CONSOLE_GUEST = """<domain type='test'><name>console-guest</name><memory>65536</memory>
+<os><type>hvm</type></os><devices><graphics type='vnc' port='5907'/></devices></domain>"""
 
 
 class Model:
@@ -189,6 +193,22 @@ def test_enumerating_the_dmtf_links_passes_over_the_prefix_links(model):
         "Test_RegisteredProfile"}
 
 
+def test_kvm_redirection_links_the_service_for_libvirt_cim_and_the_consoles_for_dmtf(
+        model, libvirt_conn):
+    libvirt_conn.defineXML(CONSOLE_GUEST)
+    view = model.associators(profile(KVM_REDIRECTION_PROFILE_ID),
+                             AssocClass="Test_ElementConformsToProfile")
+    assert [(inst.classname, inst["Name"]) for inst in view] == [
+        ("Test_ConsoleRedirectionService", "ConsoleRedirectionService")]
+    assert facts(model.call("GetInstance", InstanceName=profile(KVM_REDIRECTION_PROFILE_ID))) == (
+        KVM_REDIRECTION_PROFILE_ID, 2, "KVM Redirection", "1.0.0")
+    dmtf = model.associators(profile(KVM_REDIRECTION_PROFILE_ID, "CIM_RegisteredProfile"),
+                             AssocClass="CIM_ElementConformsToProfile",
+                             ResultRole="ManagedElement")
+    assert [(inst.classname, inst["SystemName"], inst["Name"]) for inst in dmtf] == [
+        ("Test_KVMRedirectionSAP", "console-guest", "5907:-1")]
+
+
 # -- <Prefix>_ReferencedProfile ---------------------------------------------------------------
 
 
@@ -208,6 +228,14 @@ def test_every_profile_the_prefix_shows_references_or_is_referenced(model):
         found = model.associators(profile(shown["InstanceID"]),
                                   AssocClass="Test_ReferencedProfile")
         assert found, shown["InstanceID"]
+
+
+def test_system_virtualization_references_kvm_redirection_in_either_form(model):
+    for classname in ("Test_RegisteredProfile", "CIM_RegisteredProfile"):
+        found = model.call("AssociatorNames", INTEROP_NAMESPACE,
+                           ObjectName=profile(KVM_REDIRECTION_PROFILE_ID, classname),
+                           ResultRole="Dependent")
+        assert [path["InstanceID"] for path in found] == [SYSTEM_VIRTUALIZATION_ID]
 
 
 def test_the_dmtf_references_keep_profile_registration_and_their_direction(model):
