@@ -44,7 +44,7 @@ from providers.devices import (
 )
 from providers.host import HOST_SYSTEM, host_path, is_host_path
 from providers.memo import guests
-from providers.singleton import SingletonProvider
+from providers.singleton import SingletonProvider, capabilities_path, hosted_service_path
 from providers.states import EnabledState, RequestedState
 from providers.system_associations import Link, existing_domain
 from providers.virt import Domain, Hypervisor, naming
@@ -122,16 +122,12 @@ class Console:
 
 def console_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
     """The path of ``hv``'s console redirection service in ``root/virt``."""
-    classname = naming.classname(hv.prefix, CONSOLE_SERVICE)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE,
-                    SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-                    SystemName=hv.hostname, CreationClassName=classname, Name=SERVICE_NAME)  # fmt: skip
+    return hosted_service_path(ctx, hv, CONSOLE_SERVICE, SERVICE_NAME)
 
 
 def console_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
     """The path of ``hv``'s console redirection capabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, CONSOLE_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=CAPABILITIES_ID)
+    return capabilities_path(ctx, hv, CONSOLE_CAPABILITIES, CAPABILITIES_ID)
 
 
 def sap_path(ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
@@ -273,15 +269,19 @@ def _console_or_none(ctx: RequestContext, hv: Hypervisor,
 
 
 class _ConsoleLinks:
-    """Links between one object (``near``, given by :meth:`is_near`) and every console."""
+    """Links between each console (at ``sap_role``) and an object at ``near_role``."""
 
     near_role: str
     sap_role: str
 
-    def is_near(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName) -> bool:
+    def near_consoles(
+        self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
+    ) -> Iterable[Console]:
+        """The consoles linked to ``source``, an object of the near role's class."""
         raise NotImplementedError
 
     def near_path(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
+        """The object at the near role of ``console``'s link."""
         raise NotImplementedError
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
@@ -292,9 +292,11 @@ class _ConsoleLinks:
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
     ) -> Iterable[Link]:
         if role == self.near_role:
-            return self.all_links(ctx, hv) if self.is_near(ctx, hv, source) else []
-        console = _console_or_none(ctx, hv, source)
-        return [self._link(ctx, hv, console)] if console is not None else []
+            found: Iterable[Console] = self.near_consoles(ctx, hv, source)
+        else:
+            console = _console_or_none(ctx, hv, source)
+            found = [console] if console is not None else []
+        return [self._link(ctx, hv, console) for console in found]
 
     def _link(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> Link:
         return {self.near_role: self.near_path(ctx, hv, console),
@@ -307,8 +309,10 @@ class HostedAccessPoints(_ConsoleLinks):
     near_role, sap_role = "Antecedent", "Dependent"
     ends = {"Antecedent": frozenset({HOST_SYSTEM}), "Dependent": frozenset({REDIRECTION_SAP})}
 
-    def is_near(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName) -> bool:
-        return is_host_path(hv, source)
+    def near_consoles(
+        self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
+    ) -> Iterable[Console]:
+        return consoles(ctx, hv) if is_host_path(hv, source) else []
 
     def near_path(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
         return host_path(ctx, hv)
@@ -320,37 +324,31 @@ class ServiceAccessPoints(_ConsoleLinks):
     near_role, sap_role = "Antecedent", "Dependent"
     ends = {"Antecedent": frozenset({CONSOLE_SERVICE}), "Dependent": frozenset({REDIRECTION_SAP})}
 
-    def is_near(self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName) -> bool:
-        return same_keys(source, console_service_path(ctx, hv))
+    def near_consoles(
+        self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
+    ) -> Iterable[Console]:
+        return consoles(ctx, hv) if same_keys(source, console_service_path(ctx, hv)) else []
 
     def near_path(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
         return console_service_path(ctx, hv)
 
 
-class GuestAccessPoints:
+class GuestAccessPoints(_ConsoleLinks):
     """SAPAvailableForElement: ManagedElement a guest, AvailableSAP its console."""
 
+    near_role, sap_role = "ManagedElement", "AvailableSAP"
     ends = {"ManagedElement": frozenset({COMPUTER_SYSTEM}),
             "AvailableSAP": frozenset({REDIRECTION_SAP})}  # fmt: skip
 
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for console in consoles(ctx, hv):
-            yield self._link(ctx, hv, console)
+    def near_consoles(
+        self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
+    ) -> Iterable[Console]:
+        domain = existing_domain(hv, guest_name_at(hv, source))
+        console = console_of(ctx, hv, domain) if domain is not None else None
+        return [console] if console is not None else []
 
-    def links_at(
-        self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
-    ) -> Iterable[Link]:
-        if role == "ManagedElement":
-            domain = existing_domain(hv, guest_name_at(hv, source))
-            console = console_of(ctx, hv, domain) if domain is not None else None
-        else:
-            console = _console_or_none(ctx, hv, source)
-        return [self._link(ctx, hv, console)] if console is not None else []
-
-    @staticmethod
-    def _link(ctx: RequestContext, hv: Hypervisor, console: Console) -> Link:
-        return {"ManagedElement": guest_path(ctx, hv, console.guest),
-                "AvailableSAP": sap_path(ctx, hv, console)}
+    def near_path(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
+        return guest_path(ctx, hv, console.guest)
 
 
 class AffectedElements:

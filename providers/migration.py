@@ -43,8 +43,7 @@ from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInsta
 from providers.capabilities import PropertyPolicy, ValueRange, ValueRole
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at
-from providers.host import HOST_SYSTEM
-from providers.singleton import SingletonProvider
+from providers.singleton import SingletonProvider, capabilities_path, hosted_service_path
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
@@ -138,16 +137,12 @@ _DEFAULTS = {"MigrationType": MigrationType.LIVE, "Priority": 0,
 
 def migration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
     """The path of ``hv``'s migration service in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MIGRATION_SERVICE)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE,
-                    SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-                    SystemName=hv.hostname, CreationClassName=classname, Name=SERVICE_NAME)  # fmt: skip
+    return hosted_service_path(ctx, hv, MIGRATION_SERVICE, SERVICE_NAME)
 
 
 def migration_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
     """The path of ``hv``'s migration capabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MIGRATION_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=CAPABILITIES_ID)
+    return capabilities_path(ctx, hv, MIGRATION_CAPABILITIES, CAPABILITIES_ID)
 
 
 def migration_setting_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
