@@ -62,13 +62,15 @@ class QueryOperations:
     def result_class(self, ctx: RequestContext, query: Query) -> CIMClass:
         """OpenQueryInstances' QueryResultClass: the queried class, with the selected properties.
 
-        Named as the class the query names; without qualifiers, which the
-        query's instances do not carry either.
+        Named as the class the query names; without qualifiers and methods,
+        which the query's instances do not carry.
         """
         assert query.class_name is not None
         cls = self._repository.get_class(ctx.namespace, query.class_name)
-        return shaped_class(cls, local_only=False, include_qualifiers=False,
-                            include_class_origin=False, property_list=query.property_list)
+        result = shaped_class(cls, local_only=False, include_qualifiers=False,
+                              include_class_origin=False, property_list=query.property_list)
+        result.methods.clear()
+        return result
 
     def filter(self, ctx: RequestContext, language: str | None, text: str | None,
                classname: str | None) -> Query | None:

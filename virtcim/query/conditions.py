@@ -139,14 +139,19 @@ class Operand(ABC):
 @dataclass(frozen=True)
 class Literal(Operand):
     value_: Any
+    #: ``string``, ``number``, ``boolean``, ``null`` or ``array``.
     kind: str
     pos: int
+    #: An array's: the kind of its items (``null`` when empty, ``mixed`` when several).
+    items: str = ""
 
     def value(self, scope: Scope) -> Any:
         return self.value_
 
     def check(self, checker: Checker) -> Type | None:
-        return Type(self.kind, self.kind == "array")
+        if self.kind == "array":
+            return Type(self.items, is_array=True)
+        return Type(self.kind)
 
 
 @dataclass(frozen=True)
@@ -379,10 +384,8 @@ def _check_comparison(checker: Checker, left: Operand, op: str, right: Operand,
         array = left if a.is_array else right
         raise checker.error(array.pos, "an array is compared with ANY, EVERY or an array "
                                        "literal ({...}), not with a single value")
-    if a.kind == "array" or b.kind == "array":
-        if op not in ("=", "<>", "!="):
-            raise checker.error(left.pos, f"arrays compare with = and <> only, not {op}")
-        return
+    if a.is_array and op not in ("=", "<>", "!="):
+        raise checker.error(left.pos, f"arrays compare with = and <> only, not {op}")
     if not comparable_types(a.kind, b.kind):
         raise checker.error(left.pos, f"a {a} cannot be compared with a {b}")
     if {a.kind, b.kind} & {"reference"} and op not in ("=", "<>", "!="):

@@ -110,11 +110,11 @@ def _syntax_error(text: str, error: UnexpectedInput) -> Exception:
 
 
 def _expected(error: UnexpectedInput) -> str:
-    names = sorted({_readable(name) for name in getattr(error, "expected", ()) or ()})
+    names = sorted({_readable(name.strip("_")) for name in getattr(error, "expected", ()) or ()})
     return " or ".join(names) if names else "something else"
 
 
-_READABLE = {"LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
+_READABLE = {"$END": "the end", "SCOPE": "'::'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
              "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'",
              "COMPARISON": "a comparison operator", "NAME": "a name", "STRING": "a string",
              "INTEGER": "an integer", "REAL": "a real number", "HEX": "a hex number"}
@@ -123,9 +123,7 @@ _READABLE = {"LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LS
 def _readable(terminal: str) -> str:
     if terminal in _READABLE:
         return _READABLE[terminal]
-    if terminal.startswith("_") or terminal.isupper():
-        return terminal.strip("_").replace("_", " ")
-    return terminal
+    return terminal.replace("_", " ")
 
 
 def _check_depth(text: str, tree: Tree) -> None:
@@ -268,7 +266,9 @@ class _Build(Transformer[Token, Statement]):
         for item in items:
             if item.kind in ("array", "null"):
                 raise invalid(self._text, item.pos, "an array literal holds single values only")
-        return Literal([item.value_ for item in items], "array", _start(meta))
+        kinds = {item.kind for item in items}
+        held = kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "null"
+        return Literal([item.value_ for item in items], "array", _start(meta), held)
 
 
 def _start(meta: Any) -> int:
