@@ -30,7 +30,7 @@ from virtcim.operations.methods import MethodOperations
 from virtcim.operations.params import OPERATIONS, parse_params
 from virtcim.operations.pull import EnumerationContexts, PullSettings
 from virtcim.operations.queries import QueryOperations, equalities_of
-from virtcim.operations.shaping import InstanceView, Shaper
+from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper
 from virtcim.provider import ProviderRegistry, RequestContext
 from virtcim.query import Query
 from virtcim.repository.schema import Repository
@@ -255,7 +255,7 @@ class Dispatcher:
             return self._open(ctx, args, _PATHS, lambda: self._instances.enumerate_names(
                 ctx, args["ClassName"]))
         return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
-            query, _view(args), lambda view: self._instances.enumerate(
+            query, FULL_VIEW, lambda view: self._instances.enumerate(
                 ctx, args["ClassName"], view, query.equalities()))))
 
     def _open_associator_instances(self, ctx: RequestContext, args: Args) -> PullResult:
@@ -270,7 +270,7 @@ class Dispatcher:
             return self._open(ctx, args, _PATHS, lambda: self._associations.associator_names(
                 ctx, args["InstanceName"], _filter(args)))
         return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
-            query, _view(args), lambda view: self._associations.associators(
+            query, FULL_VIEW, lambda view: self._associations.associators(
                 ctx, args["InstanceName"], _filter(args), view))))
 
     def _open_reference_instances(self, ctx: RequestContext, args: Args) -> PullResult:
@@ -285,7 +285,7 @@ class Dispatcher:
             return self._open(ctx, args, _PATHS, lambda: self._associations.reference_names(
                 ctx, args["InstanceName"], _filter(args)))
         return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
-            query, _view(args), lambda view: self._associations.references(
+            query, FULL_VIEW, lambda view: self._associations.references(
                 ctx, args["InstanceName"], _filter(args), view))))
 
     def _open_query_instances(self, ctx: RequestContext, args: Args) -> PullResult:

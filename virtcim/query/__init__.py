@@ -105,13 +105,14 @@ class Query:
         return [name for path in self.selection if (name := path.property_name(self.names))]
 
     def project(self, instance: CIMInstance) -> CIMInstance:
-        """``instance`` with the selected properties only (its path kept)."""
+        """``instance`` with the selected properties only, in the order selected (its path
+        kept)."""
         wanted = self.property_list
         if wanted is None:
             return instance
-        shown = set(wanted)
-        return CIMInstance(instance.classname, path=instance.path, properties=[
-            prop for name, prop in instance.properties.items() if name.lower() in shown])
+        props = instance.properties
+        return CIMInstance(instance.classname, path=instance.path,
+                           properties=[props[name] for name in wanted if name in props])
 
     def sorted(self, instances: Iterable[CIMInstance]) -> list[CIMInstance]:
         """``instances`` in ORDER BY's order (NULL first), or as they come without one."""
