@@ -13,6 +13,7 @@ instances are filtered here, whatever the provider did with the equalities.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from pywbem import CIM_ERR_INVALID_PARAMETER, CIMClass, CIMError, CIMInstance
@@ -49,12 +50,18 @@ class QueryOperations:
         self._repository = repository
         self._shaper = shaper
         self._instances = instances
+        #: Checked queries: consoles and scripts send the same ones again and again.
+        self._checked = lru_cache(maxsize=512)(self._check)
+
+    def _check(self, namespace: str, language: str, text: str, class_name: str | None,
+               accept: frozenset[str]) -> Query:
+        return parse(language, text, schema=NamespaceSchema(self._repository, namespace),
+                     class_name=class_name, accept=accept)
 
     def execute(self, ctx: RequestContext, language: str, text: str
                 ) -> tuple[Query, Iterator[CIMInstance]]:
         """The query (WQL or DMTF:CQL) and, lazily, the instances it selects, as it shows them."""
-        query = parse(language, text, schema=NamespaceSchema(self._repository, ctx.namespace),
-                      accept=QUERY_LANGUAGES)
+        query = self._checked(ctx.namespace, language, text, None, QUERY_LANGUAGES)
         assert query.class_name is not None  # every WQL and CQL statement names one
         found = self._instances.enumerate(ctx, query.class_name, FULL_VIEW, query.equalities())
         return query, _selected(query, found)
@@ -85,8 +92,7 @@ class QueryOperations:
             given, missing = ("FilterQuery", "FilterQueryLanguage") if language is None else (
                 "FilterQueryLanguage", "FilterQuery")
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{given} is given without {missing}")
-        return parse(language, text, schema=NamespaceSchema(self._repository, ctx.namespace),
-                     class_name=classname, accept=FILTER_LANGUAGES)
+        return self._checked(ctx.namespace, language, text, classname, FILTER_LANGUAGES)
 
     def filtered(self, query: Query | None, view: InstanceView,
                  results: Callable[[InstanceView], Iterator[CIMInstance]]
