@@ -292,7 +292,27 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class ComputerSystemProvider(InstanceProvider, MethodProvider):
+class GuestLookup(InstanceProvider):
+    """A provider of one instance per guest whose one :attr:`lookup_properties` property
+    is the guest's name: a query that asks for guests by it looks each up."""
+
+    hypervisor: Hypervisor
+
+    def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
+        raise NotImplementedError
+
+    def enumerate_where(
+        self, ctx: RequestContext, classnames: Sequence[str],
+        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
+    ) -> Iterable[CIMInstance]:
+        """The instances of the guests a query names (``Name = 'web1'``), one lookup each."""
+        (key,) = self.lookup_properties
+        for domain in guests_named(self.hypervisor, values[key]):
+            for classname in classnames:
+                yield self._instance(ctx, classname, domain)
+
+
+class ComputerSystemProvider(GuestLookup, MethodProvider):
     """``<Prefix>_ComputerSystem``: DSP1057's central class, one per libvirt domain.
 
     Reads each domain's name, UUID and state (one listing; the adapter's
@@ -313,15 +333,6 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     ) -> Iterable[CIMInstance]:
         for domain in guests(ctx, self.hypervisor):
             yield self._instance(ctx, classname, domain)
-
-    def enumerate_where(
-        self, ctx: RequestContext, classnames: Sequence[str],
-        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
-    ) -> Iterable[CIMInstance]:
-        """The guests a query names (``Name = 'web1'``), one lookup each."""
-        for domain in guests_named(self.hypervisor, values["name"]):
-            for classname in classnames:
-                yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -394,7 +405,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         )
 
 
-class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
+class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
     """``<Prefix>_EnabledLogicalElementCapabilities`` (DSP1057): one per libvirt domain.
 
     InstanceID is the domain's name; reads the domain listing only.
@@ -410,15 +421,6 @@ class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
     ) -> Iterable[CIMInstance]:
         for domain in guests(ctx, self.hypervisor):
             yield self._instance(ctx, classname, domain)
-
-    def enumerate_where(
-        self, ctx: RequestContext, classnames: Sequence[str],
-        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
-    ) -> Iterable[CIMInstance]:
-        """The capabilities of the guests a query names by InstanceID, one lookup each."""
-        for domain in guests_named(self.hypervisor, values["instanceid"]):
-            for classname in classnames:
-                yield self._instance(ctx, classname, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

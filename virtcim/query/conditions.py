@@ -12,7 +12,7 @@ before any instance is read.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -289,23 +289,31 @@ class Condition(ABC):
         return {}
 
 
-@dataclass(frozen=True)
-class And(Condition):
-    parts: tuple[Condition, ...]
+def _junction(decisive: bool, truths: Iterable[Truth]) -> Truth:
+    """AND (``decisive`` false) or OR (true) of ``truths``, three-valued: a ``decisive``
+    part decides; else unknown if any part is unknown."""
+    result: Truth = not decisive
+    for truth in truths:
+        if truth is decisive:
+            return decisive
+        if truth is None:
+            result = None
+    return result
 
-    def evaluate(self, scope: Scope) -> Truth:
-        result: Truth = True
-        for part in self.parts:
-            truth = part.evaluate(scope)
-            if truth is False:
-                return False
-            if truth is None:
-                result = None
-        return result
+
+@dataclass(frozen=True)
+class _Junction(Condition):
+    parts: tuple[Condition, ...]
 
     def check(self, checker: Checker) -> None:
         for part in self.parts:
             part.check(checker)
+
+
+@dataclass(frozen=True)
+class And(_Junction):
+    def evaluate(self, scope: Scope) -> Truth:
+        return _junction(False, (part.evaluate(scope) for part in self.parts))
 
     def equalities(self, names: frozenset[str]) -> dict[str, frozenset[Any]]:
         found: dict[str, frozenset[Any]] = {}
@@ -316,22 +324,9 @@ class And(Condition):
 
 
 @dataclass(frozen=True)
-class Or(Condition):
-    parts: tuple[Condition, ...]
-
+class Or(_Junction):
     def evaluate(self, scope: Scope) -> Truth:
-        result: Truth = False
-        for part in self.parts:
-            truth = part.evaluate(scope)
-            if truth is True:
-                return True
-            if truth is None:
-                result = None
-        return result
-
-    def check(self, checker: Checker) -> None:
-        for part in self.parts:
-            part.check(checker)
+        return _junction(True, (part.evaluate(scope) for part in self.parts))
 
     def equalities(self, names: frozenset[str]) -> dict[str, frozenset[Any]]:
         each = [part.equalities(names) for part in self.parts]
@@ -505,15 +500,9 @@ def _array_items(checker: Checker, array: Operand) -> Type | None:
     return replace(holds, is_array=False)
 
 
-def _quantify(every: bool, truths: Any) -> Truth:
-    """EVERY: true unless an item is false (AND); ANY: false unless an item is true (OR)."""
-    result: Truth = every
-    for truth in truths:
-        if truth is (not every):
-            return not every
-        if truth is None:
-            result = None
-    return result
+def _quantify(every: bool, truths: Iterable[Truth]) -> Truth:
+    """EVERY: the AND of the items' truths; ANY: their OR."""
+    return _junction(not every, truths)
 
 
 @dataclass(frozen=True)
