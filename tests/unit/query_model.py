@@ -41,6 +41,8 @@ CLASSES: dict[str, tuple[str | None, list[Decl]]] = {
     "T_Host": ("T_Element", _ELEMENT + [Decl("Name", "string")]),
     "T_Setting": (None, [Decl("InstanceID", "string"), Decl("Size", "uint64"),
                          Decl("Tags", "string", True)]),
+    "T_InstModification": (None, [Decl("SourceInstance", "string", embedded_object="object"),
+                                  Decl("PreviousInstance", "string", embedded_object="object")]),
 }
 
 

@@ -154,6 +154,24 @@ def test_cql_names_for_the_instance(statement, expected):
     assert parse("DMTF:CQL", statement, schema=SCHEMA).matches(thing()) is expected
 
 
+@pytest.mark.parametrize("language, where, expected", [
+    ("WQL", "SourceInstance ISA T_Thing", True),
+    ("WQL", "SourceInstance ISA T_Host", False),
+    ("DMTF:CQL", "SourceInstance ISA T_Thing AND SourceInstance.T_Thing::State <> "
+                 "PreviousInstance.T_Thing::State", True),
+    ("DMTF:CQL", "SourceInstance.T_Thing::State = 2 AND PreviousInstance.State = 3", True),
+    ("DMTF:CQL", "SourceInstance.T_Host::Name = 'web1'", False),
+    ("DMTF:CQL", "SourceInstance.Name = PreviousInstance.Name", True),
+    ("WQL", "SourceInstance.Memory > PreviousInstance.Memory", False),
+])
+def test_indication_filters(language, where, expected):
+    """What indication filters ask of an instance-modification indication."""
+    query = parse(language, f"SELECT * FROM T_InstModification WHERE {where}", schema=SCHEMA)
+    indication = CIMInstance("T_InstModification", properties={
+        "SourceInstance": thing(), "PreviousInstance": thing(State=Uint16(3))})
+    assert query.matches(indication) is expected
+
+
 def test_isa_without_schema_compares_class_names():
     query = parse("DMTF:CQL", "SELECT * FROM T_Thing AS t WHERE t ISA t_kvmthing")
     assert query.matches(thing()) and not query.matches(thing("T_Thing"))

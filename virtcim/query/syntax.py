@@ -8,9 +8,8 @@ what was found there and expected instead.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -67,18 +66,11 @@ class Statement:
     order: tuple[tuple[Path, bool], ...]
 
 
-_parsers: dict[str, Lark] = {}
-_parsers_lock = threading.Lock()
-
-
+@cache
 def _parser(grammar: str) -> Lark:
-    with _parsers_lock:
-        parser = _parsers.get(grammar)
-        if parser is None:
-            text = (_HERE / "conditions.lark").read_text() + (_HERE / f"{grammar}.lark").read_text()
-            parser = _parsers[grammar] = Lark(text, parser="lalr", propagate_positions=True,
-                                              maybe_placeholders=False)
-        return parser
+    """The LALR parser of ``grammar``, built once (lark's parsers are reentrant)."""
+    text = (_HERE / "conditions.lark").read_text() + (_HERE / f"{grammar}.lark").read_text()
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
 @lru_cache(maxsize=512)
