@@ -16,7 +16,11 @@ Each is served by ``virtcim serve`` in a subprocess. Timed in the same run:
   ``GetInstance`` of the same guest: the server's time (what it logs, from
   reading the request to writing the last byte of the reply), best of 30;
 * ``EnumerateInstances <Prefix>_ComputerSystem``: every guest, what the
-  query would cost if it could not be pushed down into libvirt.
+  query would cost if it could not be pushed down into libvirt;
+* on the test driver, the WQL query through the operations layer in this
+  process, without HTTP and CIM-XML: what the query itself costs beside the
+  lookup (an application that is not serving has no libvirt event loop, so
+  on a daemon it would re-read what the serving one caches).
 
 Each row's ratio is against the raw lookup; the note gives it against the
 full enumeration. Goal: the WQL query within 2x of the raw lookup.
@@ -45,6 +49,10 @@ from _common import (
     value_param,
     write_node,
 )
+
+from virtcim.app import build_application
+from virtcim.cimxml.messages import IntrinsicCall
+from virtcim.config import Settings
 
 GUESTS = 1000
 GOAL_RATIO = 2.0
@@ -83,7 +91,7 @@ def requests(prefix: str, name: str) -> list[tuple[str, str, bytes]]:
     ]
 
 
-def measure(uri: str, prefix: str, name: str, folder: Path) -> list[Row]:
+def measure(uri: str, prefix: str, name: str, folder: Path, in_process_too: bool) -> list[Row]:
     conn = libvirt.open(uri)
     try:
         raw_lookup(conn, name)
@@ -112,7 +120,26 @@ def measure(uri: str, prefix: str, name: str, folder: Path) -> list[Row]:
                                  f"round trip {round_trip:.2f} ms"))
         rows.append(Row(f"EnumerateInstances {prefix}_ComputerSystem", GUESTS, enumeration,
                         baseline, note="every guest"))
+    if in_process_too:
+        rows.append(in_process(uri, prefix, name, folder, baseline))
     return rows
+
+
+def in_process(uri: str, prefix: str, name: str, folder: Path, baseline: float) -> Row:
+    """The WQL query through the operations layer alone: no HTTP, no CIM-XML."""
+    app = build_application(Settings(uris=[uri], bind=["127.0.0.1"], http_port=0, auth="none",
+                                     state_dir=folder / "in-process"))
+    query = f"SELECT * FROM {prefix}_ComputerSystem WHERE Name = '{name}'"
+    call = IntrinsicCall("1", "ExecQuery", "root/virt", {"QueryLanguage": "WQL", "Query": query})
+
+    def run() -> int:
+        return len(list(app.dispatcher.intrinsic(call)))
+
+    if run() != 1:
+        raise RuntimeError(f"{query}: not the one guest")
+    took = best_of(BATCHES, lambda: [run() for _ in range(BATCH)]) / BATCH
+    return Row("ExecQuery WQL, operations layer only", GUESTS, took, baseline,
+               note="in process: no HTTP, no CIM-XML")
 
 
 def on_daemon(folder: Path) -> list[Row]:
@@ -126,7 +153,7 @@ def on_daemon(folder: Path) -> list[Row]:
         for number in range(GUESTS):
             conn.defineXML(guest_xml(number, domain_type="qemu"))
             names.append(f"virtcim-bench-{number}")
-        return measure(DAEMON_URI, "KVM", names[GUESTS // 2], folder)
+        return measure(DAEMON_URI, "KVM", names[GUESTS // 2], folder, in_process_too=False)
     finally:
         for name in names:
             try:
@@ -140,7 +167,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         uri = write_node(folder, GUESTS)
-        rows = measure(uri, "Test", f"virtcim-bench-{GUESTS // 2}", folder / "test")
+        rows = measure(uri, "Test", f"virtcim-bench-{GUESTS // 2}", folder / "test",
+                       in_process_too=True)
         print_table(f"One of {GUESTS:,} guests by name, libvirt's test driver (server time); "
                     "baseline: raw libvirt lookupByName + XMLDesc + info of that guest", rows)
         rows = on_daemon(folder / "daemon")
