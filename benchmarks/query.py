@@ -19,8 +19,7 @@ Each is served by ``virtcim serve`` in a subprocess. Timed in the same run:
   query would cost if it could not be pushed down into libvirt;
 * on the test driver, the WQL query through the operations layer in this
   process, without HTTP and CIM-XML: what the query itself costs beside the
-  lookup (an application that is not serving has no libvirt event loop, so
-  on a daemon it would re-read what the serving one caches).
+  lookup, both in process.
 
 Each row's ratio is against the raw lookup; the note gives it against the
 full enumeration. Goal: the WQL query within 2x of the raw lookup.
