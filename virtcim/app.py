@@ -11,19 +11,22 @@ from __future__ import annotations
 import gc
 import logging
 import socket
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from providers import register_providers
 from providers.classes import build_repository
+from providers.indications import GuestIndications
 from providers.virt.connection import Hypervisor
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
+from virtcim.indications import IndicationBroker, SubscriptionStore, register_indications
 from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
 from virtcim.operations.dispatcher import Dispatcher
 from virtcim.operations.pull import PullSettings
 from virtcim.operations.static import register_static_instances
-from virtcim.provider import ProviderRegistry
+from virtcim.provider import ProviderRegistry, RequestContext
 from virtcim.repository.schema import Repository
 from virtcim.service import CIMService
 
@@ -44,23 +47,30 @@ class Application:
     repository: Repository
     dispatcher: Dispatcher
     server: HTTPServerGroup
+    broker: IndicationBroker
+    guest_indications: GuestIndications
 
     def start(self) -> None:
+        self.guest_indications.start()
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop()
-        self.dispatcher.close()
-        for hypervisor in self.hypervisors:
-            hypervisor.close()
+        self._close()
 
     def serve_forever(self) -> int:
+        self.guest_indications.start()
         try:
             return self.server.serve_forever()
         finally:
-            self.dispatcher.close()
-            for hypervisor in self.hypervisors:
-                hypervisor.close()
+            self._close()
+
+    def _close(self) -> None:
+        self.guest_indications.stop()
+        self.broker.close()
+        self.dispatcher.close()
+        for hypervisor in self.hypervisors:
+            hypervisor.close()
 
 
 def build_application(settings: Settings) -> Application:
@@ -81,9 +91,17 @@ def build_application(settings: Settings) -> Application:
         auth_mechanisms=[_auth_mechanism(settings)],
     )
     register_providers(registry, repository, hypervisors, profiles)
+    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, _subscription_store(settings))
+    register_indications(registry, profiles, broker)
     dispatcher = Dispatcher(repository, registry, host=host, pull=pull)
+
+    def context(namespace: str) -> RequestContext:
+        return RequestContext(namespace, repository, dispatcher, host=host)
+
+    guest_indications = GuestIndications(hypervisors, broker, context)
     server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
-    return Application(settings, hypervisors, repository, dispatcher, server)
+    return Application(settings, hypervisors, repository, dispatcher, server, broker,
+                       guest_indications)
 
 
 def serve(settings: Settings) -> int:
@@ -128,6 +146,17 @@ def _cache_dir(settings: Settings) -> Path | None:
                     folder, error.strerror)
         return None
     return folder
+
+
+def _subscription_store(settings: Settings) -> SubscriptionStore:
+    """The state folder's store of permanent subscriptions; one in memory if it cannot be."""
+    path = settings.state_dir / "subscriptions.sqlite"
+    try:
+        return SubscriptionStore(path)
+    except (OSError, sqlite3.Error) as error:
+        log.warning("subscriptions cannot be kept in %s (%s): they end with the process",
+                    path, error)
+        return SubscriptionStore(None)
 
 
 def _auth_mechanism(settings: Settings) -> AuthenticationMechanism:

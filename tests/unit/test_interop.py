@@ -205,9 +205,9 @@ def mechanism(world) -> Any:
 def test_only_implemented_functional_profiles_are_claimed(world):
     found = mechanism(world)
     assert found.classname == "CIM_CIMXMLCommunicationMechanism"
-    assert found["FunctionalProfilesSupported"] == [2, 3, 5, 6, 10, 11]
+    assert found["FunctionalProfilesSupported"] == [2, 3, 5, 6, 9, 10, 11]
     assert found["FunctionalProfileDescriptions"] == [
-        "Basic Read", "Basic Write", "Instance Manipulation", "Association Traversal",
+        "Basic Read", "Basic Write", "Instance Manipulation", "Association Traversal", "Indications",
         "Pulled Read", "Pulled Read Count"]
 
 

@@ -72,12 +72,13 @@ class FunctionalProfile(enum.IntEnum):
 
 #: What the operations layer implements in full. Not Schema Manipulation nor
 #: Qualifier Declaration (the schema is read-only), not Query Execution (no
-#: query language yet), not Indications (no subscriptions yet).
+#: query language yet).
 SUPPORTED_FUNCTIONAL_PROFILES = (
     FunctionalProfile.BASIC_READ,
     FunctionalProfile.BASIC_WRITE,
     FunctionalProfile.INSTANCE_MANIPULATION,
     FunctionalProfile.ASSOCIATION_TRAVERSAL,
+    FunctionalProfile.INDICATIONS,
     FunctionalProfile.PULLED_READ,
     FunctionalProfile.PULLED_READ_COUNT,
 )

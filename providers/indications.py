@@ -1,0 +1,209 @@
+"""Indications of guests' changes, made from libvirt's own events (never by polling).
+
+Every domain event of a hypervisor (a change made through CIM, ``virsh`` or
+any other libvirt client) becomes one of libvirt-cim's indications:
+``<Prefix>_ComputerSystemCreatedIndication`` (a ``CIM_InstCreation``) when
+a guest is defined or a guest without a definition starts,
+``…DeletedIndication`` (a ``CIM_InstDeletion``) when it is undefined or a
+guest without a definition stops, and ``…ModifiedIndication`` (a
+``CIM_InstModification``) for every other change of state, definition or
+devices. ``SourceInstance`` is the guest's ``ComputerSystem`` as it is
+when the event is read, ``PreviousInstance`` as the last event left it.
+
+libvirt's event thread only queues the event; one thread of this module
+reads the guest and publishes, in the order libvirt gave the events, and
+only while some subscription is enabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+
+import libvirt
+from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, Uint16
+
+from providers.classes import VIRT_NAMESPACE
+from providers.computer_system import guest_path
+from providers.virt import Hypervisor, naming
+from providers.virt.connection import Event
+from virtcim.indications import IndicationBroker
+from virtcim.provider import RequestContext
+
+__all__ = ["GuestIndications"]
+
+log = logging.getLogger(__name__)
+
+CREATED = "ComputerSystemCreatedIndication"
+DELETED = "ComputerSystemDeletedIndication"
+MODIFIED = "ComputerSystemModifiedIndication"
+#: Events waiting to be read; past this, libvirt's thread drops (and logs) rather than waits.
+EVENT_QUEUE = 10_000
+#: The domain events that change what a guest's ComputerSystem or devices show.
+_WATCHED = frozenset({
+    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+})
+#: libvirt-cim's deleted guest: DMTF's 1 Other, and what it says.
+_DESTROYED_STATE = 1
+_DESTROYED_TEXT = "Guest destroyed"
+
+
+class GuestIndications:
+    """Turns the domain events of ``hypervisors`` into indications for ``broker``.
+
+    ``context`` makes a request context for a namespace, through which the
+    guests' instances are read as a client would read them.
+    """
+
+    def __init__(self, hypervisors: Sequence[Hypervisor], broker: IndicationBroker,
+                 context: Callable[[str], RequestContext]) -> None:
+        self._hypervisors = list(hypervisors)
+        self._broker = broker
+        self._context = context
+        self._events: queue.Queue[tuple[Hypervisor, Event] | bool | None] = \
+            queue.Queue(EVENT_QUEUE)
+        #: Per (URI, domain UUID): the guest as last published, and whether it has a definition.
+        self._last: dict[tuple[str, str], tuple[CIMInstance, bool]] = {}
+        self._watching = False
+        self._counter = itertools.count()
+        self._removers: list[Callable[[], None]] = []
+        self._thread = threading.Thread(target=self._run, name="guest indications", daemon=True)
+
+    def start(self) -> None:
+        for hv in self._hypervisors:
+            self._removers.append(hv.add_listener(functools.partial(self._queue, hv)))
+        self._thread.start()
+        self._broker.watch(self._on_activity)
+
+    def stop(self) -> None:
+        for remove in self._removers:
+            remove()
+        self._events.put(None)
+        self._thread.join(5)
+
+    def _on_activity(self, active: bool) -> None:
+        """Subscriptions changed: remember the guests from the first one on, forget after
+        the last (in the indication thread, in order with the events)."""
+        if active != self._watching:
+            self._watching = active
+            self._events.put(active)
+
+    # -- libvirt's event thread -----------------------------------------------
+
+    def _queue(self, hv: Hypervisor, event: Event) -> None:
+        if event.kind != "domain" or event.event_id not in _WATCHED:
+            return
+        if not self._broker.active:
+            return
+        try:
+            self._events.put_nowait((hv, event))
+        except queue.Full:
+            log.error("guest event queue full: %s event of %r on %s dropped",
+                      event.event_id, event.name, hv.uri)
+
+    # -- the indication thread ------------------------------------------------
+
+    def _run(self) -> None:
+        while (item := self._events.get()) is not None:
+            if item is True:
+                self._seed()
+            elif item is False:
+                self._last.clear()
+            else:
+                hv, event = item
+                try:
+                    self._publish(hv, event)
+                except Exception:
+                    log.exception("no indication for the %s event of guest %r on %s",
+                                  event.event_id, event.name, hv.uri)
+
+    def _seed(self) -> None:
+        """Remember every guest as it is now: the PreviousInstance of its first change."""
+        ctx = self._context(VIRT_NAMESPACE)
+        for hv in self._hypervisors:
+            try:
+                for domain in hv.domains():
+                    inst = self._current(ctx, hv, domain.name)
+                    if inst is not None:
+                        self._last[(hv.uri, domain.uuid)] = (inst, domain.is_persistent())
+            except CIMError as error:
+                log.error("guests of %s not read for indications: %s", hv.uri, error)
+
+    def _publish(self, hv: Hypervisor, event: Event) -> None:
+        ctx = self._context(VIRT_NAMESPACE)
+        key = (hv.uri, event.uuid)
+        known = self._last.get(key)
+        current = self._current(ctx, hv, event.name)
+        kind, persistent = _kind(event, known, current is not None)
+        if kind == DELETED:
+            self._last.pop(key, None)
+            source = _destroyed(current or (known[0] if known else _bare(ctx, hv, event.name)))
+        else:
+            source = current or (known[0] if known else _bare(ctx, hv, event.name))
+            self._last[key] = (source, persistent)
+        values = {
+            "IndicationIdentifier": f"{event.uuid}:{next(self._counter)}:{uuid.uuid4().hex[:8]}",
+            "IndicationTime": CIMDateTime.now(),
+            "SourceInstance": source,
+            "SourceInstanceModelPath": str(source.path),
+            "SourceInstanceHost": hv.hostname,
+        }
+        if kind == MODIFIED:
+            values["PreviousInstance"] = known[0] if known else source
+        indication = ctx.instance(naming.classname(hv.prefix, kind), **values)
+        self._broker.publish(indication, VIRT_NAMESPACE)
+
+    @staticmethod
+    def _current(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstance | None:
+        try:
+            return ctx.cimom.get_instance(ctx, guest_path(ctx, hv, name))
+        except CIMError as error:
+            if error.status_code == CIM_ERR_NOT_FOUND:
+                return None
+            raise
+
+
+def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
+          exists: bool) -> tuple[str, bool]:
+    """Which indication ``event`` makes, and whether the guest has a definition after it.
+
+    Decided by the event and what the earlier events left known of the guest
+    rather than by what libvirt shows when the event is read, which later
+    events may already have changed; only an undefined guest is looked for
+    (``exists``): one still running lives on without its definition.
+    """
+    persistent = known[1] if known else True
+    if event.event_id != libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+        return MODIFIED, persistent
+    what, detail = event.detail[0], event.detail[1]
+    if what == libvirt.VIR_DOMAIN_EVENT_DEFINED:
+        added = detail == libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED
+        return (CREATED if added and known is None else MODIFIED), True
+    if what == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
+        return (MODIFIED if exists else DELETED), False
+    if what == libvirt.VIR_DOMAIN_EVENT_STARTED and known is None:
+        return CREATED, False
+    if what == libvirt.VIR_DOMAIN_EVENT_STOPPED and known is not None and not known[1]:
+        return DELETED, False
+    return MODIFIED, persistent
+
+
+def _bare(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstance:
+    """A guest gone before its event was read: its keys are all that is known."""
+    path = guest_path(ctx, hv, name)
+    return ctx.instance(path.classname, **path.keybindings)
+
+
+def _destroyed(last: CIMInstance) -> CIMInstance:
+    """The guest as libvirt-cim reported a deleted one: last seen, EnabledState 1 Other."""
+    gone = last.copy()
+    gone["EnabledState"] = Uint16(_DESTROYED_STATE)
+    gone["OtherEnabledState"] = _DESTROYED_TEXT
+    return gone

@@ -1,0 +1,221 @@
+"""The interop classes of DSP1054 Indications, served from an :class:`IndicationBroker`.
+
+``CIM_IndicationFilter``, ``CIM_ListenerDestinationCIMXML`` and
+``CIM_IndicationSubscription`` (the association between them) are created,
+read, changed and deleted by clients; the indication service
+(``VirtCIM_IndicationService``, a ``CIM_IndicationService``), its
+capabilities and the ``CIM_ElementCapabilities`` link between them describe
+the delivery, and the service's ``DeliveryRetryAttempts`` and
+``DeliveryRetryInterval`` may be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pywbem import (
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
+
+from virtcim.indications.subscriptions import (
+    MAX_DESTINATIONS,
+    MAX_SUBSCRIPTIONS,
+    SUBSCRIPTION_CLASS,
+    SYSTEM_CLASS,
+    IndicationBroker,
+)
+from virtcim.provider import AssociationProvider, InstanceProvider, RequestContext, same_keys
+
+__all__ = [
+    "CAPABILITIES_CLASS",
+    "SERVICE_CLASS",
+    "DestinationProvider",
+    "FilterProvider",
+    "IndicationServiceProvider",
+    "SubscriptionProvider",
+]
+
+SERVICE_CLASS = "VirtCIM_IndicationService"
+CAPABILITIES_CLASS = "CIM_IndicationServiceCapabilities"
+ELEMENT_CAPABILITIES_CLASS = "CIM_ElementCapabilities"
+SERVICE_NAME = "IndicationService"
+CAPABILITIES_ID = "virtcim:IndicationServiceCapabilities"
+#: Longest DeliveryRetryInterval a client may set (s), and most DeliveryRetryAttempts.
+MAX_RETRY_INTERVAL = 3600
+MAX_RETRY_ATTEMPTS = 10
+#: What the service does with a subscription whose listener stays unreachable:
+#: 4 Ignore (it keeps it; OnFatalErrorPolicy decides per subscription).
+SUBSCRIPTION_REMOVAL_IGNORE = 4
+
+
+class FilterProvider(InstanceProvider):
+    """``CIM_IndicationFilter``: the queries clients subscribe with."""
+
+    def __init__(self, broker: IndicationBroker) -> None:
+        self.broker = broker
+
+    def enumerate_instances(self, ctx: RequestContext, classname: str,
+                            property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
+        return [ctx.instance(classname, **values) for values in self.broker.filters()]
+
+    def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
+                     property_list: Sequence[str] | None) -> CIMInstance:
+        return _exactly(ctx.instance(path.classname, **self.broker.filter(path)), path)
+
+    def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
+        return self.broker.filter_path(self.broker.create_filter(instance))
+
+    def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
+        self.broker.delete_filter(path)
+
+
+class DestinationProvider(InstanceProvider):
+    """``CIM_ListenerDestinationCIMXML``: the listeners indications go to."""
+
+    def __init__(self, broker: IndicationBroker) -> None:
+        self.broker = broker
+
+    def enumerate_instances(self, ctx: RequestContext, classname: str,
+                            property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
+        return [ctx.instance(classname, **values) for values in self.broker.destinations()]
+
+    def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
+                     property_list: Sequence[str] | None) -> CIMInstance:
+        return _exactly(ctx.instance(path.classname, **self.broker.destination(path)), path)
+
+    def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
+        return self.broker.destination_path(self.broker.create_destination(instance))
+
+    def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
+        self.broker.delete_destination(path)
+
+
+class SubscriptionProvider(AssociationProvider):
+    """``CIM_IndicationSubscription``: which filter's indications go to which listener."""
+
+    def __init__(self, broker: IndicationBroker) -> None:
+        self.broker = broker
+
+    def enumerate_instances(self, ctx: RequestContext, classname: str,
+                            property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
+        return [self._instance(ctx, key, values) for key, values in self.broker.subscriptions()]
+
+    def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
+                     property_list: Sequence[str] | None) -> CIMInstance:
+        values = self.broker.subscription(path)
+        key = (path["Filter"]["Name"], path["Handler"]["Name"])
+        return self._instance(ctx, key, values)
+
+    def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
+        return self.broker.subscription_path(self.broker.create_subscription(instance))
+
+    def modify_instance(self, ctx: RequestContext, instance: CIMInstance,
+                        property_list: Sequence[str] | None) -> None:
+        names = property_list if property_list is not None else list(instance.properties)
+        changes = {name: instance.properties[name].value
+                   for name in names if name in instance.properties}
+        self.broker.modify_subscription(instance.path, changes)
+
+    def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
+        self.broker.delete_subscription(path)
+
+    def _instance(self, ctx: RequestContext, key: tuple[str, str],
+                  values: dict[str, Any]) -> CIMInstance:
+        path = self.broker.subscription_path(key)
+        return ctx.instance(SUBSCRIPTION_CLASS, **values, **path.keybindings)
+
+
+class IndicationServiceProvider(AssociationProvider):
+    """The indication service, its capabilities, and the link between them."""
+
+    classnames = (SERVICE_CLASS, CAPABILITIES_CLASS, ELEMENT_CAPABILITIES_CLASS)
+
+    def __init__(self, broker: IndicationBroker) -> None:
+        self.broker = broker
+
+    def enumerate_instances(self, ctx: RequestContext, classname: str,
+                            property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
+        make = {SERVICE_CLASS.lower(): self._service,
+                CAPABILITIES_CLASS.lower(): self._capabilities,
+                ELEMENT_CAPABILITIES_CLASS.lower(): self._link}.get(classname.lower())
+        if make is None:
+            raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} is not served by {self!r}")
+        return [make(ctx)]
+
+    def modify_instance(self, ctx: RequestContext, instance: CIMInstance,
+                        property_list: Sequence[str] | None) -> None:
+        """The service's DeliveryRetryAttempts and DeliveryRetryInterval may change."""
+        current = self._service(ctx)
+        if instance.classname.lower() != SERVICE_CLASS.lower() or \
+                not same_keys(current.path, instance.path):
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {instance.path}")
+        names = property_list if property_list is not None else list(instance.properties)
+        retry = self.broker.retry
+        attempts, interval = retry.attempts, retry.interval
+        for name in names:
+            value = instance.properties[name].value if name in instance.properties else None
+            if name.lower() == "deliveryretryattempts" and value is not None:
+                attempts = _bounded(name, value, MAX_RETRY_ATTEMPTS)
+            elif name.lower() == "deliveryretryinterval" and value is not None:
+                interval = _bounded(name, value, MAX_RETRY_INTERVAL)
+            elif current.properties.get(name) is None or \
+                    current.properties[name].value != value:
+                raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{SERVICE_CLASS}.{name} cannot be changed")
+        retry.attempts, retry.interval = attempts, interval
+        self.broker.save_retry_policy()
+
+    def _service_keys(self) -> dict[str, str]:
+        return {"SystemCreationClassName": SYSTEM_CLASS, "SystemName": self.broker.host,
+                "CreationClassName": SERVICE_CLASS, "Name": SERVICE_NAME}
+
+    def _service(self, ctx: RequestContext) -> CIMInstance:
+        return ctx.instance(
+            SERVICE_CLASS, **self._service_keys(),
+            ElementName="virtcim indication service",
+            FilterCreationEnabled=True,
+            DeliveryRetryAttempts=self.broker.retry.attempts,
+            DeliveryRetryInterval=int(self.broker.retry.interval),
+            SubscriptionRemovalAction=SUBSCRIPTION_REMOVAL_IGNORE,
+            Started=True, EnabledState=2, OperationalStatus=[2],
+            DroppedIndications=self.broker.dropped,
+        )
+
+    def _capabilities(self, ctx: RequestContext) -> CIMInstance:
+        return ctx.instance(
+            CAPABILITIES_CLASS, InstanceID=CAPABILITIES_ID,
+            ElementName="virtcim indication service capabilities",
+            FilterCreationEnabledIsSettable=False,
+            DeliveryRetryAttemptsIsSettable=True,
+            DeliveryRetryIntervalIsSettable=True,
+            SubscriptionRemovalActionIsSettable=False,
+            SubscriptionRemovalTimeIntervalIsSettable=False,
+            MaxListenerDestinations=MAX_DESTINATIONS,
+            MaxActiveSubscriptions=MAX_SUBSCRIPTIONS,
+            SubscriptionsPersisted=True,
+        )
+
+    def _link(self, ctx: RequestContext) -> CIMInstance:
+        return ctx.instance(
+            ELEMENT_CAPABILITIES_CLASS,
+            ManagedElement=ctx.path(SERVICE_CLASS, **self._service_keys()),
+            Capabilities=ctx.path(CAPABILITIES_CLASS, InstanceID=CAPABILITIES_ID),
+        )
+
+
+def _exactly(instance: CIMInstance, path: CIMInstanceName) -> CIMInstance:
+    if not same_keys(instance.path, path):
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path}")
+    return instance
+
+
+def _bounded(name: str, value: Any, most: int) -> int:
+    if not 0 <= int(value) <= most:
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SERVICE_CLASS}.{name} must be between 0 "
+                                                  f"and {most}, not {value}")
+    return int(value)
