@@ -29,8 +29,8 @@ import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, Uint16
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import guest_path
-from providers.virt import Hypervisor, naming
+from providers.computer_system import STATE_VIEWS, guest_path
+from providers.virt import DomainState, Hypervisor, naming
 from providers.virt.connection import Event
 from virtcim.indications import IndicationBroker
 from virtcim.provider import RequestContext
@@ -50,9 +50,23 @@ _WATCHED = frozenset({
     libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
     libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
 })
+#: The state each lifecycle event leaves a guest in. The guest is read when the
+#: event is, perhaps after later changes; its state is the event's.
+_STATE_AFTER = {
+    libvirt.VIR_DOMAIN_EVENT_STARTED: DomainState.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: DomainState.RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: DomainState.PAUSED,
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: DomainState.SHUTOFF,
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: DomainState.CRASHED,
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: DomainState.PMSUSPENDED,
+}
 #: libvirt-cim's deleted guest: DMTF's 1 Other, and what it says.
 _DESTROYED_STATE = 1
 _DESTROYED_TEXT = "Guest destroyed"
+
+
+#: Per (URI, domain UUID): the guest as last published, and whether it has a definition.
+_Known = dict[tuple[str, str], tuple[CIMInstance, bool]]
 
 
 class GuestIndications:
@@ -67,11 +81,11 @@ class GuestIndications:
         self._hypervisors = list(hypervisors)
         self._broker = broker
         self._context = context
-        self._events: queue.Queue[tuple[Hypervisor, Event] | bool | None] = \
+        self._events: queue.Queue[tuple[Hypervisor, Event] | _Known | None] = \
             queue.Queue(EVENT_QUEUE)
-        #: Per (URI, domain UUID): the guest as last published, and whether it has a definition.
-        self._last: dict[tuple[str, str], tuple[CIMInstance, bool]] = {}
+        self._last: _Known = {}
         self._watching = False
+        self._lock = threading.Lock()
         self._counter = itertools.count()
         self._removers: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._run, name="guest indications", daemon=True)
@@ -89,11 +103,16 @@ class GuestIndications:
         self._thread.join(5)
 
     def _on_activity(self, active: bool) -> None:
-        """Subscriptions changed: remember the guests from the first one on, forget after
-        the last (in the indication thread, in order with the events)."""
-        if active != self._watching:
+        """Subscriptions changed. When the first is made, the guests as they are then are
+        the PreviousInstance of their first change; after the last, they are forgotten.
+
+        Read here, before the request that made the subscription returns, and
+        handed to the indication thread in order with the events."""
+        with self._lock:
+            if active == self._watching:
+                return
             self._watching = active
-            self._events.put(active)
+            self._events.put(self._guests() if active else {})
 
     # -- libvirt's event thread -----------------------------------------------
 
@@ -112,10 +131,8 @@ class GuestIndications:
 
     def _run(self) -> None:
         while (item := self._events.get()) is not None:
-            if item is True:
-                self._seed()
-            elif item is False:
-                self._last.clear()
+            if isinstance(item, dict):
+                self._last = item
             else:
                 hv, event = item
                 try:
@@ -124,17 +141,19 @@ class GuestIndications:
                     log.exception("no indication for the %s event of guest %r on %s",
                                   event.event_id, event.name, hv.uri)
 
-    def _seed(self) -> None:
-        """Remember every guest as it is now: the PreviousInstance of its first change."""
+    def _guests(self) -> _Known:
+        """Every guest as it is now, and whether it has a definition."""
         ctx = self._context(VIRT_NAMESPACE)
+        known: _Known = {}
         for hv in self._hypervisors:
             try:
                 for domain in hv.domains():
                     inst = self._current(ctx, hv, domain.name)
                     if inst is not None:
-                        self._last[(hv.uri, domain.uuid)] = (inst, domain.is_persistent())
+                        known[(hv.uri, domain.uuid)] = (inst, domain.is_persistent())
             except CIMError as error:
                 log.error("guests of %s not read for indications: %s", hv.uri, error)
+        return known
 
     def _publish(self, hv: Hypervisor, event: Event) -> None:
         ctx = self._context(VIRT_NAMESPACE)
@@ -146,7 +165,8 @@ class GuestIndications:
             self._last.pop(key, None)
             source = _destroyed(current or (known[0] if known else _bare(ctx, hv, event.name)))
         else:
-            source = current or (known[0] if known else _bare(ctx, hv, event.name))
+            source = _as_left_by(event, current or (known[0] if known
+                                                    else _bare(ctx, hv, event.name)))
             self._last[key] = (source, persistent)
         values = {
             "IndicationIdentifier": f"{event.uuid}:{next(self._counter)}:{uuid.uuid4().hex[:8]}",
@@ -193,6 +213,22 @@ def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
     if what == libvirt.VIR_DOMAIN_EVENT_STOPPED and known is not None and not known[1]:
         return DELETED, False
     return MODIFIED, persistent
+
+
+def _as_left_by(event: Event, guest: CIMInstance) -> CIMInstance:
+    """``guest`` in the state its lifecycle ``event`` left it in."""
+    state = None
+    if event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+        state = _STATE_AFTER.get(event.detail[0])
+    if state is None or "EnabledState" not in guest:
+        return guest
+    view = STATE_VIEWS[state]
+    guest = guest.copy()
+    guest["EnabledState"] = Uint16(view.enabled)
+    guest["HealthState"] = Uint16(view.health)
+    guest["OperationalStatus"] = [Uint16(view.operational)]
+    guest["OperatingStatus"] = Uint16(view.operating)
+    return guest
 
 
 def _bare(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstance:
