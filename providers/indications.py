@@ -165,8 +165,8 @@ class GuestIndications:
             self._last.pop(key, None)
             source = _destroyed(current or (known[0] if known else _bare(ctx, hv, event.name)))
         else:
-            source = _as_left_by(event, current or (known[0] if known
-                                                    else _bare(ctx, hv, event.name)))
+            guest = current or (known[0] if known else _bare(ctx, hv, event.name))
+            source = _as_left_by(event, guest, created=kind == CREATED)
             self._last[key] = (source, persistent)
         values = {
             "IndicationIdentifier": f"{event.uuid}:{next(self._counter)}:{uuid.uuid4().hex[:8]}",
@@ -215,12 +215,15 @@ def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
     return MODIFIED, persistent
 
 
-def _as_left_by(event: Event, guest: CIMInstance) -> CIMInstance:
-    """``guest`` in the state its lifecycle ``event`` left it in."""
+def _as_left_by(event: Event, guest: CIMInstance, created: bool) -> CIMInstance:
+    """``guest`` in the state its lifecycle ``event`` left it in (a guest just defined is
+    shut off)."""
     state = None
     if event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
         state = _STATE_AFTER.get(event.detail[0])
-    if state is None or "EnabledState" not in guest:
+        if created and event.detail[0] == libvirt.VIR_DOMAIN_EVENT_DEFINED:
+            state = DomainState.SHUTOFF
+    if state is None:
         return guest
     view = STATE_VIEWS[state]
     guest = guest.copy()

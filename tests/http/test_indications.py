@@ -345,3 +345,29 @@ def test_a_failed_delivery_disables_a_subscription_that_asks_for_it(server, gues
     conn.DeleteInstance(destination)
     service["DeliveryRetryAttempts"] = pywbem.Uint16(3)
     conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
+
+
+def test_a_burst_of_200_guests_gives_every_indication_in_order_once(server, manager, listener,
+                                                                     guests, libvirt_conn):
+    sm, server_id = manager
+    subscribe(sm, server_id, listener)
+    names = [f"ind-burst-{i:03}" for i in range(200)]
+    guests.extend(names)
+    for name in names:
+        dom = libvirt_conn.defineXML(GUEST_XML.format(name=name))
+        dom.create()
+        dom.destroy()
+        dom.undefine()
+    received = [listener.next(timeout=10) for _ in range(4 * len(names))]
+    assert listener.nothing_more()
+    numbers = [i["SequenceNumber"] for i in received]
+    assert numbers == list(range(numbers[0], numbers[0] + len(received)))
+    by_guest: dict[str, list[tuple[str, int]]] = {}
+    for indication in received:
+        source = indication["SourceInstance"]
+        by_guest.setdefault(source["Name"], []).append(
+            (indication.classname.split("_")[1], source["EnabledState"]))
+    assert sorted(by_guest) == names
+    expected = [("ComputerSystemCreatedIndication", 3), ("ComputerSystemModifiedIndication", 2),
+                ("ComputerSystemModifiedIndication", 3), ("ComputerSystemDeletedIndication", 1)]
+    assert all(seen == expected for seen in by_guest.values())
