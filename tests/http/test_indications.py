@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import libvirt
 import pytest
 import pywbem
 
-from tests.http.servers import RunningServer, running_server
+from tests.http.servers import CLIENT_ENV, RunningServer, _tool, pywbemcli, running_server
 
 #: This module's listener ports.
 PORTS = iter(range(27450, 27466))
@@ -371,3 +372,39 @@ def test_a_burst_of_200_guests_gives_every_indication_in_order_once(server, mana
     expected = [("ComputerSystemCreatedIndication", 3), ("ComputerSystemModifiedIndication", 2),
                 ("ComputerSystemModifiedIndication", 3), ("ComputerSystemDeletedIndication", 1)]
     assert all(seen == expected for seen in by_guest.values())
+
+
+def test_pywbemcli_subscribes_and_pywbemlistener_receives(server, guests, libvirt_conn,
+                                                          tmp_path: Path):
+    port = next(PORTS)
+    received = tmp_path / "indications.txt"
+    listener = subprocess.Popen(
+        [_tool("pywbemlistener"), "run", "virtcimtest", "--port", str(port), "--scheme", "http",
+         "--bind-addr", "127.0.0.1", "--indi-file", str(received)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CLIENT_ENV)
+    try:
+        steps = [
+            ("add-destination", "cli", "--listener-url", f"http://127.0.0.1:{port}"),
+            ("add-filter", "cli", "--query", CS_INDICATIONS, "--query-language", "WQL",
+             "--source-namespaces", "root/virt"),
+            ("add-subscription", "cli", "cli"),
+        ]
+        for step in steps:
+            done = pywbemcli(server, "--default-namespace", "interop", "subscription", *step)
+            assert done.returncode == 0, done.stderr
+        listed = pywbemcli(server, "subscription", "list-subscriptions", "--summary")
+        assert listed.returncode == 0 and "1" in listed.stdout, listed.stderr
+        guests.append("ind-cli")
+        libvirt_conn.defineXML(GUEST_XML.format(name="ind-cli"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+                not received.exists() or "ind-cli" not in received.read_text()):
+            time.sleep(0.1)
+        assert "Test_ComputerSystemCreatedIndication" in received.read_text()
+        removed = pywbemcli(server, "subscription", "remove-server")
+        assert removed.returncode == 0, removed.stderr
+    finally:
+        listener.terminate()
+        listener.wait(10)
+    conn = server.connection("interop")
+    assert conn.EnumerateInstances("CIM_IndicationSubscription") == []

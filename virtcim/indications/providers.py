@@ -112,6 +112,16 @@ class SubscriptionProvider(AssociationProvider):
         key = (path["Filter"]["Name"], path["Handler"]["Name"])
         return self._instance(ctx, key, values)
 
+    def references(self, ctx: RequestContext, classname: str, source: CIMInstanceName,
+                   role: str | None) -> Iterable[CIMInstance]:
+        """The subscriptions of a filter or destination, whichever name its namespace has."""
+        for link in self.enumerate_instances(ctx, classname, None):
+            for name in ("Filter", "Handler"):
+                if (role is None or role.lower() == name.lower()) and \
+                        same_keys(link[name], source):
+                    yield link
+                    break
+
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
         return self.broker.subscription_path(self.broker.create_subscription(instance))
 
@@ -127,8 +137,18 @@ class SubscriptionProvider(AssociationProvider):
 
     def _instance(self, ctx: RequestContext, key: tuple[str, str],
                   values: dict[str, Any]) -> CIMInstance:
-        path = self.broker.subscription_path(key)
-        return ctx.instance(SUBSCRIPTION_CLASS, **values, **path.keybindings)
+        """The subscription, its references in the namespace as the client named it.
+
+        pywbem recognises the subscriptions of its own filters and
+        destinations by comparing these references with the paths it
+        enumerated, namespace included; asked through ``interop``, they say
+        ``interop``."""
+        ends = {}
+        for role, end in self.broker.subscription_path(key).keybindings.items():
+            end = end.copy()
+            end.namespace = ctx.addressed or ctx.namespace
+            ends[role] = end
+        return ctx.instance(SUBSCRIPTION_CLASS, **values, **ends)
 
 
 class IndicationServiceProvider(AssociationProvider):
