@@ -30,7 +30,13 @@ from virtcim.indications.subscriptions import (
     SYSTEM_CLASS,
     IndicationBroker,
 )
-from virtcim.provider import AssociationProvider, InstanceProvider, RequestContext, same_keys
+from virtcim.provider import (
+    AssociationProvider,
+    InstanceProvider,
+    RequestContext,
+    refers_to,
+    same_keys,
+)
 
 __all__ = [
     "CAPABILITIES_CLASS",
@@ -104,26 +110,26 @@ class SubscriptionProvider(AssociationProvider):
 
     def enumerate_instances(self, ctx: RequestContext, classname: str,
                             property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [self._instance(ctx, key, values) for key, values in self.broker.subscriptions()]
+        namespace = ctx.addressed or ctx.namespace
+        return [self._instance(ctx, key, values, namespace)
+                for key, values in self.broker.subscriptions()]
 
     def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
                      property_list: Sequence[str] | None) -> CIMInstance:
         values = self.broker.subscription(path)
         key = (path["Filter"]["Name"], path["Handler"]["Name"])
-        return self._instance(ctx, key, values)
+        return self._instance(ctx, key, values, ctx.addressed or ctx.namespace)
 
     def references(self, ctx: RequestContext, classname: str, source: CIMInstanceName,
                    role: str | None) -> Iterable[CIMInstance]:
-        """The subscriptions of a filter or destination, whichever name its namespace has."""
-        for link in self.enumerate_instances(ctx, classname, None):
-            for name in ("Filter", "Handler"):
-                if (role is None or role.lower() == name.lower()) and \
-                        same_keys(link[name], source):
-                    yield link
-                    break
+        for key, values in self.broker.subscriptions():
+            link = self._instance(ctx, key, values, ctx.namespace)
+            if refers_to(link, source, role):
+                yield link
 
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
-        return self.broker.subscription_path(self.broker.create_subscription(instance))
+        key = self.broker.create_subscription(instance)
+        return self._instance(ctx, key, {}, ctx.addressed or ctx.namespace).path
 
     def modify_instance(self, ctx: RequestContext, instance: CIMInstance,
                         property_list: Sequence[str] | None) -> None:
@@ -135,18 +141,19 @@ class SubscriptionProvider(AssociationProvider):
     def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
         self.broker.delete_subscription(path)
 
-    def _instance(self, ctx: RequestContext, key: tuple[str, str],
-                  values: dict[str, Any]) -> CIMInstance:
-        """The subscription, its references in the namespace as the client named it.
+    def _instance(self, ctx: RequestContext, key: tuple[str, str], values: dict[str, Any],
+                  namespace: str) -> CIMInstance:
+        """The subscription, its references naming ``namespace``.
 
+        Enumerated and fetched, they name the namespace as the client did:
         pywbem recognises the subscriptions of its own filters and
         destinations by comparing these references with the paths it
         enumerated, namespace included; asked through ``interop``, they say
-        ``interop``."""
+        ``interop``. Traversals compare them with the canonical name."""
         ends = {}
         for role, end in self.broker.subscription_path(key).keybindings.items():
             end = end.copy()
-            end.namespace = ctx.addressed or ctx.namespace
+            end.namespace = namespace
             ends[role] = end
         return ctx.instance(SUBSCRIPTION_CLASS, **values, **ends)
 
