@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -65,6 +66,7 @@ from providers.states import (
 )
 from providers.states import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
+from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
 from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -84,6 +86,8 @@ COMPUTER_SYSTEM = "ComputerSystem"
 ELEMENT_CAPABILITIES = "EnabledLogicalElementCapabilities"
 #: ``CIM_System.NameFormat``: a libvirt domain name follows none of the listed formats.
 GUEST_NAME_FORMAT = "Other"
+#: Seconds a shutdown job waits for the guest to be off (as a migration's restart waits).
+SHUTDOWN_WAIT = 120
 
 
 # -- names ----------------------------------------------------------------------
@@ -348,7 +352,7 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
     @cim_method
     def RequestStateChange(
         self, ctx: RequestContext, target: CIMInstanceName, **params: Any
-    ) -> Result:
+    ) -> Result | tuple[Result, dict[str, Any]]:
         """``RequestStateChange(RequestedState, TimeoutPeriod)``, as the module docstring says."""
         domain = guest_at(self.hypervisor, target)
         value = params.get("RequestedState")
@@ -369,9 +373,50 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
                            f"Invalid state transition: guest {domain.name!r} on "
                            f"{self.hypervisor.uri} is {PHASE_WORDS[phase]}; "
                            f"{_label(requested)} cannot be requested now")  # fmt: skip
+        if requested is RequestedState.SHUT_DOWN and ctx.jobs is not None:
+            return self._shut_down(ctx, ctx.jobs, target, domain)
         change(domain)
         self._requests.record(domain.uuid, requested)
         return Result.COMPLETED
+
+    def _shut_down(self, ctx: RequestContext, jobs: JobRegistry, target: CIMInstanceName,
+                   domain: Domain) -> tuple[Result, dict[str, Any]]:
+        """Ask the guest to shut down and return a job that ends when it is off.
+
+        The job waits on libvirt's lifecycle events, up to :data:`SHUTDOWN_WAIT`
+        seconds; terminating it stops the wait and leaves the guest as libvirt
+        has it (still shutting down, or running if it ignored the request).
+        """
+        hv = self.hypervisor
+        wake = threading.Event()
+
+        def on_event(event: Event) -> None:
+            if event.kind == "domain" and event.uuid == domain.uuid:
+                wake.set()
+
+        def wait_until_off(control: JobControl) -> None:
+            remove = hv.add_listener(on_event)
+            try:
+                deadline = time.monotonic() + SHUTDOWN_WAIT
+                while _is_active(hv, domain.name):
+                    control.check()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise CIMError(CIM_ERR_FAILED,
+                                       f"guest {domain.name!r} on {hv.uri} did not shut down "
+                                       f"within {SHUTDOWN_WAIT} s; it is left as it is")
+                    wake.wait(left)
+                    wake.clear()
+            finally:
+                remove()
+
+        domain.shutdown()
+        self._requests.record(domain.uuid, RequestedState.SHUT_DOWN)
+        path = guest_path(ctx, hv, domain.name)
+        job = jobs.start(f"Shut down {domain.name}", VIRT_NAMESPACE, wait_until_off,
+                         owner=path, affected=[path], cancel=wake.set)
+        return Result.JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+                                                    InstanceID=job.instance_id)}
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
         """Made once per domain snapshot and RequestedState (kept here, not in libvirt)."""
@@ -450,6 +495,16 @@ class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
 def _label(state: RequestedState) -> str:
     """``Quiesce (9)``: a requested state as DMTF names it, with its value."""
     return f"{state.name.replace('_', ' ').title()} ({int(state)})"
+
+
+def _is_active(hv: Hypervisor, name: str) -> bool:
+    """Whether guest ``name`` still runs (a guest gone meanwhile does not)."""
+    try:
+        return hv.domain(name).is_active
+    except CIMError as error:
+        if error.status_code == CIM_ERR_NOT_FOUND:
+            return False
+        raise
 
 
 def _no_timeout(period: CIMDateTime | None) -> bool:

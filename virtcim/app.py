@@ -21,14 +21,17 @@ from providers.indications import GuestIndications
 from providers.virt.connection import Hypervisor
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
-from virtcim.indications import IndicationBroker, SubscriptionStore, register_indications
+from virtcim.indications import IndicationBroker, register_indications
 from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
+from virtcim.job_providers import register_jobs
+from virtcim.jobs import JobRegistry
 from virtcim.operations.dispatcher import Dispatcher
 from virtcim.operations.pull import PullSettings
 from virtcim.operations.static import register_static_instances
 from virtcim.provider import ProviderRegistry, RequestContext
 from virtcim.repository.schema import Repository
 from virtcim.service import CIMService
+from virtcim.state import StateStore
 
 __all__ = ["INTEROP_NAMESPACE", "MODEL_NAMESPACE", "Application", "build_application", "serve"]
 
@@ -49,6 +52,8 @@ class Application:
     server: HTTPServerGroup
     broker: IndicationBroker
     guest_indications: GuestIndications
+    jobs: JobRegistry
+    state: StateStore
 
     def start(self) -> None:
         self.guest_indications.start()
@@ -67,7 +72,9 @@ class Application:
 
     def _close(self) -> None:
         self.guest_indications.stop()
+        self.jobs.close()
         self.broker.close()
+        self.state.close()
         self.dispatcher.close()
         for hypervisor in self.hypervisors:
             hypervisor.close()
@@ -91,9 +98,12 @@ def build_application(settings: Settings) -> Application:
         auth_mechanisms=[_auth_mechanism(settings)],
     )
     register_providers(registry, repository, hypervisors, profiles)
-    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, _subscription_store(settings))
+    state = _state_store(settings)
+    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, state)
     register_indications(registry, profiles, broker)
-    dispatcher = Dispatcher(repository, registry, host=host, pull=pull)
+    jobs = JobRegistry(repository, state, broker.publish)
+    register_jobs(registry, MODEL_NAMESPACE, jobs)
+    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs)
 
     def context(namespace: str) -> RequestContext:
         return RequestContext(namespace, repository, dispatcher, host=host)
@@ -101,7 +111,7 @@ def build_application(settings: Settings) -> Application:
     guest_indications = GuestIndications(hypervisors, broker, context)
     server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
     return Application(settings, hypervisors, repository, dispatcher, server, broker,
-                       guest_indications)
+                       guest_indications, jobs, state)
 
 
 def serve(settings: Settings) -> int:
@@ -148,15 +158,15 @@ def _cache_dir(settings: Settings) -> Path | None:
     return folder
 
 
-def _subscription_store(settings: Settings) -> SubscriptionStore:
-    """The state folder's store of permanent subscriptions; one in memory if it cannot be."""
-    path = settings.state_dir / "subscriptions.sqlite"
+def _state_store(settings: Settings) -> StateStore:
+    """The state folder's store of subscriptions and jobs; none if it cannot be made."""
+    path = settings.state_dir / "state.sqlite"
     try:
-        return SubscriptionStore(path)
+        return StateStore(path)
     except (OSError, sqlite3.Error) as error:
-        log.warning("subscriptions cannot be kept in %s (%s): they end with the process",
+        log.warning("subscriptions and jobs cannot be kept in %s (%s): they end with the process",
                     path, error)
-        return SubscriptionStore(None)
+        return StateStore(None)
 
 
 def _auth_mechanism(settings: Settings) -> AuthenticationMechanism:

@@ -42,6 +42,7 @@ from pywbem import (
 )
 
 if TYPE_CHECKING:
+    from virtcim.jobs import JobRegistry
     from virtcim.repository.schema import Repository
 
 __all__ = [
@@ -96,6 +97,9 @@ class RequestContext:
     user: str | None = None
     host: str = "localhost"
     addressed: str | None = None
+    #: Where a method whose work outlasts the request starts its job; ``None``
+    #: where the server keeps no jobs (the work is then done before returning).
+    jobs: JobRegistry | None = None
     #: What :meth:`memo` keeps; shared by the contexts of one request.
     memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 

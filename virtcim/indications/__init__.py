@@ -2,7 +2,7 @@
 
 Clients subscribe in the interop namespace (:mod:`.providers`); the
 :class:`IndicationBroker` keeps the subscriptions (:mod:`.subscriptions`,
-permanent ones in :mod:`.store`) and hands each published indication to
+permanent ones in :mod:`virtcim.state`) and hands each published indication to
 the queue and sender of every listener whose filter (:mod:`.filters`)
 selects it (:mod:`.export`). Producers (the libvirt event translator in
 ``providers/``) call :meth:`IndicationBroker.publish`.
@@ -16,7 +16,6 @@ from virtcim.indications.providers import (
     IndicationServiceProvider,
     SubscriptionProvider,
 )
-from virtcim.indications.store import SubscriptionStore
 from virtcim.indications.subscriptions import (
     DESTINATION_CLASS,
     FILTER_CLASS,
@@ -26,7 +25,7 @@ from virtcim.indications.subscriptions import (
 from virtcim.interop import Organization, ProfileRegistry
 from virtcim.provider import ProviderRegistry
 
-__all__ = ["IndicationBroker", "SubscriptionStore", "register_indications"]
+__all__ = ["IndicationBroker", "register_indications"]
 
 def register_indications(registry: ProviderRegistry, profiles: ProfileRegistry,
                          broker: IndicationBroker) -> None:

@@ -2,7 +2,7 @@
 
 :class:`IndicationBroker` keeps the three kinds of objects clients create
 in the interop namespace, checks each before anything is stored, writes
-the permanent ones to the :class:`~virtcim.indications.store.SubscriptionStore`
+the permanent ones to the :class:`~virtcim.state.StateStore`
 and reads them back at start. :meth:`IndicationBroker.publish` hands an
 indication to the sender of every destination whose enabled subscription's
 filter selects it.
@@ -38,8 +38,8 @@ from pywbem import (
 
 from virtcim.indications.export import Delivery, ListenerSender, RetryPolicy, checked_url
 from virtcim.indications.filters import FilterQuery, compile_filter
-from virtcim.indications.store import SubscriptionStore
 from virtcim.repository.schema import Repository
+from virtcim.state import StateStore
 
 __all__ = [
     "DESTINATION_CLASS",
@@ -138,7 +138,7 @@ class IndicationBroker:
     """
 
     def __init__(self, repository: Repository, interop: str, host: str,
-                 store: SubscriptionStore, *, queue_capacity: int = 1000,
+                 store: StateStore, *, queue_capacity: int = 1000,
                  timeout: float = 10.0) -> None:
         self.repository = repository
         self.interop = interop
@@ -187,7 +187,6 @@ class IndicationBroker:
             destinations = list(self._destinations.values())
         for destination in destinations:
             destination.sender.close()
-        self._store.close()
 
     # -- filters --------------------------------------------------------------
 

@@ -1,10 +1,9 @@
-"""Where permanent subscriptions are kept: one SQLite file in the state folder.
+"""What outlives the process: one SQLite file in the state folder.
 
-Filters, permanent listener destinations, the subscriptions between them
-and the indication service's settings are rows of JSON; each change is one
-SQLite transaction, so a crash leaves the file as it was before or after
-the change, never between. Transient destinations and their subscriptions
-are never written: they end with the process.
+Indication filters, permanent listener destinations, the subscriptions
+between them, the indication service's settings and jobs are rows of
+JSON; each change is one SQLite transaction, so a crash leaves the file
+as it was before or after the change, never between.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SubscriptionStore"]
+__all__ = ["StateStore"]
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,9 @@ CREATE TABLE IF NOT EXISTS records (
 """
 
 
-class SubscriptionStore:
-    """Records by kind (``filter``, ``destination``, ``subscription``, ``setting``) and name.
+class StateStore:
+    """Records by kind (``filter``, ``destination``, ``subscription``, ``setting``, ``job``)
+    and name.
 
     ``path`` ``None`` keeps nothing (every record is transient).
     """
