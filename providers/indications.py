@@ -1,4 +1,4 @@
-"""Indications of guests' changes, made from libvirt's own events (never by polling).
+"""Indications of guests', pools' and networks' changes, made from libvirt's own events.
 
 Every domain event of a hypervisor (a change made through CIM, ``virsh`` or
 any other libvirt client) becomes one of libvirt-cim's indications:
@@ -9,6 +9,9 @@ guest without a definition stops, and ``…ModifiedIndication`` (a
 ``CIM_InstModification``) for every other change of state, definition or
 devices. ``SourceInstance`` is the guest's ``ComputerSystem`` as it is
 when the event is read, ``PreviousInstance`` as the last event left it.
+A storage pool's or network's lifecycle event gives a ``CIM_InstCreation``
+(defined), ``CIM_InstDeletion`` (undefined) or ``CIM_InstModification``
+(started, stopped...) of its ``DiskPool`` or ``NetworkPool``. Nothing polls.
 
 libvirt's event thread only queues the event; one thread of this module
 reads the guest and publishes, in the order libvirt gave the events, and
@@ -24,18 +27,20 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import libvirt
-from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, Uint16
+from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, Uint16
 
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import STATE_VIEWS, guest_path
+from providers.pools import pool_path
 from providers.virt import DomainState, Hypervisor, naming
 from providers.virt.connection import Event
 from virtcim.indications import IndicationBroker
 from virtcim.provider import RequestContext
 
-__all__ = ["GuestIndications"]
+__all__ = ["LibvirtIndications"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,12 @@ _STATE_AFTER = {
     libvirt.VIR_DOMAIN_EVENT_CRASHED: DomainState.CRASHED,
     libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: DomainState.PMSUSPENDED,
 }
+#: The lifecycle events of storage pools and networks, and the pool each is shown as.
+_POOL_EVENTS = {"pool": frozenset({libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE}),
+                "network": frozenset({libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE})}
+_POOL_KINDS = {"pool": "DiskPool", "network": "NetworkPool"}
+#: Their DEFINED and UNDEFINED events (the same numbers for both).
+_DEFINED, _UNDEFINED = libvirt.VIR_STORAGE_POOL_EVENT_DEFINED, libvirt.VIR_STORAGE_POOL_EVENT_UNDEFINED
 #: libvirt-cim's deleted guest: DMTF's 1 Other, and what it says.
 _DESTROYED_STATE = 1
 _DESTROYED_TEXT = "Guest destroyed"
@@ -69,7 +80,7 @@ _DESTROYED_TEXT = "Guest destroyed"
 _Known = dict[tuple[str, str], tuple[CIMInstance, bool]]
 
 
-class GuestIndications:
+class LibvirtIndications:
     """Turns the domain events of ``hypervisors`` into indications for ``broker``.
 
     ``context`` makes a request context for a namespace, through which the
@@ -84,11 +95,13 @@ class GuestIndications:
         self._events: queue.Queue[tuple[Hypervisor, Event] | _Known | None] = \
             queue.Queue(EVENT_QUEUE)
         self._last: _Known = {}
+        #: Per (URI, "pool" or "network", UUID): its pool as last published.
+        self._pools: dict[tuple[str, str, str], CIMInstance] = {}
         self._watching = False
         self._lock = threading.Lock()
         self._counter = itertools.count()
         self._removers: list[Callable[[], None]] = []
-        self._thread = threading.Thread(target=self._run, name="guest indications", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="libvirt indications", daemon=True)
 
     def start(self) -> None:
         for hv in self._hypervisors:
@@ -117,7 +130,8 @@ class GuestIndications:
     # -- libvirt's event thread -----------------------------------------------
 
     def _queue(self, hv: Hypervisor, event: Event) -> None:
-        if event.kind != "domain" or event.event_id not in _WATCHED:
+        watched = _WATCHED if event.kind == "domain" else _POOL_EVENTS.get(event.kind)
+        if watched is None or event.event_id not in watched:
             return
         if not self._broker.active:
             return
@@ -136,10 +150,13 @@ class GuestIndications:
             else:
                 hv, event = item
                 try:
-                    self._publish(hv, event)
+                    if event.kind == "domain":
+                        self._publish(hv, event)
+                    else:
+                        self._publish_pool(hv, event)
                 except Exception:
-                    log.exception("no indication for the %s event of guest %r on %s",
-                                  event.event_id, event.name, hv.uri)
+                    log.exception("no indication for the %s event of %s %r on %s",
+                                  event.event_id, event.kind, event.name, hv.uri)
 
     def _guests(self) -> _Known:
         """Every guest as it is now, and whether it has a definition."""
@@ -168,26 +185,60 @@ class GuestIndications:
             guest = current or (known[0] if known else _bare(ctx, hv, event.name))
             source = _as_left_by(event, guest, created=kind == CREATED)
             self._last[key] = (source, persistent)
-        values = {
-            "IndicationIdentifier": f"{event.uuid}:{next(self._counter)}:{uuid.uuid4().hex[:8]}",
-            "IndicationTime": CIMDateTime.now(),
-            "SourceInstance": source,
-            "SourceInstanceModelPath": str(source.path),
-            "SourceInstanceHost": hv.hostname,
-        }
+        values = self._about(source, hv)
         if kind == MODIFIED:
             values["PreviousInstance"] = known[0] if known else source
         indication = ctx.instance(naming.classname(hv.prefix, kind), **values)
         self._broker.publish(indication, VIRT_NAMESPACE)
 
+    def _publish_pool(self, hv: Hypervisor, event: Event) -> None:
+        """A storage pool's or network's lifecycle event: its pool was created (defined),
+        deleted (undefined) or modified (started, stopped, built, deleted)."""
+        ctx = self._context(VIRT_NAMESPACE)
+        path = pool_path(ctx, hv, f"{_POOL_KINDS[event.kind]}/{event.name}")
+        key = (hv.uri, event.kind, event.uuid)
+        previous = self._pools.get(key)
+        current = _existing(ctx, path)
+        what = event.detail[0]
+        values: dict[str, Any] = {}
+        if what == _UNDEFINED:
+            classname = "CIM_InstDeletion"
+            source = previous or current or ctx.instance(path.classname, **path.keybindings)
+            self._pools.pop(key, None)
+        else:
+            source = current or previous or ctx.instance(path.classname, **path.keybindings)
+            if what == _DEFINED and previous is None:
+                classname = "CIM_InstCreation"
+            else:
+                classname = "CIM_InstModification"
+                values["PreviousInstance"] = previous or source
+            self._pools[key] = source
+        self._broker.publish(ctx.instance(classname, **self._about(source, hv), **values),
+                             VIRT_NAMESPACE)
+
+    def _about(self, source: CIMInstance, hv: Hypervisor) -> dict[str, Any]:
+        """What every indication says of itself and of its source."""
+        return {
+            "IndicationIdentifier": f"{next(self._counter)}:{uuid.uuid4().hex}",
+            "IndicationTime": CIMDateTime.now(),
+            "SourceInstance": source,
+            "SourceInstanceModelPath": str(source.path),
+            "SourceInstanceHost": hv.hostname,
+        }
+
     @staticmethod
     def _current(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstance | None:
-        try:
-            return ctx.cimom.get_instance(ctx, guest_path(ctx, hv, name))
-        except CIMError as error:
-            if error.status_code == CIM_ERR_NOT_FOUND:
-                return None
-            raise
+        return _existing(ctx, guest_path(ctx, hv, name))
+
+
+def _existing(ctx: RequestContext, path: CIMInstanceName) -> CIMInstance | None:
+    """The instance at ``path``, read as a client would; ``None`` when it is gone."""
+    try:
+        return ctx.cimom.get_instance(ctx, path)
+    except CIMError as error:
+        if error.status_code == CIM_ERR_NOT_FOUND:
+            return None
+        raise
 
 
 def _kind(event: Event, known: tuple[CIMInstance, bool] | None,

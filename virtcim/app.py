@@ -17,7 +17,7 @@ from pathlib import Path
 
 from providers import register_providers
 from providers.classes import build_repository
-from providers.indications import GuestIndications
+from providers.indications import LibvirtIndications
 from providers.virt.connection import Hypervisor
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
@@ -51,12 +51,12 @@ class Application:
     dispatcher: Dispatcher
     server: HTTPServerGroup
     broker: IndicationBroker
-    guest_indications: GuestIndications
+    libvirt_indications: LibvirtIndications
     jobs: JobRegistry
     state: StateStore
 
     def start(self) -> None:
-        self.guest_indications.start()
+        self.libvirt_indications.start()
         self.server.start()
 
     def stop(self) -> None:
@@ -64,14 +64,14 @@ class Application:
         self._close()
 
     def serve_forever(self) -> int:
-        self.guest_indications.start()
+        self.libvirt_indications.start()
         try:
             return self.server.serve_forever()
         finally:
             self._close()
 
     def _close(self) -> None:
-        self.guest_indications.stop()
+        self.libvirt_indications.stop()
         self.jobs.close()
         self.broker.close()
         self.state.close()
@@ -108,10 +108,10 @@ def build_application(settings: Settings) -> Application:
     def context(namespace: str) -> RequestContext:
         return RequestContext(namespace, repository, dispatcher, host=host)
 
-    guest_indications = GuestIndications(hypervisors, broker, context)
+    libvirt_indications = LibvirtIndications(hypervisors, broker, context)
     server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
     return Application(settings, hypervisors, repository, dispatcher, server, broker,
-                       guest_indications, jobs, state)
+                       libvirt_indications, jobs, state)
 
 
 def serve(settings: Settings) -> int:

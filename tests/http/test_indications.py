@@ -408,3 +408,31 @@ def test_pywbemcli_subscribes_and_pywbemlistener_receives(server, guests, libvir
         listener.wait(10)
     conn = server.connection("interop")
     assert conn.EnumerateInstances("CIM_IndicationSubscription") == []
+
+
+def test_networks_and_storage_pools_are_announced_as_their_pools(server, manager, listener,
+                                                                  libvirt_conn, tmp_path: Path):
+    sm, server_id = manager
+    subscribe(sm, server_id, listener,
+              "SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ResourcePool")
+    network = libvirt_conn.networkDefineXML(
+        "<network><name>ind-net</name><bridge name='virbr-ind'/></network>")
+    try:
+        network.create()
+        network.destroy()
+    finally:
+        network.undefine()
+    pool = libvirt_conn.storagePoolDefineXML(
+        f"<pool type='dir'><name>ind-pool</name><target><path>{tmp_path}</path></target></pool>")
+    pool.undefine()
+    received = [listener.next() for _ in range(6)]
+    assert [(i.classname, i["SourceInstance"]["InstanceID"]) for i in received] == [
+        ("CIM_InstCreation", "NetworkPool/ind-net"),
+        ("CIM_InstModification", "NetworkPool/ind-net"),
+        ("CIM_InstModification", "NetworkPool/ind-net"),
+        ("CIM_InstDeletion", "NetworkPool/ind-net"),
+        ("CIM_InstCreation", "DiskPool/ind-pool"),
+        ("CIM_InstDeletion", "DiskPool/ind-pool"),
+    ]
+    assert received[1]["SourceInstance"].classname == "Test_NetworkPool"
+    assert listener.nothing_more()
