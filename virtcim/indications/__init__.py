@@ -11,8 +11,7 @@ selects it (:mod:`.export`). Producers (the libvirt event translator in
 from __future__ import annotations
 
 from virtcim.indications.providers import (
-    DestinationProvider,
-    FilterProvider,
+    ClientObjectProvider,
     IndicationServiceProvider,
     SubscriptionProvider,
 )
@@ -31,8 +30,8 @@ def register_indications(registry: ProviderRegistry, profiles: ProfileRegistry,
                          broker: IndicationBroker) -> None:
     """Serve ``broker``'s subscriptions and service in the interop namespace; register DSP1054."""
     interop = profiles.interop_namespace
-    registry.register(interop, [FILTER_CLASS], FilterProvider(broker))
-    registry.register(interop, [DESTINATION_CLASS], DestinationProvider(broker))
+    registry.register(interop, [FILTER_CLASS], ClientObjectProvider.of_filters(broker))
+    registry.register(interop, [DESTINATION_CLASS], ClientObjectProvider.of_destinations(broker))
     registry.register(interop, [SUBSCRIPTION_CLASS], SubscriptionProvider(broker))
     registry.register(interop, IndicationServiceProvider.classnames,
                       IndicationServiceProvider(broker))

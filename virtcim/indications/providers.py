@@ -11,7 +11,7 @@ the delivery, and the service's ``DeliveryRetryAttempts`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pywbem import (
@@ -41,8 +41,7 @@ from virtcim.provider import (
 __all__ = [
     "CAPABILITIES_CLASS",
     "SERVICE_CLASS",
-    "DestinationProvider",
-    "FilterProvider",
+    "ClientObjectProvider",
     "IndicationServiceProvider",
     "SubscriptionProvider",
 ]
@@ -60,46 +59,45 @@ MAX_RETRY_ATTEMPTS = 10
 SUBSCRIPTION_REMOVAL_IGNORE = 4
 
 
-class FilterProvider(InstanceProvider):
-    """``CIM_IndicationFilter``: the queries clients subscribe with."""
+Values = dict[str, Any]
 
-    def __init__(self, broker: IndicationBroker) -> None:
-        self.broker = broker
+
+class ClientObjectProvider(InstanceProvider):
+    """Objects clients create and name: filters (``CIM_IndicationFilter``, the queries
+    clients subscribe with) or destinations (``CIM_ListenerDestinationCIMXML``, the
+    listeners indications go to), through the broker's functions for their kind."""
+
+    def __init__(self, listing: Callable[[], list[Values]],
+                 lookup: Callable[[CIMInstanceName], Values],
+                 create: Callable[[CIMInstance], Values],
+                 delete: Callable[[CIMInstanceName], None],
+                 path: Callable[[Values], CIMInstanceName]) -> None:
+        self._listing, self._lookup, self._create = listing, lookup, create
+        self._delete, self._path = delete, path
+
+    @classmethod
+    def of_filters(cls, broker: IndicationBroker) -> ClientObjectProvider:
+        return cls(broker.filters, broker.filter, broker.create_filter, broker.delete_filter,
+                   broker.filter_path)
+
+    @classmethod
+    def of_destinations(cls, broker: IndicationBroker) -> ClientObjectProvider:
+        return cls(broker.destinations, broker.destination, broker.create_destination,
+                   broker.delete_destination, broker.destination_path)
 
     def enumerate_instances(self, ctx: RequestContext, classname: str,
                             property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [ctx.instance(classname, **values) for values in self.broker.filters()]
+        return [ctx.instance(classname, **values) for values in self._listing()]
 
     def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
                      property_list: Sequence[str] | None) -> CIMInstance:
-        return _exactly(ctx.instance(path.classname, **self.broker.filter(path)), path)
+        return _exactly(ctx.instance(path.classname, **self._lookup(path)), path)
 
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
-        return self.broker.filter_path(self.broker.create_filter(instance))
+        return self._path(self._create(instance))
 
     def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
-        self.broker.delete_filter(path)
-
-
-class DestinationProvider(InstanceProvider):
-    """``CIM_ListenerDestinationCIMXML``: the listeners indications go to."""
-
-    def __init__(self, broker: IndicationBroker) -> None:
-        self.broker = broker
-
-    def enumerate_instances(self, ctx: RequestContext, classname: str,
-                            property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [ctx.instance(classname, **values) for values in self.broker.destinations()]
-
-    def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
-                     property_list: Sequence[str] | None) -> CIMInstance:
-        return _exactly(ctx.instance(path.classname, **self.broker.destination(path)), path)
-
-    def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
-        return self.broker.destination_path(self.broker.create_destination(instance))
-
-    def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
-        self.broker.delete_destination(path)
+        self._delete(path)
 
 
 class SubscriptionProvider(AssociationProvider):
