@@ -12,13 +12,15 @@ query names or a subclass, and its condition true.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from pywbem import CIM_ERR_INVALID_QUERY, CIMError, CIMInstance
+from pywbem import CIM_ERR_INVALID_QUERY, CIMError, CIMInstance, CIMQualifier
 
 from virtcim.operations.queries import NamespaceSchema
 from virtcim.query import QUERY_LANGUAGES, Query, parse
+from virtcim.query.conditions import Declaration
 from virtcim.repository.schema import Repository
 
 __all__ = ["INDICATION_ROOT", "FilterQuery", "compile_filter"]
@@ -38,11 +40,36 @@ class FilterQuery(Protocol):
         """Whether ``indication`` is one the filter selects."""
 
 
+class IndicationSchema(NamespaceSchema):
+    """The classes of the interop namespace as a filter's query is checked against them.
+
+    ``SourceInstance`` and ``PreviousInstance`` embed the changed instance:
+    their declarations say so with the ``EmbeddedObject`` qualifier, which
+    pywbem's MOF compiler keeps but does not turn into the property's
+    ``embedded_object``; the query engine reads the latter.
+    """
+
+    def properties(self, classname: str) -> Mapping[str, Declaration] | None:
+        found = super().properties(classname)
+        if found is None:
+            return None
+        cls = self._repository.get_class(self._namespace, classname)
+        return {name: _embedding(decl, cls.properties[decl.name].qualifiers)
+                for name, decl in found.items()}
+
+
+def _embedding(decl: Declaration, qualifiers: Mapping[str, CIMQualifier]) -> Declaration:
+    embedded = qualifiers.get("EmbeddedObject")
+    if decl.embedded_object or embedded is None or not embedded.value:
+        return decl
+    return replace(decl, embedded_object="object")  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
 class _IndicationQuery:
     query: Query
     class_name: str
-    schema: NamespaceSchema
+    schema: IndicationSchema
 
     def matches(self, indication: CIMInstance) -> bool:
         return (self.schema.is_a(indication.classname, self.class_name)
@@ -56,7 +83,7 @@ def compile_filter(language: str, text: str, repository: Repository, namespace: 
     and DMTF:CQL; ``CIM_ERR_INVALID_QUERY`` naming the reason for a query
     that cannot be read or selects from a class that is no indication class.
     """
-    schema = NamespaceSchema(repository, namespace)
+    schema = IndicationSchema(repository, namespace)
     query = parse(language, text, schema=schema, accept=QUERY_LANGUAGES)
     class_name = query.class_name
     if class_name is None or not schema.is_a(class_name, INDICATION_ROOT):

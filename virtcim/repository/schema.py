@@ -159,7 +159,7 @@ class Repository:
                     name=prop.name,
                     type=prop.type,
                     is_array=prop.is_array,
-                    embedded_object=prop.embedded_object or _embedded(prop),
+                    embedded_object=prop.embedded_object,
                     reference_class=prop.reference_class,
                     is_key=bool(prop.qualifiers.get("Key") and prop.qualifiers["Key"].value),
                     default=prop.value,
@@ -238,18 +238,3 @@ def typed_value(cimtype: str, is_array: bool, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         raise TypeError("a scalar cannot take a list")
     return cimvalue(value, cimtype)
-
-
-def _embedded(prop: CIMProperty) -> str | None:
-    """``object`` or ``instance`` for a string property its qualifiers say embeds one.
-
-    pywbem's MOF compiler keeps the ``EmbeddedObject`` and ``EmbeddedInstance``
-    qualifiers of a class's properties but leaves their ``embedded_object`` unset.
-    """
-    if prop.type != "string":
-        return None
-    for qualifier, kind in (("EmbeddedObject", "object"), ("EmbeddedInstance", "instance")):
-        found = prop.qualifiers.get(qualifier)
-        if found is not None and found.value:
-            return kind
-    return None
