@@ -68,8 +68,21 @@ from providers.pools import (
 )
 from providers.settings import ResourceAllocationSettingDataProvider
 from providers.system_associations import Link
+from providers.valuemaps import (
+    EmulatedType,
+    EnabledState,
+    FormatType,
+    ForwardMode,
+    PoolType,
+    PropertyPolicy,
+    RequestTypes,
+    ResourceType,
+    SharingMode,
+    ValueRange,
+    ValueRole,
+)
 from providers.virt import Hypervisor, StoragePool, naming, parse_xml
-from providers.virt.rasd import EmulatedType, Kind, ResourceType
+from providers.virt.rasd import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
@@ -102,71 +115,6 @@ GIB_UNITS = "byte*2^30"
 DEFAULT_MEMORY_MIB = 256
 MINIMUM_MEMORY_MIB = 64
 DEFAULT_VOLUME_MIB = 1024
-
-
-class ValueRole(enum.IntEnum):
-    """``CIM_SettingsDefineCapabilities.ValueRole``."""
-
-    DEFAULT = 0
-    SUPPORTED = 3
-
-
-class ValueRange(enum.IntEnum):
-    """``CIM_SettingsDefineCapabilities.ValueRange``."""
-
-    POINT = 0
-    MINIMUMS = 1
-    MAXIMUMS = 2
-    INCREMENTS = 3
-
-
-class PropertyPolicy(enum.IntEnum):
-    INDEPENDENT = 0
-
-
-class RequestTypes(enum.IntEnum):
-    """``CIM_AllocationCapabilities.RequestTypesSupported``."""
-
-    GENERAL = 3
-
-
-class SharingMode(enum.IntEnum):
-    DEDICATED = 2
-    SHARED = 3
-
-
-class ElementState(enum.IntEnum):
-    """``SupportedAddStates``/``SupportedRemoveStates``: guest states allowing the change."""
-
-    ENABLED = 2
-    DISABLED = 3
-
-
-class ForwardMode(enum.IntEnum):
-    """``NetPoolResourceAllocationSettingData.ForwardMode``."""
-
-    ISOLATED = 0
-    NAT = 1
-    ROUTED = 2
-
-
-class FormatType(enum.IntEnum):
-    """``StorageVolumeResourceAllocationSettingData.FormatType``."""
-
-    RAW = 1
-    QCOW2 = 2
-
-
-class PoolType(enum.IntEnum):
-    """``DiskPoolResourceAllocationSettingData.Type``: libvirt's storage pool types."""
-
-    DIR = 1
-    FS = 2
-    NETFS = 3
-    DISK = 4
-    ISCSI = 5
-    LOGICAL = 6
-    SCSI = 7
 
 
 #: Image formats a disk's driver type can name; those FormatType can say.
@@ -523,7 +471,7 @@ class AllocationCapabilitiesProvider(InstanceProvider):
     @staticmethod
     def _instance(ctx: RequestContext, classname: str, pool: Pool) -> CIMInstance:
         hot = pool.kind in (PoolKind.DISK, PoolKind.NETWORK)
-        states = [ElementState.DISABLED, *([ElementState.ENABLED] if hot else [])]
+        states = [EnabledState.DISABLED, *([EnabledState.ENABLED] if hot else [])]
         return ctx.instance(
             classname,
             InstanceID=pool.instance_id,

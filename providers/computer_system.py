@@ -55,7 +55,7 @@ from pywbem import (
 
 from providers.classes import VIRT_NAMESPACE
 from providers.memo import guests, snapshot_instance
-from providers.states import (
+from providers.valuemaps import (
     Dedicated,
     EnabledState,
     HealthState,
@@ -63,7 +63,7 @@ from providers.states import (
     OperationalStatus,
     RequestedState,
 )
-from providers.states import RequestStateChangeResult as Result
+from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
 from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
 

@@ -34,7 +34,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import COMPUTER_SYSTEM
 from providers.memo import guests
-from providers.states import (
+from providers.valuemaps import (
     CPUStatus,
     EnabledState,
     HealthState,

@@ -23,9 +23,8 @@ import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.states import OperationalStatus
+from providers.valuemaps import OperationalStatus, ResourceType
 from providers.virt import Domain, Hypervisor, Network, StoragePool, naming, units
-from providers.virt.rasd import ResourceType
 from virtcim.interop import Organization, Profile, ProfileRegistry
 from virtcim.provider import InstanceProvider, RequestContext
 

@@ -36,7 +36,6 @@ settings' values; nothing is passed to a shell.
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import logging
 import posixpath
@@ -62,17 +61,22 @@ from providers.capabilities import (
     NET_POOL_SETTING,
     STORAGE_VOLUME,
     STORAGE_VOLUME_TYPE,
-    FormatType,
-    ForwardMode,
-    PoolType,
     network_ranges,
 )
 from providers.classes import VIRT_NAMESPACE
 from providers.host import HOST_SYSTEM
 from providers.pool_associations import guests_using
 from providers.pools import PoolKind, pool_at, pool_path
+from providers.valuemaps import (
+    EnabledState,
+    FormatType,
+    ForwardMode,
+    PoolConfigurationMethod,
+    PoolConfigurationReturnCode,
+    PoolType,
+    ResourceType,
+)
 from providers.virt import Hypervisor, StoragePool, naming, units
-from providers.virt.rasd import ResourceType
 from virtcim.provider import (
     InstanceProvider,
     MethodProvider,
@@ -86,7 +90,6 @@ __all__ = [
     "CONFIGURATION_SERVICE",
     "ResourcePoolConfigurationCapabilitiesProvider",
     "ResourcePoolConfigurationServiceProvider",
-    "ReturnCode",
     "configuration_capabilities_path",
     "configuration_service_path",
 ]
@@ -107,24 +110,6 @@ _VOLUME_TYPES = frozenset({STORAGE_VOLUME_TYPE, DMTF_STORAGE_VOLUME_TYPE})
 _NETWORK_TYPES = frozenset({ResourceType.ETHERNET_ADAPTER, ResourceType.ETHERNET_CONNECTION})
 _DEFAULT_NETMASK = "255.255.255.0"
 _FORWARD_MODES = {ForwardMode.NAT: "nat", ForwardMode.ROUTED: "route"}
-
-
-class ReturnCode(enum.IntEnum):
-    """Return values of the service's methods (DMTF ValueMap)."""
-
-    COMPLETED = 0
-    IN_USE = 6
-
-
-class MethodsSupported(enum.IntEnum):
-    """ResourcePoolConfigurationCapabilities.SynchronousMethodsSupported values."""
-
-    CREATE_CHILD_RESOURCE_POOL = 3
-    DELETE_RESOURCE_POOL = 4
-
-
-class _ServiceState(enum.IntEnum):
-    ENABLED = 2
 
 
 def configuration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
@@ -153,7 +138,7 @@ class ResourcePoolConfigurationCapabilitiesProvider(InstanceProvider):
         path = configuration_capabilities_path(ctx, self.hypervisor)
         yield ctx.instance(path.classname, InstanceID=CAPABILITIES_ID,
                            ElementName=CAPABILITIES_ID,
-                           SynchronousMethodsSupported=list(MethodsSupported),
+                           SynchronousMethodsSupported=list(PoolConfigurationMethod),
                            AsynchronousMethodsSupported=[])
 
 
@@ -170,7 +155,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         yield ctx.instance(path.classname, **path.keybindings, ElementName=SERVICE_NAME,
                            Description=f"Manages the storage pools, volumes and networks of "
                                        f"{self.hypervisor.uri}",
-                           EnabledState=_ServiceState.ENABLED)
+                           EnabledState=EnabledState.ENABLED)
 
     # -- what libvirt-cim did not implement either ------------------------------------------
 
@@ -220,7 +205,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
             kind = PoolKind.DISK
         _log.info("created %s pool %r on %s", kind.value, name, self.hypervisor.uri)
         pool = pool_path(ctx, self.hypervisor, naming.pool_instance_id(kind.value, name))
-        return ReturnCode.COMPLETED, {"Pool": pool}
+        return PoolConfigurationReturnCode.COMPLETED, {"Pool": pool}
 
     @cim_method
     def DeleteResourcePool(
@@ -235,14 +220,14 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         users = guests_using(hv, kind, naming.pool_instance_id(kind.value, name))
         if users:
             _log.info("not deleting pool %r on %s: in use by %s", name, hv.uri, users)
-            return ReturnCode.IN_USE
+            return PoolConfigurationReturnCode.IN_USE
         handle = hv.storage_pool(name).handle if kind is PoolKind.DISK else hv.network(name).handle
         what = f"{'storage pool' if kind is PoolKind.DISK else 'network'} {name!r}"
         if hv.run(what, lambda _conn: handle.isActive()):
             hv.run(what, lambda _conn: handle.destroy(), read=False, action="stop")
         hv.run(what, lambda _conn: handle.undefine(), read=False, action="undefine")
         _log.info("deleted %s on %s", what, hv.uri)
-        return ReturnCode.COMPLETED
+        return PoolConfigurationReturnCode.COMPLETED
 
     # -- volumes -------------------------------------------------------------------------
 
@@ -291,7 +276,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         _log.info("created volume %s on %s", path, self.hypervisor.uri)
         resource = ctx.path(naming.classname(self.hypervisor.prefix, STORAGE_VOLUME),
                             namespace=VIRT_NAMESPACE, InstanceID=path)
-        return ReturnCode.COMPLETED, {"Resource": resource}
+        return PoolConfigurationReturnCode.COMPLETED, {"Resource": resource}
 
     @cim_method
     def DeleteResourceInPool(
@@ -317,7 +302,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         what = f"volume {volume.name()!r} in storage pool {storage.name!r}"
         hv.run(what, lambda _conn: volume.delete(0), read=False, action="delete")
         _log.info("deleted %s on %s", what, hv.uri)
-        return ReturnCode.COMPLETED
+        return PoolConfigurationReturnCode.COMPLETED
 
     @cim_method
     def RefreshResourcesInPool(
@@ -327,7 +312,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         storage = self._active_storage_pool("RefreshResourcesInPool Pool", Pool)
         self.hypervisor.run(f"storage pool {storage.name!r}",
                             lambda _conn: storage.handle.refresh(0), read=False, action="refresh")
-        return ReturnCode.COMPLETED
+        return PoolConfigurationReturnCode.COMPLETED
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ setting or device, never a scan of every guest.
 from __future__ import annotations
 
 import abc
-import enum
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
@@ -34,6 +33,7 @@ from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.memo import guests
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, settings_of, vssd_path
+from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.rasd import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
@@ -60,14 +60,6 @@ _KIND_OF_DEVICE = {
 _DEVICE_OF_KIND = {kind: generic for generic, kind in _KIND_OF_DEVICE.items()}
 
 T = TypeVar("T")
-
-
-class Ternary(enum.IntEnum):
-    """IsDefault / IsCurrent / IsNext of CIM_ElementSettingData."""
-
-    UNKNOWN = 0
-    YES = 1
-    NO = 2
 
 
 class _Source:

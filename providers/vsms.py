@@ -37,7 +37,6 @@ definition only and takes effect at the next start.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -58,6 +57,12 @@ from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
+from providers.valuemaps import (
+    EnabledState,
+    OperationalStatus,
+    SystemManagementMethod,
+    SystemManagementReturnCode,
+)
 from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
 from providers.virt.rasd import Kind
 from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
@@ -67,8 +72,6 @@ __all__ = [
     "MANAGEMENT_CAPABILITIES_ID",
     "MANAGEMENT_SERVICE",
     "SERVICE_NAME",
-    "MethodsSupported",
-    "ReturnCode",
     "VirtualSystemManagementCapabilitiesProvider",
     "VirtualSystemManagementServiceProvider",
     "management_capabilities_path",
@@ -88,37 +91,6 @@ LIBVIRT_CIM_REVISION = "1346"
 LIBVIRT_CIM_CHANGESET = "a5a073c"
 #: Prefixes of classes any hypervisor's methods accept besides its own.
 _GENERIC_PREFIXES = ("CIM", "Virt")
-
-
-class ReturnCode(enum.IntEnum):
-    """Return values of the VirtualSystemManagementService methods (DMTF ValueMap)."""
-
-    COMPLETED = 0
-    NOT_SUPPORTED = 1
-    FAILED = 2
-    TIMEOUT = 3
-    INVALID_PARAMETER = 4
-    INVALID_STATE = 5
-    INCOMPATIBLE_PARAMETERS = 6
-
-
-class MethodsSupported(enum.IntEnum):
-    """VirtualSystemManagementCapabilities.SynchronousMethodsSupported values."""
-
-    DEFINE_SYSTEM = 2
-    DESTROY_SYSTEM = 3
-    MODIFY_RESOURCE_SETTINGS = 5
-    MODIFY_SYSTEM_SETTINGS = 6
-    REMOVE_RESOURCES = 7
-    ADD_RESOURCES = 10
-
-
-class ServiceEnabledState(enum.IntEnum):
-    ENABLED = 2
-
-
-class ServiceOperationalStatus(enum.IntEnum):
-    OK = 2
 
 
 def management_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
@@ -161,8 +133,8 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             ElementName=SERVICE_NAME,
             Caption=f"{hypervisor_type} {_dotted(hv.version())}",
             Description=f"Defines and changes the guests of {hv.uri}",
-            EnabledState=ServiceEnabledState.ENABLED,
-            OperationalStatus=[ServiceOperationalStatus.OK],
+            EnabledState=EnabledState.ENABLED,
+            OperationalStatus=[OperationalStatus.OK],
             Release=virtcim.__version__,
             LibvirtVersion=_dotted(hv.library_version()),
             Revision=LIBVIRT_CIM_REVISION,
@@ -212,7 +184,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             if values.get("AutoStart"):
                 domain.set_autostart(True)
         _log.info("defined guest %r on %s", domain.name, hv.uri)
-        return ReturnCode.COMPLETED, {"ResultingSystem": guest_path(ctx, hv, domain.name)}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingSystem": guest_path(ctx, hv, domain.name)}
 
     @cim_method
     def DestroySystem(
@@ -227,7 +199,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             if persistent:
                 domain.undefine()
         _log.info("destroyed guest %r on %s", domain.name, self.hypervisor.uri)
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     @cim_method
     def ModifySystemSettings(
@@ -251,7 +223,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             domain.redefine(config)
             if autostart is not None:
                 domain.set_autostart(bool(autostart))
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     @cim_method
     def AddResourceSettings(
@@ -280,7 +252,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         live = [_attach(domain, config.find_device(ident)) for _, ident in added]
         self._commit(domain, config, live)
         resulting = [rasd_path(ctx, hv, kind, domain.name, ident) for kind, ident in added]
-        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
     @cim_method
     def ModifyResourceSettings(
@@ -304,7 +276,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             for change in changes.values():
                 transaction.track(change.domain)
                 self._apply_change(change)
-        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
     @cim_method
     def RemoveResourceSettings(
@@ -326,7 +298,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             for change in changes.values():
                 transaction.track(change.domain)
                 self._apply_change(change)
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -566,7 +538,7 @@ class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
             ElementName=MANAGEMENT_CAPABILITIES_ID,
             ElementNameEditSupported=False,
             VirtualSystemTypesSupported=[self.hypervisor.prefix],
-            SynchronousMethodsSupported=list(MethodsSupported),
+            SynchronousMethodsSupported=list(SystemManagementMethod),
             AsynchronousMethodsSupported=[],
         )
 

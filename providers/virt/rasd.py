@@ -27,6 +27,15 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from providers.valuemaps import (
+    AutoStart,
+    ClockOffset,
+    ConsoleSourceType,
+    EmulatedType,
+    LifecycleAction,
+    ResourceType,
+    StartupAction,
+)
 from providers.virt import naming, units
 from providers.virt.domain import DomainXML, device_id
 from providers.virt.xmltree import attribute, first_attribute, integer, remove
@@ -37,13 +46,7 @@ __all__ = [
     "DISK_UNITS",
     "MEMORY_UNITS",
     "PASSWORD_MASK",
-    "AutoStart",
-    "ClockOffset",
-    "ConsoleSourceType",
-    "EmulatedType",
     "Kind",
-    "LifecycleAction",
-    "ResourceType",
     "Setting",
     "SettingsError",
     "SettingsRefused",
@@ -90,71 +93,6 @@ class SettingsError(ValueError):
 class SettingsRefused(SettingsError):
     """A setting libvirt-cim refused as a failure (CIM_ERR_FAILED) rather than a bad
     parameter, which its clients expect: a bridge interface without a bridge."""
-
-
-class ResourceType(enum.IntEnum):
-    """CIM_ResourceAllocationSettingData.ResourceType values used here."""
-
-    OTHER = 1
-    PROCESSOR = 3
-    MEMORY = 4
-    ETHERNET_ADAPTER = 10
-    IO_DEVICE = 13
-    FLOPPY_DRIVE = 14
-    CD_DRIVE = 15
-    DVD_DRIVE = 16
-    DISK_DRIVE = 17
-    GRAPHICS_CONTROLLER = 24
-    LOGICAL_DISK = 31
-    ETHERNET_CONNECTION = 33
-    #: libvirt-cim's vendor values, which its clients send for consoles and controllers.
-    VIRT_CONSOLE = 32769
-    VIRT_CONTROLLER = 32771
-
-
-class EmulatedType(enum.IntEnum):
-    """DiskResourceAllocationSettingData.EmulatedType: the ``<disk device>``."""
-
-    DISK = 0
-    CDROM = 1
-    FLOPPY = 2
-    FILESYSTEM = 3
-    LUN = 4
-
-
-class ConsoleSourceType(enum.IntEnum):
-    """ConsoleResourceAllocationSettingData.SourceType: the ``<console type>``."""
-
-    NULL = 0
-    VC = 1
-    PTY = 2
-    DEV = 3
-    FILE = 4
-    PIPE = 5
-    STDIO = 6
-    UDP = 7
-    TCP = 8
-    UNIX = 9
-    SPICEVMC = 10
-
-
-class ClockOffset(enum.IntEnum):
-    UTC = 0
-    LOCALTIME = 1
-
-
-class AutoStart(enum.IntEnum):
-    DISABLED = 0
-    ENABLED = 1
-
-
-class LifecycleAction(enum.IntEnum):
-    """AutomaticShutdownAction (``<on_poweroff>``) and AutomaticRecoveryAction
-    (``<on_crash>``) values, as libvirt-cim wrote them."""
-
-    DESTROY = 2
-    RESTART = 3
-    PRESERVE = 123
 
 
 class Kind(enum.Enum):
@@ -1157,7 +1095,9 @@ def system_settings(xml: DomainXML, prefix: str, autostart: bool | None) -> dict
     }
     if autostart is not None:
         values["AutoStart"] = int(AutoStart.ENABLED if autostart else AutoStart.DISABLED)
-        values["AutomaticStartupAction"] = 4 if autostart else 2
+        values["AutomaticStartupAction"] = int(
+            StartupAction.ALWAYS_START if autostart else StartupAction.NONE
+        )
     return _present(values)
 
 
