@@ -334,7 +334,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         values = _with_default_network(hv, kind, values)
         ident = _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=hv.driver,
                                                             defining=True))  # fmt: skip
-        _check_network(hv, where, xml.find_device(ident) if kind.is_device else None)
+        _check_network(hv.uri, where, xml.find_device(ident) if kind.is_device else None)
         return ident
 
     def _add_device(
@@ -344,7 +344,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         hv = self.hypervisor
         values = _with_default_network(hv, kind, values)
         element = _checked(where, lambda: rasd.build_device(kind, values, driver=hv.driver))
-        _check_network(hv, where, element)
+        _check_network(hv.uri, where, element)
         _checked(where, lambda: config.add_device(element))
         return device_id(element) or ""
 
@@ -469,7 +469,7 @@ class _GuestChange:
         )
         changed = self.config.find_device(new_ident) if kind.is_device else None
         if changed is not None and _network_of(changed) != network:
-            _check_network(self.domain.hypervisor, where, changed)
+            _check_network(self.domain.hypervisor.uri, where, changed)
         if kind is Kind.MEM:
             self._live_memory(values)
         elif kind is Kind.PROC:
@@ -625,17 +625,17 @@ def _with_default_network(
     return {**values, "NetworkName": "default" if "default" in names else sorted(names)[0]}
 
 
-def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -> None:
+def _check_network(uri: str, where: str, element: etree._Element | None) -> None:
     """Refuse an interface on a virtual network with no name.
 
-    One that names a network ``hv`` does not have is taken, as libvirt and
+    One that names a network the hypervisor at ``uri`` does not have is taken, as libvirt and
     libvirt-cim take it: starting the guest fails, "Network not found", and
     the interface comes from no pool until the network exists.
     """
     if _network_of(element) == "":
         raise CIMError(CIM_ERR_FAILED,
                        f"{where}: Network not found: the interface names no virtual network "
-                       f"on {hv.uri}")
+                       f"on {uri}")
 
 
 def _network_of(element: etree._Element | None) -> str | None:

@@ -4,8 +4,9 @@ Providers reach libvirt only through this package:
 
 * :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
   domains, host, storage pools, networks, events, transactions;
-* :class:`~providers.virt.domain.Domain` and :class:`~providers.virt.domain.DomainXML`
-  — a domain's state and definition, read and edited;
+* :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
+* :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
+* :class:`~providers.virt.transaction.Transaction` — changes undone together on failure;
 * :mod:`providers.virt.naming` — class prefixes, InstanceIDs, device ids;
 * :mod:`providers.virt.errors` — libvirt errors as CIM errors;
 * :mod:`providers.virt.units` — AllocationUnits and libvirt units.
@@ -20,20 +21,19 @@ from providers.virt.connection import (
     StoragePool,
     start_event_loop,
 )
-from providers.virt.domain import (
+from providers.virt.domain import Domain, DomainState
+from providers.virt.domainxml import (
     CharDevice,
     Controller,
     Disk,
-    Domain,
-    DomainState,
     DomainXML,
     Graphics,
     Input,
     Interface,
-    Transaction,
     device_id,
     parse_xml,
 )
+from providers.virt.transaction import Transaction
 
 __all__ = [
     "CharDevice",

@@ -49,7 +49,9 @@ from lxml import etree
 from pywbem import CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import errors, naming
-from providers.virt.domain import Domain, DomainXML, Transaction, parse_xml
+from providers.virt.domain import Domain
+from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.transaction import Transaction
 
 __all__ = [
     "DomainListing",
@@ -450,7 +452,7 @@ class Hypervisor:
         return self.domain_by_uuid(handle.UUIDString())
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> Iterator[Transaction[Domain]]:
         """A :class:`Transaction`: on failure inside the block, libvirt is put back.
 
         Example::

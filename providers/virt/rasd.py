@@ -1,7 +1,7 @@
 """Settings (VSSD, RASDs) to and from the domain-XML model, with no libvirt calls.
 
 A setting is a plain dict of CIM property values, named as DMTF and libvirt-cim
-spell them. Reading turns a :class:`~providers.virt.domain.DomainXML` into
+spell them. Reading turns a :class:`~providers.virt.domainxml.DomainXML` into
 one :class:`Setting` per resource (processors, memory, then each device in
 document order) and a dict for the system settings. Writing goes the other
 way: a setting edits the domain's own tree, or a copy of one device element,
