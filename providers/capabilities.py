@@ -82,7 +82,7 @@ from providers.valuemaps import (
     ValueRole,
 )
 from providers.virt import Hypervisor, StoragePool, naming, parse_xml
-from providers.virt.rasd import Kind
+from providers.virt.mapping import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [

@@ -47,7 +47,7 @@ from providers.pools import (
 from providers.settings import rasd_at, rasd_path, settings_of
 from providers.system_associations import Link, LinkSetProvider, existing_domain
 from providers.virt import Domain, Hypervisor, naming
-from providers.virt.rasd import Kind
+from providers.virt.mapping import Kind
 from virtcim.provider import RequestContext, refers_to, same_keys
 
 __all__ = [

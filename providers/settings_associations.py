@@ -35,7 +35,7 @@ from providers.memo import guests
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, settings_of, vssd_path
 from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
-from providers.virt.rasd import Kind
+from providers.virt.mapping import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [

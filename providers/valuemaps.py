@@ -35,6 +35,7 @@ __all__ = [
     "ResourceType",
     "SharingMode",
     "StartupAction",
+    "StorageAccess",
     "SystemManagementMethod",
     "SystemManagementReturnCode",
     "Ternary",
@@ -186,6 +187,13 @@ class EmulatedType(enum.IntEnum):
     FLOPPY = 2
     FILESYSTEM = 3
     LUN = 4
+
+
+class StorageAccess(enum.IntEnum):
+    """StorageAllocationSettingData.Access: a disk's access mode."""
+
+    READABLE = 1
+    READ_WRITE = 3
 
 
 class ConsoleSourceType(enum.IntEnum):

@@ -63,8 +63,8 @@ from providers.valuemaps import (
     SystemManagementMethod,
     SystemManagementReturnCode,
 )
-from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
-from providers.virt.rasd import Kind
+from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming
+from providers.virt.mapping import Kind, SettingsRefused, processor, resources, system
 from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -161,12 +161,12 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         """Define a new, stopped guest from a VSSD, RASDs and an optional reference."""
         hv = self.hypervisor
         values = self._system_values("DefineSystem", SystemSettings)
-        name = _checked("DefineSystem SystemSettings", lambda: rasd.system_name(values))
+        name = _checked("DefineSystem SystemSettings", lambda: system.system_name(values))
         uuid = values.get("UUID") or None
         self._refuse_existing(name, uuid)
         xml = self._starting_definition(name, values, ReferenceConfiguration)
         where = "DefineSystem SystemSettings"
-        _checked(where, lambda: rasd.apply_system_settings(xml, values))
+        _checked(where, lambda: system.apply_system_settings(xml, values))
         if uuid:
             _checked(where, lambda: xml.set_uuid(uuid))
         seen: set[str] = set()
@@ -217,7 +217,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         uuid = values.get("UUID")
         if uuid and uuid.lower() != (config.uuid or "").lower():
             self._refuse_new_uuid(where, domain, uuid)
-        _checked(where, lambda: rasd.apply_system_settings(config, values))
+        _checked(where, lambda: system.apply_system_settings(config, values))
         autostart = values.get("AutoStart")
         with domain.transaction():
             domain.redefine(config)
@@ -324,7 +324,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: {classname} is not a class of {self.hypervisor.prefix} "
                            "guests")  # fmt: skip
-        return _checked(where, lambda: rasd.kind_of(generic, values))
+        return _checked(where, lambda: resources.kind_of(generic, values))
 
     def _our_prefix(self, prefix: str) -> bool:
         return prefix.lower() in {self.hypervisor.prefix.lower(), *map(str.lower, _GENERIC_PREFIXES)}
@@ -332,7 +332,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
     def _apply(self, where: str, xml: DomainXML, kind: Kind, values: Mapping[str, Any]) -> str:
         hv = self.hypervisor
         values = _with_default_network(hv, kind, values)
-        ident = _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=hv.driver,
+        ident = _checked(where, lambda: resources.apply_resource(xml, kind, values, driver=hv.driver,
                                                             defining=True))  # fmt: skip
         _check_network(hv.uri, where, xml.find_device(ident) if kind.is_device else None)
         return ident
@@ -343,7 +343,7 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
         """Add a new device to ``config``; return its device id."""
         hv = self.hypervisor
         values = _with_default_network(hv, kind, values)
-        element = _checked(where, lambda: rasd.build_device(kind, values, driver=hv.driver))
+        element = _checked(where, lambda: resources.build_device(kind, values, driver=hv.driver))
         _check_network(hv.uri, where, element)
         _checked(where, lambda: config.add_device(element))
         return device_id(element) or ""
@@ -420,10 +420,10 @@ class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
                                f"DefineSystem ReferenceConfiguration: "
                                f"{error.status_description}") from None  # fmt: skip
             return _checked("DefineSystem ReferenceConfiguration",
-                            lambda: rasd.clone_definition(source.config(), name, driver=hv.driver))  # fmt: skip
+                            lambda: system.clone_definition(source.config(), name, driver=hv.driver))  # fmt: skip
         domain_type, os_type = _new_guest_type(hv, values)
         return _checked("DefineSystem SystemSettings",
-                        lambda: rasd.new_domain(name, domain_type, os_type))  # fmt: skip
+                        lambda: system.new_domain(name, domain_type, os_type))  # fmt: skip
 
     def _commit(
         self, domain: Domain, config: DomainXML, live: Sequence[Callable[[], None]]
@@ -465,7 +465,7 @@ class _GuestChange:
             self._existing(where, kind, ident)
             network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
-            where, lambda: rasd.apply_resource(self.config, kind, values, ident, driver=driver)
+            where, lambda: resources.apply_resource(self.config, kind, values, ident, driver=driver)
         )
         changed = self.config.find_device(new_ident) if kind.is_device else None
         if changed is not None and _network_of(changed) != network:
@@ -507,7 +507,7 @@ class _GuestChange:
             count = int(values["VirtualQuantity"])
             if count <= self.domain.xml.max_vcpus:
                 self.after_steps.append(lambda: self.domain.set_vcpus(count, live=True))
-        tuning = rasd.cpu_tuning(values)
+        tuning = processor.cpu_tuning(values)
         if tuning:
             self.after_steps.append(lambda: self.domain.set_scheduler(tuning, live=True))
 
@@ -596,7 +596,7 @@ def _checked(where: str, step: Callable[[], Any]) -> Any:
         return step()
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if error.args else str(error)
-        code = CIM_ERR_FAILED if isinstance(error, rasd.SettingsRefused) else CIM_ERR_INVALID_PARAMETER
+        code = CIM_ERR_FAILED if isinstance(error, SettingsRefused) else CIM_ERR_INVALID_PARAMETER
         raise CIMError(code, f"{where}: {message}") from None
 
 

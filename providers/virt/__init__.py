@@ -6,6 +6,8 @@ Providers reach libvirt only through this package:
   domains, host, storage pools, networks, events, transactions;
 * :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
 * :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
+* :mod:`providers.virt.mapping` — each device element, the domain and the system settings
+  to and from CIM settings;
 * :class:`~providers.virt.transaction.Transaction` — changes undone together on failure;
 * :mod:`providers.virt.naming` — class prefixes, InstanceIDs, device ids;
 * :mod:`providers.virt.errors` — libvirt errors as CIM errors;
@@ -22,17 +24,14 @@ from providers.virt.connection import (
     start_event_loop,
 )
 from providers.virt.domain import Domain, DomainState
-from providers.virt.domainxml import (
-    CharDevice,
-    Controller,
-    Disk,
-    DomainXML,
-    Graphics,
-    Input,
-    Interface,
-    device_id,
-    parse_xml,
-)
+from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.mapping import device_id
+from providers.virt.mapping.console import CharDevice
+from providers.virt.mapping.controller import Controller
+from providers.virt.mapping.disk import Disk
+from providers.virt.mapping.graphics import Graphics
+from providers.virt.mapping.input import Input
+from providers.virt.mapping.interface import Interface
 from providers.virt.transaction import Transaction
 
 __all__ = [

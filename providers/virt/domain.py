@@ -18,7 +18,8 @@ import libvirt
 from lxml import etree
 from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError
 
-from providers.virt.domainxml import DomainXML, device_id, parse_xml
+from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.mapping import device_id
 from providers.virt.transaction import Definitions, Transaction
 
 __all__ = ["MEMO_CAPACITY", "Connection", "Domain", "DomainState"]

@@ -11,24 +11,20 @@ Values go in through lxml attributes and text, which escape them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from lxml import etree
 
-from providers.virt import naming, units
-from providers.virt.xmltree import attribute, first_attribute, integer, remove
+from providers.virt import units
+from providers.virt.mapping import console, controller, device_id, disk, graphics, input, interface
+from providers.virt.mapping.console import CharDevice
+from providers.virt.mapping.controller import Controller
+from providers.virt.mapping.disk import Disk
+from providers.virt.mapping.graphics import Graphics
+from providers.virt.mapping.input import Input
+from providers.virt.mapping.interface import Interface
+from providers.virt.xmltree import attribute, integer, remove
 
-__all__ = [
-    "CharDevice",
-    "Controller",
-    "Disk",
-    "DomainXML",
-    "Graphics",
-    "Input",
-    "Interface",
-    "device_id",
-    "parse_xml",
-]
+__all__ = ["OS_ORDER", "DomainXML", "parse_xml"]
 
 #: libvirt writes its own XML, but definitions also come from clients: never
 #: resolve entities or fetch anything while parsing.
@@ -44,7 +40,7 @@ _DOMAIN_ORDER = (
     "on_crash", "on_lockfailure", "pm", "perf", "devices", "seclabel", "keywrap",
     "launchSecurity",
 )  # fmt: skip
-_OS_ORDER = (
+OS_ORDER = (
     "type",
     "firmware",
     "loader",
@@ -66,8 +62,6 @@ _DEVICE_ORDER = (
 #: Lifecycle events that have an <on_*> action element.
 _LIFECYCLE_EVENTS = ("poweroff", "reboot", "crash")
 
-#: Attributes of <disk><source> that hold the disk's backing, by disk type.
-_DISK_SOURCE_ATTRIBUTES = ("file", "dev", "dir", "name", "volume")
 
 
 def parse_xml(text: str | bytes) -> etree._Element:
@@ -76,196 +70,34 @@ def parse_xml(text: str | bytes) -> etree._Element:
     return etree.fromstring(data, _PARSER)
 
 
-# --- devices ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Disk:
-    """A ``<disk>``: ``device`` is disk, cdrom, floppy or lun; ``source`` the file,
-    block device, directory, network image name or volume name, by ``source_type``."""
-
-    device_id: str
-    device: str
-    source_type: str
-    source: str | None
-    source_pool: str | None
-    source_protocol: str | None
-    target_dev: str | None
-    target_bus: str | None
-    driver_name: str | None
-    driver_type: str | None
-    readonly: bool
-    element: etree._Element = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class Interface:
-    """An ``<interface>``; ``source`` is the network, bridge or host device, by type."""
-
-    device_id: str
-    type: str
-    mac: str | None
-    source: str | None
-    source_mode: str | None
-    model: str | None
-    target_dev: str | None
-    element: etree._Element = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class Graphics:
-    """A ``<graphics>``; only whether a password is set is exposed, never the password."""
-
-    device_id: str
-    type: str
-    port: int | None
-    autoport: bool
-    listen: str | None
-    keymap: str | None
-    has_password: bool
-    element: etree._Element = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class Input:
-    """An ``<input>`` (mouse, tablet, keyboard)."""
-
-    device_id: str
-    type: str
-    bus: str | None
-    element: etree._Element = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class CharDevice:
-    """A ``<console>`` or ``<serial>`` (``kind``); ``type`` is pty, file, tcp..."""
-
-    device_id: str
-    kind: str
-    type: str
-    source_path: str | None
-    target_type: str | None
-    target_port: int | None
-    element: etree._Element = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class Controller:
-    """A ``<controller>`` (ide, scsi, usb, virtio-serial, pci...)."""
-
-    device_id: str
-    type: str
-    index: int | None
-    model: str | None
-    element: etree._Element = field(repr=False, compare=False)
 
 
-def device_id(element: etree._Element) -> str | None:
-    """The RASD device id of a device element, or ``None`` for devices not modelled.
-
-    disk -> target dev, interface -> MAC, graphics -> type, input -> ``type:bus``,
-    console/serial -> ``charconsole:<port>``, controller -> ``controller:<type>:<index>``.
-    """
-    tag = element.tag
-    if tag == "disk":
-        return attribute(element, "target", "dev") or ""
-    if tag == "interface":
-        return attribute(element, "mac", "address") or ""
-    if tag == "graphics":
-        return element.get("type", "")
-    if tag == "input":
-        return naming.input_device_id(element.get("type", ""), element.get("bus", ""))
-    if tag in ("console", "serial"):
-        return naming.chardev_device_id(tag, _chardev_port(element))
-    if tag == "controller":
-        return naming.controller_device_id(element.get("type", ""), integer(element.get("index")))
-    return None
 
 
-def _chardev_port(element: etree._Element) -> int:
-    """The target port, or (as libvirt assigns it) the position among its kind."""
-    port = integer(attribute(element, "target", "port"))
-    if port is not None:
-        return port
-    parent = element.getparent()
-    siblings = parent.findall(element.tag) if parent is not None else [element]
-    return siblings.index(element)
 
 
-def _disk(element: etree._Element) -> Disk:
-    source = element.find("source")
-    return Disk(
-        device_id=device_id(element) or "",
-        device=element.get("device", "disk"),
-        source_type=element.get("type", "file"),
-        source=first_attribute(source, _DISK_SOURCE_ATTRIBUTES),
-        source_pool=source.get("pool") if source is not None else None,
-        source_protocol=source.get("protocol") if source is not None else None,
-        target_dev=attribute(element, "target", "dev"),
-        target_bus=attribute(element, "target", "bus"),
-        driver_name=attribute(element, "driver", "name"),
-        driver_type=attribute(element, "driver", "type"),
-        readonly=element.find("readonly") is not None,
-        element=element,
-    )
 
 
-def _interface(element: etree._Element) -> Interface:
-    source = element.find("source")
-    return Interface(
-        device_id=device_id(element) or "",
-        type=element.get("type", ""),
-        mac=attribute(element, "mac", "address"),
-        source=first_attribute(source, ("network", "bridge", "dev")),
-        source_mode=source.get("mode") if source is not None else None,
-        model=attribute(element, "model", "type"),
-        target_dev=attribute(element, "target", "dev"),
-        element=element,
-    )
 
 
-def _graphics(element: etree._Element) -> Graphics:
-    return Graphics(
-        device_id=device_id(element) or "",
-        type=element.get("type", ""),
-        port=integer(element.get("port")),
-        autoport=element.get("autoport") == "yes",
-        listen=element.get("listen") or attribute(element, "listen", "address"),
-        keymap=element.get("keymap"),
-        has_password="passwd" in element.attrib,
-        element=element,
-    )
 
 
-def _input(element: etree._Element) -> Input:
-    return Input(
-        device_id=device_id(element) or "",
-        type=element.get("type", ""),
-        bus=element.get("bus"),
-        element=element,
-    )
 
 
-def _chardev(element: etree._Element) -> CharDevice:
-    return CharDevice(
-        device_id=device_id(element) or "",
-        kind=element.tag,
-        type=element.get("type", ""),
-        source_path=attribute(element, "source", "path"),
-        target_type=attribute(element, "target", "type"),
-        target_port=integer(attribute(element, "target", "port")),
-        element=element,
-    )
 
 
-def _controller(element: etree._Element) -> Controller:
-    return Controller(
-        device_id=device_id(element) or "",
-        type=element.get("type", ""),
-        index=integer(element.get("index")),
-        model=element.get("model"),
-        element=element,
-    )
 
 
 # --- the domain XML --------------------------------------------------------------------------
@@ -394,27 +226,27 @@ class DomainXML:
     # reads: devices
 
     def disks(self) -> list[Disk]:
-        return [_disk(element) for element in self._root.iterfind("devices/disk")]
+        return [disk.read(element) for element in self._root.iterfind("devices/disk")]
 
     def interfaces(self) -> list[Interface]:
-        return [_interface(element) for element in self._root.iterfind("devices/interface")]
+        return [interface.read(element) for element in self._root.iterfind("devices/interface")]
 
     def graphics(self) -> list[Graphics]:
-        return [_graphics(element) for element in self._root.iterfind("devices/graphics")]
+        return [graphics.read(element) for element in self._root.iterfind("devices/graphics")]
 
     def inputs(self) -> list[Input]:
-        return [_input(element) for element in self._root.iterfind("devices/input")]
+        return [input.read(element) for element in self._root.iterfind("devices/input")]
 
     def consoles(self) -> list[CharDevice]:
         """Consoles and serial ports, in document order."""
         return [
-            _chardev(element)
+            console.read(element)
             for element in self._root.iterfind("devices/*")
-            if element.tag in ("console", "serial")
+            if element.tag in console.TAGS
         ]
 
     def controllers(self) -> list[Controller]:
-        return [_controller(element) for element in self._root.iterfind("devices/controller")]
+        return [controller.read(element) for element in self._root.iterfind("devices/controller")]
 
     def device_ids(self) -> list[str]:
         """The device ids of every modelled device, in document order."""
@@ -472,7 +304,7 @@ class DomainXML:
         """``<os><type arch machine>os_type</type>``; ``None`` leaves a value as it is."""
         self._check_editable()
         os_element = _child(self._root, "os", _DOMAIN_ORDER)
-        type_element = _child(os_element, "type", _OS_ORDER)
+        type_element = _child(os_element, "type", OS_ORDER)
         if os_type is not None:
             type_element.text = os_type
         for name, value in (("arch", arch), ("machine", machine)):
@@ -486,7 +318,7 @@ class DomainXML:
         for boot in os_element.findall("boot"):
             os_element.remove(boot)
         for dev in devices:
-            _insert_ordered(os_element, etree.Element("boot", dev=dev), _OS_ORDER)
+            _insert_ordered(os_element, etree.Element("boot", dev=dev), OS_ORDER)
 
     def set_emulator(self, path: str | None) -> None:
         """The device model binary; ``None`` removes it (libvirt then picks one)."""
