@@ -51,7 +51,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
@@ -63,7 +62,6 @@ from providers.pools import (
     find_pool,
     pool_at,
     pool_path,
-    volumes,
 )
 from providers.settings import ResourceAllocationSettingDataProvider
 from providers.system_associations import Link
@@ -80,7 +78,7 @@ from providers.valuemaps import (
     ValueRange,
     ValueRole,
 )
-from providers.virt import Hypervisor, StoragePool, naming, parse_xml
+from providers.virt import Hypervisor, StoragePool, Volume, naming
 from providers.virt.mapping import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
@@ -230,13 +228,14 @@ def _disk(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
         yield from _storage_pools(pool)
         return
     storage = hv.storage_pool(pool.name)
-    for name, path, size, image_format in _volumes(hv, storage):
+    for volume in _volumes(hv, storage):
+        size = volume.capacity
         common = {"ResourceType": ResourceType.DISK_DRIVE, "VirtualDevice": "vda",
-                  "EmulatedType": EmulatedType.DISK, "Address": path,
-                  "DriverType": image_format, "AllocationUnits": MIB_UNITS}
+                  "EmulatedType": EmulatedType.DISK, "Address": volume.path,
+                  "DriverType": _image_format(volume), "AllocationUnits": MIB_UNITS}
         yield from _ranged(Kind.DISK.value, pool, common, "VirtualQuantity", {
             Role.DEFAULT: max(1, -(-size // 2**20)), Role.MINIMUM: 1,
-            Role.MAXIMUM: max(1, -(-size // 2**20)), Role.INCREMENT: 1}, ("Disk", name))
+            Role.MAXIMUM: max(1, -(-size // 2**20)), Role.INCREMENT: 1}, ("Disk", volume.name))
     for device, emulated, name in (("hdc", EmulatedType.CDROM, "CDROM"),
                                    ("fda", EmulatedType.FLOPPY, "floppy")):
         yield from _each_role(Kind.DISK.value, pool, {
@@ -246,22 +245,16 @@ def _disk(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
         yield from _new_volume(pool, storage)
 
 
-def _volumes(hv: Hypervisor, storage: StoragePool) -> list[tuple[str, str, int, str | None]]:
-    """Name, path, capacity and image format of each volume of a running pool, by name."""
+def _volumes(hv: Hypervisor, storage: StoragePool) -> list[Volume]:
+    """The volumes of a running pool, by name."""
     if not storage.is_active:
         return []
-
-    def read(volume: libvirt.virStorageVol) -> tuple[str, str, int, str | None]:
-        return volume.name(), volume.path(), volume.info()[1], _image_format(volume.XMLDesc(0))
-
-    return sorted(volumes(hv, storage, read))
+    return sorted(hv.volumes(storage), key=lambda volume: (volume.name, volume.path))
 
 
-def _image_format(volume_xml: str) -> str | None:
+def _image_format(volume: Volume) -> str | None:
     """A file volume's format (raw, qcow2...); ``None`` for devices and unknown."""
-    element = parse_xml(volume_xml).find("target/format")
-    image_format = element.get("type") if element is not None else None
-    return image_format if image_format in _IMAGE_FORMATS else None
+    return volume.image_format if volume.image_format in _IMAGE_FORMATS else None
 
 
 def _new_volume(pool: Pool, storage: StoragePool) -> Iterator[Template]:
@@ -538,8 +531,8 @@ class PoolSettingsProvider(InstanceProvider):
         if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
                 if storage.is_active:
-                    for facts in volumes(hv, storage, _volume_facts):
-                        yield volume_setting(ctx, hv, facts, storage.name)
+                    for volume in hv.volumes(storage):
+                        yield volume_setting(ctx, hv, volume)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -550,37 +543,25 @@ class PoolSettingsProvider(InstanceProvider):
         instance_id = str(path.keybindings.get("InstanceID"))
         if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
-            def read(conn: libvirt.virConnect) -> tuple[_VolumeFacts, str]:
-                volume = conn.storageVolLookupByPath(instance_id)
-                return _volume_facts(volume), volume.storagePoolLookupByVolume().name()
-
-            facts, pool_name = hv.run(f"volume {instance_id!r}", read)
-            return volume_setting(ctx, hv, facts, pool_name)
+            return volume_setting(ctx, hv, hv.volume(instance_id))
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {path.classname} {instance_id!r} on "
                                           f"{self.hypervisor.uri}")
 
 
-#: A volume's name, path, ``info()`` and XML.
-_VolumeFacts = tuple[str, str, list[int], str]
 
 
-def _volume_facts(volume: libvirt.virStorageVol) -> _VolumeFacts:
-    return volume.name(), volume.path(), volume.info(), volume.XMLDesc(0)
 
 
-def volume_setting(
-    ctx: RequestContext, hv: Hypervisor, facts: _VolumeFacts, pool_name: str
-) -> CIMInstance:
+def volume_setting(ctx: RequestContext, hv: Hypervisor, volume: Volume) -> CIMInstance:
     """The StorageVolumeResourceAllocationSettingData of a volume (InstanceID its path)."""
-    name, path, info, xml = facts
-    format_name = _image_format(xml)
+    format_name = _image_format(volume)
     format_type = FormatType[format_name.upper()] if format_name in _FORMAT_TYPES else None
     return ctx.instance(
         naming.classname(hv.prefix, STORAGE_VOLUME),
-        InstanceID=path, ElementName=name, ResourceType=STORAGE_VOLUME_TYPE,
-        PoolID=naming.pool_instance_id(PoolKind.DISK.value, pool_name),
-        VolumeName=name, Path=path, FormatType=format_type,
-        Capacity=info[1], AllocationQuantity=info[2], AllocationUnits="byte",
+        InstanceID=volume.path, ElementName=volume.name, ResourceType=STORAGE_VOLUME_TYPE,
+        PoolID=naming.pool_instance_id(PoolKind.DISK.value, volume.pool),
+        VolumeName=volume.name, Path=volume.path, FormatType=format_type,
+        Capacity=volume.capacity, AllocationQuantity=volume.allocation, AllocationUnits="byte",
     )
 
 

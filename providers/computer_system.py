@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import libvirt
 from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
@@ -266,8 +265,7 @@ class RequestedStates:
             self._hypervisor.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if (event.kind == "domain" and event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
-                and event.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,)):
+        if event.undefines_domain:
             with self._lock:
                 self._states.pop(event.uuid, None)
 

@@ -42,7 +42,6 @@ from providers.pools import (
     pool_at,
     pool_path,
     primordial,
-    volume_paths,
 )
 from providers.settings import rasd_at, rasd_path, settings_of
 from providers.system_associations import Link, LinkSetProvider, existing_domain
@@ -144,7 +143,7 @@ class Membership:
                 if pool.target_path:
                     self._targets.append((os.path.normpath(pool.target_path), pool.name))
                 if pool.is_active:
-                    volumes.update((path, pool.name) for path in volume_paths(self.hypervisor, pool))
+                    volumes.update((path, pool.name) for path in self.hypervisor.volume_paths(pool))
             self._volumes = volumes
         return self._volumes
 

@@ -124,7 +124,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
         hv = self.hypervisor
-        hypervisor_type = hv.run("hypervisor type", lambda conn: conn.getType(), read=True)
+        hypervisor_type = hv.hypervisor_type()
         return {
             "ElementName": SERVICE_NAME,
             "Caption": f"{hypervisor_type} {_dotted(hv.version())}",

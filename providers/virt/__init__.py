@@ -3,7 +3,8 @@
 Providers reach libvirt only through this package:
 
 * :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
-  domains, host, storage pools, networks, events, transactions;
+  domains, host, events, transactions, and (:mod:`providers.virt.storage`) storage
+  pools, volumes and networks;
 * :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
 * :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
 * :mod:`providers.virt.mapping` — each device element, the domain and the system settings
@@ -18,9 +19,7 @@ from providers.virt.connection import (
     DomainListing,
     Event,
     Hypervisor,
-    Network,
     NodeInfo,
-    StoragePool,
     start_event_loop,
 )
 from providers.virt.domain import Domain, DomainState
@@ -32,6 +31,7 @@ from providers.virt.mapping.disk import Disk
 from providers.virt.mapping.graphics import Graphics
 from providers.virt.mapping.input import Input
 from providers.virt.mapping.interface import Interface
+from providers.virt.storage import Network, StoragePool, Volume
 from providers.virt.transaction import Transaction
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "NodeInfo",
     "StoragePool",
     "Transaction",
+    "Volume",
     "device_id",
     "parse_xml",
     "start_event_loop",
