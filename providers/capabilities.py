@@ -54,6 +54,7 @@ from typing import Any
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
+from providers.links import Link
 from providers.pools import (
     POOL_CLASSES,
     Pool,
@@ -64,7 +65,6 @@ from providers.pools import (
     pool_path,
 )
 from providers.settings import ResourceAllocationSettingDataProvider
-from providers.system_associations import Link
 from providers.valuemaps import (
     EmulatedType,
     EnabledState,

@@ -33,6 +33,8 @@ from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIM
 
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.links import Link, LinkSetProvider
+from providers.lookup import existing_domain
 from providers.memo import guests
 from providers.pools import (
     POOL_CLASSES,
@@ -44,7 +46,6 @@ from providers.pools import (
     primordial,
 )
 from providers.settings import rasd_at, rasd_path, settings_of
-from providers.system_associations import Link, LinkSetProvider, existing_domain
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind
 from virtcim.provider import RequestContext, refers_to, same_keys

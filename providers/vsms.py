@@ -56,6 +56,7 @@ import virtcim
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
+from providers.lookup import or_none
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
 from providers.singleton import SingletonProvider
 from providers.valuemaps import (
@@ -379,7 +380,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         if uuid:
             taken.append((f"UUID {uuid}", lambda: hv.domain_by_uuid(uuid)))
         for what, find in taken:
-            existing = _found(find)
+            existing = or_none(find)
             if existing is not None:
                 raise CIMError(CIM_ERR_FAILED,
                                f"DefineSystem: Failed to define domain: guest "
@@ -389,7 +390,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         """``CIM_ERR_FAILED``: a guest keeps its UUID; libvirt-cim's clients look for the
         guest that already has it (``'web2' is already defined``)."""
         hv = self.hypervisor
-        holder = _found(lambda: hv.domain_by_uuid(uuid))
+        holder = or_none(lambda: hv.domain_by_uuid(uuid))
         if holder is not None:
             raise CIMError(CIM_ERR_FAILED,
                            f"{where}: guest {domain.name!r} cannot take UUID {uuid}: domain "
@@ -554,16 +555,6 @@ def _checked(where: str, step: Callable[[], Any]) -> Any:
         message = error.args[0] if error.args else str(error)
         code = CIM_ERR_FAILED if isinstance(error, SettingsRefused) else CIM_ERR_INVALID_PARAMETER
         raise CIMError(code, f"{where}: {message}") from None
-
-
-def _found(find: Callable[[], Domain]) -> Domain | None:
-    """The guest ``find()`` returns, or ``None`` when there is none."""
-    try:
-        return find()
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return None
 
 
 def _with_default_network(

@@ -6,7 +6,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import capabilities_path
 from providers.host import host_path
-from providers.system_associations import LinkProvider, hosted_service
+from providers.links import LinkProvider, hosted_service
 from virtcim.provider import RequestContext
 
 
