@@ -546,8 +546,8 @@ class Hypervisor(StorageAndNetworks):
                 self._broken = None
             callbacks, self._callbacks = self._callbacks, []
         for deregister, callback_id in callbacks:
-            _quietly(deregister, callback_id)
-        _quietly(conn.close)
+            errors.ignoring(deregister, callback_id, level=logging.DEBUG)
+        errors.ignoring(conn.close, level=logging.DEBUG)
         self._clear_cache()
 
     def _is_current(self, conn: libvirt.virConnect) -> bool:
@@ -568,7 +568,7 @@ class Hypervisor(StorageAndNetworks):
         self._clear_cache()
 
     def _register_events(self, conn: libvirt.virConnect) -> None:
-        _quietly(conn.setKeepAlive, *_KEEPALIVE)
+        errors.ignoring(conn.setKeepAlive, *_KEEPALIVE, level=logging.DEBUG)
         self._callbacks = []
         try:
             conn.registerCloseCallback(self._on_connection_closed, None)
@@ -758,11 +758,3 @@ class Hypervisor(StorageAndNetworks):
 def _version(number: int) -> tuple[int, int, int]:
     """libvirt's major * 1,000,000 + minor * 1,000 + release encoding, split."""
     return number // 1_000_000, number // 1_000 % 1_000, number % 1_000
-
-
-def _quietly(call: Callable[..., Any], *args: Any) -> None:
-    """Call something whose failure changes nothing (tearing down a dead connection)."""
-    try:
-        call(*args)
-    except libvirt.libvirtError as error:
-        _log.debug("ignored: %s", error.get_error_message())

@@ -10,20 +10,18 @@ failure, naming the object and the URI.
 from __future__ import annotations
 
 import abc
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import libvirt
 from lxml import etree
 from pywbem import CIMError
 
+from providers.virt import errors
 from providers.virt.domainxml import parse_xml
 
 __all__ = ["Network", "StorageAndNetworks", "StoragePool", "Volume"]
-
-_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -223,7 +221,7 @@ class StorageAndNetworks(abc.ABC):
         try:
             self.run(what, lambda _conn: handle.create(), read=False, action="start")
         except CIMError:
-            _quietly(handle.undefine)
+            errors.ignoring(handle.undefine)
             raise
 
     def delete_network(self, name: str) -> None:
@@ -294,17 +292,8 @@ def _network(handle: libvirt.virNetwork) -> Network:
 
 def _undo_pool(handle: libvirt.virStoragePool, built: bool) -> None:
     """Remove a pool whose start failed: stopped, its folder removed if we made it, undefined."""
-    if _quietly(handle.isActive):
-        _quietly(handle.destroy)
+    if errors.ignoring(handle.isActive):
+        errors.ignoring(handle.destroy)
     if built:
-        _quietly(handle.delete, 0)
-    _quietly(handle.undefine)
-
-
-def _quietly(call: Callable[..., Any], *args: Any) -> Any:
-    """Undo a step of a failed change; a failure here is logged, the first error is raised."""
-    try:
-        return call(*args)
-    except libvirt.libvirtError as error:
-        _log.warning("could not undo: %s", error.get_error_message())
-        return None
+        errors.ignoring(handle.delete, 0)
+    errors.ignoring(handle.undefine)
