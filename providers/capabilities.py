@@ -92,7 +92,7 @@ __all__ = [
     "Role",
     "SettingsWithTemplatesProvider",
     "Template",
-    "capabilities_path",
+    "allocation_capabilities_path",
     "network_ranges",
     "templates_of",
 ]
@@ -422,7 +422,7 @@ def _pool_of_template_key(key: str) -> str | None:
 # --- providers ---------------------------------------------------------------------------
 
 
-def capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
+def allocation_capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
     classname = naming.classname(hv.prefix, ALLOCATION_CAPABILITIES)
     return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=pool_id)
 
@@ -590,7 +590,7 @@ class PoolCapabilities:
     @staticmethod
     def _link(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> Link:
         return {"ManagedElement": pool_path(ctx, hv, pool_id),
-                "Capabilities": capabilities_path(ctx, hv, pool_id)}
+                "Capabilities": allocation_capabilities_path(ctx, hv, pool_id)}
 
 
 class SettingTemplates:
@@ -619,7 +619,7 @@ class SettingTemplates:
     def _link(ctx: RequestContext, hv: Hypervisor, template: Template) -> Link:
         path = template.path(ctx, hv)
         _, role, value_range = template.role.value
-        return {"GroupComponent": capabilities_path(ctx, hv, template.pool_id),
+        return {"GroupComponent": allocation_capabilities_path(ctx, hv, template.pool_id),
                 "PartComponent": path, "PropertyPolicy": PropertyPolicy.INDEPENDENT,
                 "ValueRole": role, "ValueRange": value_range}
 

@@ -72,7 +72,7 @@ __all__ = [
     "SUPPORTED_REQUESTS",
     "ComputerSystemProvider",
     "EnabledLogicalElementCapabilitiesProvider",
-    "capabilities_path",
+    "guest_capabilities_path",
     "existing_guest",
     "guest_name_at",
     "guest_path",
@@ -93,7 +93,7 @@ def guest_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceNam
     return ctx.path(classname, namespace=VIRT_NAMESPACE, CreationClassName=classname, Name=name)
 
 
-def capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
+def guest_capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
     """The path of guest ``name``'s EnabledLogicalElementCapabilities in ``root/virt``."""
     classname = naming.classname(hv.prefix, ELEMENT_CAPABILITIES)
     return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=name)

@@ -27,7 +27,7 @@ from pywbem import CIMInstanceName
 from providers.computer_system import (
     COMPUTER_SYSTEM,
     ELEMENT_CAPABILITIES,
-    capabilities_path,
+    guest_capabilities_path,
     guest_name_at,
     guest_path,
 )
@@ -150,7 +150,7 @@ class GuestCapabilities:
     @staticmethod
     def _link(ctx: RequestContext, hv: Hypervisor, name: str) -> Link:
         return {"ManagedElement": guest_path(ctx, hv, name),
-                "Capabilities": capabilities_path(ctx, hv, name)}
+                "Capabilities": guest_capabilities_path(ctx, hv, name)}
 
 
 HOSTED_GUESTS = HostedGuests()
