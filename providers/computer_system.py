@@ -54,6 +54,7 @@ from pywbem import (
 
 from providers.classes import VIRT_NAMESPACE
 from providers.memo import guests, snapshot_instance
+from providers.per_guest import PerGuestProvider
 from providers.valuemaps import (
     Dedicated,
     EnabledState,
@@ -64,7 +65,7 @@ from providers.valuemaps import (
 )
 from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
     "COMPUTER_SYSTEM",
@@ -273,7 +274,7 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class ComputerSystemProvider(InstanceProvider, MethodProvider):
+class ComputerSystemProvider(PerGuestProvider, MethodProvider):
     """``<Prefix>_ComputerSystem``: DSP1057's central class, one per libvirt domain.
 
     Reads each domain's name, UUID and state (one listing; the adapter's
@@ -284,15 +285,14 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     identifier = ("Name", "domain name")
 
     def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
+        super().__init__(hypervisor)
         #: Last state requested per domain (see the module docstring).
         self._requests = RequestedStates(hypervisor)
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -365,20 +365,16 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         )
 
 
-class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
+class EnabledLogicalElementCapabilitiesProvider(PerGuestProvider):
     """``<Prefix>_EnabledLogicalElementCapabilities`` (DSP1057): one per libvirt domain.
 
     InstanceID is the domain's name; reads the domain listing only.
     """
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

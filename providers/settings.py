@@ -31,6 +31,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 from providers.memo import guests, snapshot_instance
+from providers.per_guest import PerGuestProvider
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind, disk, resources, system
 from virtcim.provider import InstanceProvider, RequestContext
@@ -207,17 +208,13 @@ def _disk_size(domain: Domain, values: dict[str, Any]) -> dict[str, Any]:
 # --- providers -------------------------------------------------------------------------------
 
 
-class VirtualSystemSettingDataProvider(InstanceProvider):
+class VirtualSystemSettingDataProvider(PerGuestProvider):
     """``<Prefix>_VirtualSystemSettingData`` (DSP1057): one per libvirt domain."""
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield vssd_instance(ctx, self.hypervisor, domain)
+        yield vssd_instance(ctx, self.hypervisor, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -236,7 +233,9 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     """Every resource setting class (``<Prefix>_DiskResourceAllocationSettingData``...):
     one instance per resource of every libvirt domain, of the class of its kind.
 
-    A deep enumeration of all of them walks the guests once.
+    A deep enumeration of all of them walks the guests once (so, unlike the
+    :class:`~providers.per_guest.PerGuestProvider` classes, it answers for
+    several classes at a time).
     """
 
     identifier = ("InstanceID", "InstanceID")
