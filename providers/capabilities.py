@@ -41,6 +41,9 @@ Every role of a setting without a quantity has the same values. The storage
 pool and network settings carry libvirt-cim's examples (Path ``/dev/null``,
 libvirt's default range, direct interfaces on ``eth1``): a client sets its
 own before passing them back.
+
+It is one module, though long, because it is one concept: the templates of
+every pool kind share the roles, the ranges and the keys above.
 """
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ are hot-plugged, a CD-ROM's medium changed, memory ballooned up to the
 running maximum, vCPUs added or removed up to the running maximum. What the
 driver cannot change live (it answers "not supported") is changed in the
 definition only and takes effect at the next start.
+
+This module is long because it is one concept: the service's six methods
+share the way a change is checked, applied and undone (:class:`_GuestChange`
+and its helpers); the mapping of each setting lives in
+:mod:`providers.virt.mapping`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ share one state while any of them is open (a second ``libvirt.open`` sees
 and makes the same changes, and its changes raise events on the first); the
 state starts afresh once all are closed. ``test:///path/to/node.xml`` loads
 a custom node.
+
+The module is long because it is one concept, the connection: opening,
+reopening, events and the domain cache all guard the same ``virConnect``
+(storage and networks are in :mod:`providers.virt.storage`, a domain's
+operations in :mod:`providers.virt.domain`).
 """
 
 from __future__ import annotations
