@@ -9,7 +9,7 @@ from providers.virt import DomainXML, parse_xml
 from providers.virt.mapping import DEVICE_IDS, DEVICES, disk
 from providers.virt.mapping.base import KINDS_OF_TAG
 from tests.mapping_checks import device_elements, disagreements, read, rewritten, written_anew
-from tests.providers.conftest import RICH_DOMAIN
+from tests.sample_domains import RICH_DOMAIN
 
 #: Per device kind, elements as libvirt writes them, live and defined.
 SAMPLES = {

@@ -7,19 +7,15 @@ from lxml import etree
 
 from providers.virt import DomainXML
 from providers.virt.mapping import Kind, SettingsError, processor, resources, system
+from tests.sample_domains import RICH_DOMAIN
 
 NAME = "web1"
 
 
 @pytest.fixture
-def guest_name() -> str:
+def xml() -> DomainXML:
     """These functions touch no libvirt, so one fixed name serves every test."""
-    return NAME
-
-
-@pytest.fixture
-def xml(rich_xml: str) -> DomainXML:
-    return DomainXML.from_string(rich_xml)
+    return DomainXML.from_string(RICH_DOMAIN.replace("NAME", NAME))
 
 
 def unmodelled(xml: DomainXML) -> list[bytes]:
