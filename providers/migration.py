@@ -33,18 +33,26 @@ ignored, as libvirt-cim did.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMInstanceName
 
-from providers.capabilities import PropertyPolicy, ValueRange, ValueRole
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at
 from providers.host import HOST_SYSTEM
 from providers.singleton import SingletonProvider
+from providers.valuemaps import (
+    EnabledState,
+    HostFormat,
+    MigrationMethod,
+    MigrationType,
+    PropertyPolicy,
+    TransportType,
+    ValueRange,
+    ValueRole,
+)
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
@@ -54,8 +62,6 @@ __all__ = [
     "MIGRATION_DEFAULTS",
     "MIGRATION_SERVICE",
     "MIGRATION_SETTING_DATA",
-    "MigrationType",
-    "TransportType",
     "VirtualSystemMigrationCapabilitiesProvider",
     "VirtualSystemMigrationServiceProvider",
     "VirtualSystemMigrationSettingDataProvider",
@@ -72,50 +78,6 @@ MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
 SERVICE_NAME = "MigrationService"
 CAPABILITIES_ID = "MigrationCapabilities"
 SETTING_DATA_ID = "MigrationSettingData"
-
-
-class MigrationType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.MigrationType (1 is libvirt-cim's offline)."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    LIVE = 2
-    RESUME = 3
-    RESTART = 4
-
-
-class TransportType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.TransportType, and libvirt-cim's unix socket."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    SSH = 2
-    TLS = 3
-    TLS_STRICT = 4
-    TCP = 5
-    IPC = 6
-    LIBVIRT_CIM_UNIX = 32768
-
-
-class MigrationMethod(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.SynchronousMethodsSupported values."""
-
-    MIGRATE_TO_HOST = 2
-    MIGRATE_TO_SYSTEM = 3
-    CHECK_TO_HOST = 4
-    CHECK_TO_SYSTEM = 5
-
-
-class HostFormat(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.DestinationHostFormatsSupported values."""
-
-    DOMAIN_NAME = 2
-    IPV4 = 3
-    IPV6 = 4
-
-
-class _ServiceState(enum.IntEnum):
-    ENABLED = 2
 
 
 _TRANSPORTS = {
@@ -207,7 +169,7 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         return migration_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SERVICE_NAME, "EnabledState": _ServiceState.ENABLED,
+        return {"ElementName": SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
                 "Description": f"Moves the guests of {self.hypervisor.uri} to other hosts"}  # fmt: skip
 
     @cim_method

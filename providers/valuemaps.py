@@ -19,8 +19,11 @@ __all__ = [
     "FormatType",
     "ForwardMode",
     "HealthState",
+    "HostFormat",
     "LifecycleAction",
     "LinkTechnology",
+    "MigrationMethod",
+    "MigrationType",
     "OperatingStatus",
     "OperationalStatus",
     "PointingType",
@@ -39,6 +42,7 @@ __all__ = [
     "SystemManagementMethod",
     "SystemManagementReturnCode",
     "Ternary",
+    "TransportType",
     "ValueRange",
     "ValueRole",
 ]
@@ -337,6 +341,49 @@ class PoolConfigurationMethod(enum.IntEnum):
 
     CREATE_CHILD_RESOURCE_POOL = 3
     DELETE_RESOURCE_POOL = 4
+
+
+# --- migration -----------------------------------------------------------------------------
+
+
+class MigrationType(enum.IntEnum):
+    """VirtualSystemMigrationSettingData.MigrationType (1 is libvirt-cim's offline)."""
+
+    UNKNOWN = 0
+    OTHER = 1
+    LIVE = 2
+    RESUME = 3
+    RESTART = 4
+
+
+class TransportType(enum.IntEnum):
+    """VirtualSystemMigrationSettingData.TransportType, and libvirt-cim's unix socket."""
+
+    UNKNOWN = 0
+    OTHER = 1
+    SSH = 2
+    TLS = 3
+    TLS_STRICT = 4
+    TCP = 5
+    IPC = 6
+    LIBVIRT_CIM_UNIX = 32768
+
+
+class MigrationMethod(enum.IntEnum):
+    """VirtualSystemMigrationCapabilities.SynchronousMethodsSupported values."""
+
+    MIGRATE_TO_HOST = 2
+    MIGRATE_TO_SYSTEM = 3
+    CHECK_TO_HOST = 4
+    CHECK_TO_SYSTEM = 5
+
+
+class HostFormat(enum.IntEnum):
+    """VirtualSystemMigrationCapabilities.DestinationHostFormatsSupported values."""
+
+    DOMAIN_NAME = 2
+    IPV4 = 3
+    IPV6 = 4
 
 
 # --- settings associations -----------------------------------------------------------------
