@@ -43,6 +43,16 @@ AGREEING = {
 }
 
 
+def check_every_device(xml: DomainXML, driver: str) -> None:
+    """Every modelled element of ``xml`` round-trips through its settings and agrees with them."""
+    elements = device_elements(xml)
+    assert {element.tag for element in elements} == set(KINDS_OF_TAG)
+    for element in elements:
+        for kind in KINDS_OF_TAG[element.tag]:
+            assert rewritten(kind, element, driver) == read(kind, element), etree.tostring(element)
+            assert disagreements(kind, element) == []
+
+
 def device_elements(xml: DomainXML) -> list[etree._Element]:
     """Every device element the mapping models, in document order."""
     return [element for element in xml.root.iterfind("devices/*")

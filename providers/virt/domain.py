@@ -20,6 +20,7 @@ from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError
 
 from providers.virt.domainxml import DomainXML, parse_xml
 from providers.virt.mapping import device_id
+from providers.virt.runner import Runner
 from providers.virt.transaction import Definitions, Transaction
 
 __all__ = ["MEMO_CAPACITY", "Connection", "Domain", "DomainState"]
@@ -40,17 +41,8 @@ class DomainState(enum.IntEnum):
     PMSUSPENDED = libvirt.VIR_DOMAIN_PMSUSPENDED
 
 
-class Connection(Definitions["Domain"], Protocol):
+class Connection(Definitions["Domain"], Runner, Protocol):
     """What a :class:`Domain` needs of its hypervisor's connection."""
-
-    def run(
-        self,
-        what: str,
-        operation: Callable[[libvirt.virConnect], T],
-        *,
-        read: bool = True,
-        action: str | None = None,
-    ) -> T: ...
 
     def invalidate(self, uuid: str) -> None: ...
 

@@ -9,7 +9,6 @@ failure, naming the object and the URI.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -20,6 +19,7 @@ from pywbem import CIMError
 
 from providers.virt import errors
 from providers.virt.domainxml import parse_xml
+from providers.virt.runner import Runner
 
 __all__ = ["Network", "StorageAndNetworks", "StoragePool", "Volume"]
 
@@ -89,21 +89,8 @@ class Network:
         return forward.get("mode", "nat") if forward is not None else None
 
 
-class StorageAndNetworks(abc.ABC):
+class StorageAndNetworks(Runner):
     """Storage pools, volumes and networks of one hypervisor, through :meth:`run`."""
-
-    uri: str
-
-    @abc.abstractmethod
-    def run(
-        self,
-        what: str,
-        operation: Callable[[libvirt.virConnect], T],
-        *,
-        read: bool = True,
-        action: str | None = None,
-    ) -> T:
-        """``operation(conn)`` with libvirt errors as CIM errors naming ``what``."""
 
     # storage pools
 

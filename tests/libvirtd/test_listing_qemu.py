@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import libvirt
 import pytest
@@ -10,13 +10,6 @@ import pytest
 from providers.virt import Hypervisor
 from tests.http.servers import running_server
 from tests.providers.conftest import record_asks
-
-
-@pytest.fixture
-def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
-    hv = Hypervisor(qemu_uri)
-    yield hv
-    hv.close()
 
 
 @pytest.fixture

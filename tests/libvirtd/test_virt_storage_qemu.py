@@ -4,37 +4,16 @@ folders built, volumes made outside libvirt found once refreshed, failed pools r
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 
 import libvirt
 import pytest
 from lxml.builder import E
 from pywbem import CIMError
 
-from providers.virt import Hypervisor
-
-
-@pytest.fixture
-def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
-    hv = Hypervisor(qemu_uri)
-    yield hv
-    hv.close()
-
-
-@pytest.fixture
-def folder() -> Iterator[str]:
-    """A folder path the QEMU user can reach, not yet made."""
-    parent = tempfile.mkdtemp(prefix="virtcim-storage-")
-    os.chmod(parent, 0o755)
-    yield os.path.join(parent, "images")
-    shutil.rmtree(parent, ignore_errors=True)
-
 
 def test_a_dir_pool_is_built_and_a_volume_made_outside_shows_once_refreshed(
-        hypervisor, scratch_pool_name, folder):
-    name = scratch_pool_name()
+        hypervisor, scratch_pool_name, pool_dir):
+    name, folder = scratch_pool_name(), pool_dir
     hypervisor.create_storage_pool(E.pool(E.name(name), E.target(E.path(folder)), type="dir"),
                                    autostart=False)
     pool = hypervisor.storage_pool(name)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.virt.mapping.base import KINDS_OF_TAG
-from tests.mapping_checks import device_elements, disagreements, read, rewritten
+from tests.mapping_checks import check_every_device
 
 #: Each device class and the resource setting class that shows the same devices.
 PAIRS = [
@@ -30,12 +29,7 @@ def rich_guest(request, define_guest, rich_xml, guest_name):
 def test_every_device_libvirt_reports_round_trips_and_agrees(hypervisor, rich_guest):
     domain = hypervisor.domain(rich_guest)
     for xml in (domain.xml, domain.config()):
-        elements = device_elements(xml)
-        assert {element.tag for element in elements} == set(KINDS_OF_TAG)
-        for element in elements:
-            for kind in KINDS_OF_TAG[element.tag]:
-                assert rewritten(kind, element, hypervisor.driver) == read(kind, element)
-                assert disagreements(kind, element) == []
+        check_every_device(xml, hypervisor.driver)
 
 
 @pytest.mark.parametrize(("device_class", "setting_class"), PAIRS)
