@@ -58,6 +58,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 from providers.links import Link
+from providers.lookup import or_none
 from providers.pools import (
     POOL_CLASSES,
     Pool,
@@ -397,11 +398,8 @@ def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
     pool_id = _pool_of_template_key(str(key))
     if pool_id is None:
         return None
-    try:
-        pool = find_pool(hv, pool_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
+    pool = or_none(lambda: find_pool(hv, pool_id))
+    if pool is None:
         return None
     wanted = path.classname.lower()
     return next((template for template in templates_of(hv, pool)
@@ -628,13 +626,7 @@ class SettingTemplates:
 
 
 def _exists(hv: Hypervisor, pool_id: str) -> bool:
-    try:
-        find_pool(hv, pool_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return False
-    return True
+    return or_none(lambda: find_pool(hv, pool_id)) is not None
 
 
 POOL_CAPABILITIES = PoolCapabilities()

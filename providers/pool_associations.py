@@ -29,12 +29,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from lxml import etree
-from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIMError, CIMInstance, CIMInstanceName
 
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.host import HOST_SYSTEM, host_path, is_host_path
 from providers.links import Link, LinkSetProvider
-from providers.lookup import existing_domain
+from providers.lookup import existing_domain, or_none
 from providers.memo import guests
 from providers.pools import (
     POOL_CLASSES,
@@ -368,13 +368,7 @@ def _existing_pool(hv: Hypervisor, path: CIMInstanceName) -> str | None:
     instance_id = pool_at(hv, path)
     if instance_id is None:
         return None
-    try:
-        find_pool(hv, instance_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return None
-    return instance_id
+    return instance_id if or_none(lambda: find_pool(hv, instance_id)) is not None else None
 
 
 HOSTED_POOLS = HostedPools()
