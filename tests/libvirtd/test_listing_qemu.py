@@ -15,7 +15,7 @@ from tests.providers.conftest import record_asks
 @pytest.fixture
 def looks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the domains whose state was asked of libvirt one by one."""
-    return record_asks(monkeypatch, "_look")
+    return record_asks(monkeypatch, "state")
 
 
 def listed(hv: Hypervisor, name: str):

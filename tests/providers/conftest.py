@@ -133,18 +133,18 @@ TEST_PREFIX = "Test"
 
 
 def record_asks(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
-    """The names of the domains ``Hypervisor.<method>`` is called for, as it is called.
+    """The names of the domains libvirt's ``virDomain.<method>`` is called for, as it is called.
 
-    ``_look`` asks libvirt for one domain's state, ``_snapshot`` for its XML.
+    ``state`` is how one domain's state is asked of libvirt, ``XMLDesc`` its XML.
     """
     asked: list[str] = []
-    original = getattr(Hypervisor, method)
+    original = getattr(libvirt.virDomain, method)
 
-    def counting(self: Hypervisor, target: Any, *args: Any, **kwargs: Any) -> Any:
-        asked.append(getattr(target, "handle", target).name())
-        return original(self, target, *args, **kwargs)
+    def counting(handle: libvirt.virDomain, *args: Any, **kwargs: Any) -> Any:
+        asked.append(handle.name())
+        return original(handle, *args, **kwargs)
 
-    monkeypatch.setattr(Hypervisor, method, counting)
+    monkeypatch.setattr(libvirt.virDomain, method, counting)
     return asked
 
 
