@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -53,6 +53,7 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
+from providers.lookup import existing_domain
 from providers.memo import guests, snapshot_instance
 from providers.per_guest import PerGuestProvider
 from providers.valuemaps import (
@@ -77,6 +78,7 @@ __all__ = [
     "existing_guest",
     "guest_name_at",
     "guest_path",
+    "guests_named",
 ]
 
 COMPUTER_SYSTEM = "ComputerSystem"
@@ -148,6 +150,18 @@ def existing_guest(hv: Hypervisor, name: str, context: str = "") -> Domain:
         raise CIMError(CIM_ERR_NOT_FOUND,
                        f"{context}Referenced domain `{name}' does not exist: Domain not found "
                        f"(no guest {name!r} on {hv.uri})") from None  # fmt: skip
+
+
+def guests_named(hv: Hypervisor, names: Iterable[object]) -> Iterator[Domain]:
+    """The guests among ``names``, one libvirt lookup each (names no guest has are skipped).
+
+    What a query that asks for guests by name (``WHERE Name = 'web1'``) needs,
+    rather than a listing of every guest.
+    """
+    for name in names:
+        domain = existing_domain(hv, name) if isinstance(name, str) else None
+        if domain is not None:
+            yield domain
 
 
 # -- states ---------------------------------------------------------------------
@@ -274,7 +288,22 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class ComputerSystemProvider(PerGuestProvider, MethodProvider):
+class GuestLookup(PerGuestProvider):
+    """A per-guest provider whose one :attr:`lookup_properties` property is the guest's
+    name: a query that asks for guests by it looks each up."""
+
+    def enumerate_where(
+        self, ctx: RequestContext, classnames: Sequence[str],
+        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
+    ) -> Iterable[CIMInstance]:
+        """The instances of the guests a query names (``Name = 'web1'``), one lookup each."""
+        (key,) = self.lookup_properties
+        for domain in guests_named(self.hypervisor, values[key]):
+            for classname in classnames:
+                yield from self.instances_of(ctx, classname, domain)
+
+
+class ComputerSystemProvider(GuestLookup, MethodProvider):
     """``<Prefix>_ComputerSystem``: DSP1057's central class, one per libvirt domain.
 
     Reads each domain's name, UUID and state (one listing; the adapter's
@@ -283,6 +312,7 @@ class ComputerSystemProvider(PerGuestProvider, MethodProvider):
     """
 
     identifier = ("Name", "domain name")
+    lookup_properties = frozenset({"name"})
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         super().__init__(hypervisor)
@@ -365,11 +395,13 @@ class ComputerSystemProvider(PerGuestProvider, MethodProvider):
         )
 
 
-class EnabledLogicalElementCapabilitiesProvider(PerGuestProvider):
+class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
     """``<Prefix>_EnabledLogicalElementCapabilities`` (DSP1057): one per libvirt domain.
 
     InstanceID is the domain's name; reads the domain listing only.
     """
+
+    lookup_properties = frozenset({"instanceid"})
 
     def instances_of(
         self, ctx: RequestContext, classname: str, domain: Domain
