@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import libvirt
 from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
@@ -55,8 +54,10 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
+from providers.lookup import existing_domain
 from providers.memo import guests, snapshot_instance
-from providers.states import (
+from providers.per_guest import PerGuestProvider
+from providers.valuemaps import (
     Dedicated,
     EnabledState,
     HealthState,
@@ -64,10 +65,10 @@ from providers.states import (
     OperationalStatus,
     RequestedState,
 )
-from providers.states import RequestStateChangeResult as Result
+from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
 from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
     "COMPUTER_SYSTEM",
@@ -75,7 +76,7 @@ __all__ = [
     "SUPPORTED_REQUESTS",
     "ComputerSystemProvider",
     "EnabledLogicalElementCapabilitiesProvider",
-    "capabilities_path",
+    "guest_capabilities_path",
     "existing_guest",
     "guest_name_at",
     "guest_path",
@@ -99,7 +100,7 @@ def guest_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceNam
     return ctx.path(classname, namespace=VIRT_NAMESPACE, CreationClassName=classname, Name=name)
 
 
-def capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
+def guest_capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
     """The path of guest ``name``'s EnabledLogicalElementCapabilities in ``root/virt``."""
     classname = naming.classname(hv.prefix, ELEMENT_CAPABILITIES)
     return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=name)
@@ -162,13 +163,9 @@ def guests_named(hv: Hypervisor, names: Iterable[object]) -> Iterator[Domain]:
     rather than a listing of every guest.
     """
     for name in names:
-        if not isinstance(name, str):
-            continue
-        try:
-            yield hv.domain(name)
-        except CIMError as error:
-            if error.status_code != CIM_ERR_NOT_FOUND:
-                raise
+        domain = existing_domain(hv, name) if isinstance(name, str) else None
+        if domain is not None:
+            yield domain
 
 
 # -- states ---------------------------------------------------------------------
@@ -287,8 +284,7 @@ class RequestedStates:
             self._hypervisor.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if (event.kind == "domain" and event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
-                and event.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,)):
+        if event.undefines_domain:
             with self._lock:
                 self._states.pop(event.uuid, None)
 
@@ -296,14 +292,9 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class GuestLookup(InstanceProvider):
-    """A provider of one instance per guest whose one :attr:`lookup_properties` property
-    is the guest's name: a query that asks for guests by it looks each up."""
-
-    hypervisor: Hypervisor
-
-    def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
-        raise NotImplementedError
+class GuestLookup(PerGuestProvider):
+    """A per-guest provider whose one :attr:`lookup_properties` property is the guest's
+    name: a query that asks for guests by it looks each up."""
 
     def enumerate_where(
         self, ctx: RequestContext, classnames: Sequence[str],
@@ -313,7 +304,7 @@ class GuestLookup(InstanceProvider):
         (key,) = self.lookup_properties
         for domain in guests_named(self.hypervisor, values[key]):
             for classname in classnames:
-                yield self._instance(ctx, classname, domain)
+                yield from self.instances_of(ctx, classname, domain)
 
 
 class ComputerSystemProvider(GuestLookup, MethodProvider):
@@ -328,15 +319,14 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
     lookup_properties = frozenset({"name"})
 
     def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
+        super().__init__(hypervisor)
         #: Last state requested per domain (see the module docstring).
         self._requests = RequestedStates(hypervisor)
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -458,14 +448,10 @@ class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
 
     lookup_properties = frozenset({"instanceid"})
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

@@ -36,7 +36,6 @@ ignored, as libvirt-cim did.
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 from collections.abc import Mapping
@@ -44,11 +43,20 @@ from typing import Any
 
 from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMInstanceName
 
-from providers.capabilities import PropertyPolicy, ValueRange, ValueRole
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
 from providers.singleton import SingletonProvider
+from providers.valuemaps import (
+    EnabledState,
+    HostFormat,
+    MigrationMethod,
+    MigrationType,
+    PropertyPolicy,
+    TransportType,
+    ValueRange,
+    ValueRole,
+)
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
 from virtcim.jobs import JOB_CLASS, JobControl
@@ -59,8 +67,6 @@ __all__ = [
     "MIGRATION_DEFAULTS",
     "MIGRATION_SERVICE",
     "MIGRATION_SETTING_DATA",
-    "MigrationType",
-    "TransportType",
     "VirtualSystemMigrationCapabilitiesProvider",
     "VirtualSystemMigrationServiceProvider",
     "VirtualSystemMigrationSettingDataProvider",
@@ -79,56 +85,12 @@ CAPABILITIES_ID = "MigrationCapabilities"
 SETTING_DATA_ID = "MigrationSettingData"
 
 
-class MigrationType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.MigrationType (1 is libvirt-cim's offline)."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    LIVE = 2
-    RESUME = 3
-    RESTART = 4
-
-
-class TransportType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.TransportType, and libvirt-cim's unix socket."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    SSH = 2
-    TLS = 3
-    TLS_STRICT = 4
-    TCP = 5
-    IPC = 6
-    LIBVIRT_CIM_UNIX = 32768
-
-
 #: What a move returns when it is a job (DMTF: "Method Parameters Checked - Job Started").
 JOB_STARTED = 4096
 #: Seconds between readings of libvirt's progress of a migration.
 PROGRESS_INTERVAL = 0.5
 #: A move's answer: 0 when done, or 4096 and its job.
 Moved = int | tuple[int, dict[str, Any]]
-
-
-class MigrationMethod(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.SynchronousMethodsSupported values."""
-
-    MIGRATE_TO_HOST = 2
-    MIGRATE_TO_SYSTEM = 3
-    CHECK_TO_HOST = 4
-    CHECK_TO_SYSTEM = 5
-
-
-class HostFormat(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.DestinationHostFormatsSupported values."""
-
-    DOMAIN_NAME = 2
-    IPV4 = 3
-    IPV6 = 4
-
-
-class _ServiceState(enum.IntEnum):
-    ENABLED = 2
 
 
 _TRANSPORTS = {
@@ -224,7 +186,7 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         return migration_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SERVICE_NAME, "EnabledState": _ServiceState.ENABLED,
+        return {"ElementName": SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
                 "Description": f"Moves the guests of {self.hypervisor.uri} to other hosts"}  # fmt: skip
 
     @cim_method

@@ -30,18 +30,14 @@ from virtcim.provider import (
     RequestContext,
     cim_method,
 )
+from virtcim.valuemaps import ElementEffects, ErrorType, JobRequestedState, PerceivedSeverity
 
 __all__ = ["ConcreteJobProvider", "JobLinksProvider", "register_jobs"]
 
 AFFECTED_JOB_ELEMENT = "CIM_AffectedJobElement"
 OWNING_JOB_ELEMENT = "CIM_OwningJobElement"
-#: ``CIM_AffectedJobElement.ElementEffects``: 1 Other (the job changes the element's state).
-_EFFECT_OTHER = 1
-#: RequestStateChange of a job: what it takes and what it returns.
-_TERMINATE, _KILL = 4, 5
+#: What RequestStateChange and GetError of a job return (their ValueMaps).
 _DONE, _NOT_SUPPORTED, _INVALID_STATE_TRANSITION = 0, 1, 4097
-#: ``CIM_Error.ErrorType`` 4 Software Error; ``PerceivedSeverity`` 6 Fatal.
-_SOFTWARE_ERROR, _FATAL = 4, 6
 _CHANGEABLE = {"timebeforeremoval", "deleteoncompletion"}
 
 
@@ -87,9 +83,10 @@ class ConcreteJobProvider(InstanceProvider, MethodProvider):
                            **params: Any) -> int:
         """4 Terminate and 5 Kill cancel a running job; the others are not supported."""
         requested = params.get("RequestedState")
-        if requested not in (_TERMINATE, _KILL):
+        if requested not in JobRequestedState.__members__.values():
             return _NOT_SUPPORTED
-        cancelled = self.jobs.terminate(_instance_id(target), killed=requested == _KILL)
+        cancelled = self.jobs.terminate(_instance_id(target),
+                                        killed=requested == JobRequestedState.KILL)
         return _DONE if cancelled else _INVALID_STATE_TRANSITION
 
     @cim_method
@@ -99,7 +96,8 @@ class ConcreteJobProvider(InstanceProvider, MethodProvider):
         job = self.jobs.get(_instance_id(target))
         if job.error_code is None:
             return _DONE, {}
-        error = ctx.instance("CIM_Error", ErrorType=_SOFTWARE_ERROR, PerceivedSeverity=_FATAL,
+        error = ctx.instance("CIM_Error", ErrorType=ErrorType.SOFTWARE_ERROR,
+                             PerceivedSeverity=PerceivedSeverity.FATAL,
                              OwningEntity="virtcim", Message=job.error_description,
                              CIMStatusCode=job.error_code, ErrorSource=job.name)
         return _DONE, {"Error": error}
@@ -120,7 +118,7 @@ class JobLinksProvider(AssociationProvider):
             if classname.lower() == AFFECTED_JOB_ELEMENT.lower():
                 for element in job.affected:
                     yield ctx.instance(classname, AffectedElement=element, AffectingElement=path,
-                                       ElementEffects=[_EFFECT_OTHER])
+                                       ElementEffects=[ElementEffects.OTHER])
             elif job.owner is not None:
                 yield ctx.instance(classname, OwningElement=job.owner, OwnedElement=path)
 

@@ -17,7 +17,6 @@ running reads as failed (10 Exception, "interrupted"), never as running.
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
@@ -38,8 +37,9 @@ from pywbem import (
 
 from virtcim.repository.schema import Repository
 from virtcim.state import StateStore
+from virtcim.valuemaps import JobState, OperationalStatus
 
-__all__ = ["JOB_CLASS", "Job", "JobCancelled", "JobControl", "JobRegistry", "JobState"]
+__all__ = ["JOB_CLASS", "Job", "JobCancelled", "JobControl", "JobRegistry"]
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,6 @@ JOB_CLASS = "CIM_ConcreteJob"
 DEFAULT_TIME_BEFORE_REMOVAL = timedelta(minutes=5)
 #: What a job that was running when the server stopped says after the restart.
 INTERRUPTED = "interrupted: the server stopped while the job ran"
-
-
-class JobState(enum.IntEnum):
-    NEW = 2
-    STARTING = 3
-    RUNNING = 4
-    SUSPENDED = 5
-    SHUTTING_DOWN = 6
-    COMPLETED = 7
-    TERMINATED = 8
-    KILLED = 9
-    EXCEPTION = 10
 
 
 FINISHED = frozenset({JobState.COMPLETED, JobState.TERMINATED, JobState.KILLED,
@@ -326,15 +314,16 @@ class JobRegistry:
             self._jobs[job.instance_id] = job
 
 
-def _operational_status(state: JobState) -> list[int]:
-    """DMTF's OperationalStatus of a job: 2 OK, 17 Completed, 6 Error, 10 Stopped."""
+def _operational_status(state: JobState) -> list[OperationalStatus]:
+    """DMTF's OperationalStatus of a job: OK while it runs, then Completed with OK, Error or
+    Stopped."""
     if state == JobState.COMPLETED:
-        return [2, 17]
+        return [OperationalStatus.OK, OperationalStatus.COMPLETED]
     if state == JobState.EXCEPTION:
-        return [6, 17]
+        return [OperationalStatus.ERROR, OperationalStatus.COMPLETED]
     if state in (JobState.TERMINATED, JobState.KILLED):
-        return [10, 17]
-    return [2]
+        return [OperationalStatus.STOPPED, OperationalStatus.COMPLETED]
+    return [OperationalStatus.OK]
 
 
 def _record(job: Job) -> dict[str, Any]:

@@ -24,6 +24,10 @@ What it writes, for the clients that read it:
   carried by XML 1.0 even as character references; they are replaced by
   U+FFFD, because failing a whole enumeration over one stray byte in a
   description would be worse than showing a replacement character.
+
+It is one module, though long, because it is one grammar: every writer here
+nests in another (a value in a property, a property in an instance, an
+instance in a response), and they share the escaping.
 """
 
 from __future__ import annotations

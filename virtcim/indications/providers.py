@@ -37,6 +37,7 @@ from virtcim.provider import (
     refers_to,
     same_keys,
 )
+from virtcim.valuemaps import EnabledState, OperationalStatus, SubscriptionRemovalAction
 
 __all__ = [
     "CAPABILITIES_CLASS",
@@ -54,9 +55,6 @@ CAPABILITIES_ID = "virtcim:IndicationServiceCapabilities"
 #: Longest DeliveryRetryInterval a client may set (s), and most DeliveryRetryAttempts.
 MAX_RETRY_INTERVAL = 3600
 MAX_RETRY_ATTEMPTS = 10
-#: What the service does with a subscription whose listener stays unreachable:
-#: 4 Ignore (it keeps it; OnFatalErrorPolicy decides per subscription).
-SUBSCRIPTION_REMOVAL_IGNORE = 4
 
 
 Values = dict[str, Any]
@@ -206,8 +204,11 @@ class IndicationServiceProvider(AssociationProvider):
             FilterCreationEnabled=True,
             DeliveryRetryAttempts=self.broker.retry.attempts,
             DeliveryRetryInterval=int(self.broker.retry.interval),
-            SubscriptionRemovalAction=SUBSCRIPTION_REMOVAL_IGNORE,
-            Started=True, EnabledState=2, OperationalStatus=[2],
+            # A subscription whose listener stays unreachable is kept: its own
+            # OnFatalErrorPolicy decides after each failed delivery.
+            SubscriptionRemovalAction=SubscriptionRemovalAction.IGNORE,
+            Started=True, EnabledState=EnabledState.ENABLED,
+            OperationalStatus=[OperationalStatus.OK],
             DroppedIndications=self.broker.dropped,
         )
 

@@ -16,7 +16,6 @@ Transient never written. Filters are always kept.
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import uuid
@@ -40,15 +39,13 @@ from virtcim.indications.export import Delivery, ListenerSender, RetryPolicy, ch
 from virtcim.indications.filters import FilterQuery, compile_filter
 from virtcim.repository.schema import Repository
 from virtcim.state import StateStore
+from virtcim.valuemaps import OnFatalErrorPolicy, PersistenceType, SubscriptionState
 
 __all__ = [
     "DESTINATION_CLASS",
     "FILTER_CLASS",
     "SUBSCRIPTION_CLASS",
     "IndicationBroker",
-    "OnFatalErrorPolicy",
-    "PersistenceType",
-    "SubscriptionState",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,24 +66,6 @@ _MODIFIABLE = frozenset(name.lower() for name in (
     "RepeatNotificationGap", "RepeatNotificationCount", "OtherSubscriptionState",
 ))
 _KEYS = ("SystemCreationClassName", "SystemName", "CreationClassName", "Name")
-
-
-class PersistenceType(enum.IntEnum):
-    OTHER = 1
-    PERMANENT = 2
-    TRANSIENT = 3
-
-
-class SubscriptionState(enum.IntEnum):
-    ENABLED = 2
-    DISABLED = 4
-
-
-class OnFatalErrorPolicy(enum.IntEnum):
-    OTHER = 1
-    IGNORE = 2
-    DISABLE = 3
-    REMOVE = 4
 
 
 @dataclass
