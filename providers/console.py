@@ -26,7 +26,6 @@ libvirt-cim listed them).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +44,14 @@ from providers.devices import (
 from providers.host import HOST_SYSTEM, host_path, is_host_path
 from providers.memo import guests
 from providers.singleton import SingletonProvider, capabilities_path, hosted_service_path
-from providers.states import EnabledState, RequestedState
 from providers.system_associations import Link, existing_domain
+from providers.valuemaps import (
+    EnabledState,
+    KVMProtocol,
+    RedirectionServiceType,
+    RedirectionSharingMode,
+    RequestedState,
+)
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.sessions import PortUse, Sessions, console_sessions
 from virtcim.provider import InstanceProvider, RequestContext, same_keys
@@ -80,18 +85,6 @@ _VNC = "vnc"
 UNCHOSEN_PORT = -1
 #: The device families ServiceAffectsElement links, after each guest (libvirt-cim's).
 _AFFECTED_DEVICES = (PointingDeviceProvider, DisplayControllerProvider)
-
-
-class RedirectionServiceType(enum.IntEnum):
-    KVM = 3
-
-
-class SharingMode(enum.IntEnum):
-    SHARED = 3
-
-
-class KVMProtocol(enum.IntEnum):
-    VNC_RFB = 4
 
 
 @dataclass(frozen=True)
@@ -206,7 +199,7 @@ class ConsoleRedirectionServiceProvider(SingletonProvider):
                 "Description": f"The graphical consoles of the guests of {self.hypervisor.uri}",
                 "RedirectionServiceType": [RedirectionServiceType.KVM],
                 "MaxCurrentEnabledSAPs": MAX_ENABLED_SAPS,
-                "SharingMode": SharingMode.SHARED,
+                "SharingMode": RedirectionSharingMode.SHARED,
                 "EnabledState": EnabledState.ENABLED, "EnabledDefault": EnabledState.ENABLED,
                 "RequestedState": RequestedState.NOT_APPLICABLE}  # fmt: skip
 
@@ -218,7 +211,7 @@ class ConsoleRedirectionServiceCapabilitiesProvider(SingletonProvider):
         return console_capabilities_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": CAPABILITIES_ID, "SharingModeSupported": [SharingMode.SHARED]}
+        return {"ElementName": CAPABILITIES_ID, "SharingModeSupported": [RedirectionSharingMode.SHARED]}
 
 
 class KVMRedirectionSAPProvider(InstanceProvider):
