@@ -3,8 +3,9 @@
 The TOML file has four tables (``packaging/virtcim.toml`` is the commented
 example)::
 
-    [server]   bind, http_port, https_port, workers, pending_connections,
-               max_body_bytes, read_timeout, keepalive_timeout, state_dir
+    [server]   bind, http_port, https_port, workers, pending_requests,
+               max_connections, max_client_connections, max_body_bytes,
+               head_timeout, read_timeout, keepalive_timeout, state_dir
     [tls]      cert, key
     [auth]     method, users, pam_service
     [libvirt]  uris
@@ -63,8 +64,11 @@ class Settings:
     state_dir: Path = Path("/var/lib/virtcim")
     log_level: str = "info"
     workers: int = 16
-    pending_connections: int = 64
+    pending_requests: int = 64
+    max_connections: int = 4096
+    max_client_connections: int = 256
     max_body_bytes: int = 32 * 1024 * 1024
+    head_timeout: float = 10.0
     read_timeout: float = 30.0
     keepalive_timeout: float = 15.0
 
@@ -87,10 +91,11 @@ class Settings:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
             )
-        for name in ("workers", "pending_connections", "max_body_bytes"):
+        for name in ("workers", "pending_requests", "max_connections", "max_client_connections",
+                     "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
-        for name in ("read_timeout", "keepalive_timeout"):
+        for name in ("head_timeout", "read_timeout", "keepalive_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be more than 0 seconds")
         return dataclasses.replace(self, auth=self._checked_auth())
@@ -195,8 +200,11 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("server", "http_port"): ("http_port", _port),
     ("server", "https_port"): ("https_port", _port),
     ("server", "workers"): ("workers", _integer),
-    ("server", "pending_connections"): ("pending_connections", _integer),
+    ("server", "pending_requests"): ("pending_requests", _integer),
+    ("server", "max_connections"): ("max_connections", _integer),
+    ("server", "max_client_connections"): ("max_client_connections", _integer),
     ("server", "max_body_bytes"): ("max_body_bytes", _integer),
+    ("server", "head_timeout"): ("head_timeout", _seconds),
     ("server", "read_timeout"): ("read_timeout", _seconds),
     ("server", "keepalive_timeout"): ("keepalive_timeout", _seconds),
     ("server", "state_dir"): ("state_dir", _path),

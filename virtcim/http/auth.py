@@ -42,10 +42,10 @@ class PasswordChecker(Protocol):
 class BasicAuth:
     """Authenticates requests from their ``Authorization: Basic`` header.
 
-    A failed attempt sleeps ``failure_delay`` seconds in the worker that
-    serves it, which slows guessing on one connection without holding up the
-    other workers. Successes are cached for ``cache_seconds``: a changed
-    password or a deleted user takes effect after at most that long.
+    The transport answers a failed attempt only after ``failure_delay``
+    seconds, which slows guessing down. Successes are cached for
+    ``cache_seconds``: a changed password or a deleted user takes effect
+    after at most that long.
     """
 
     def __init__(
@@ -64,7 +64,11 @@ class BasicAuth:
         self._lock = threading.Lock()
 
     def authenticate(self, authorization: str | None) -> str | None:
-        """The user name when the header carries valid credentials, else ``None``."""
+        """The user name when the header carries valid credentials, else ``None``.
+
+        Checking a password takes a while (it is meant to): call this from a
+        thread that may wait.
+        """
         if authorization is None:
             return None
         credentials = parse_basic_credentials(authorization)
@@ -75,7 +79,14 @@ class BasicAuth:
             log.info("authentication failed for user %r", user)
         else:
             log.info("authentication failed: malformed Authorization header")
-        time.sleep(self.failure_delay)
+        return None
+
+    def remembered(self, authorization: str | None) -> str | None:
+        """The user name when the header carries credentials that passed a check a short
+        while ago (see ``cache_seconds``), else ``None``; quick."""
+        credentials = parse_basic_credentials(authorization) if authorization else None
+        if credentials is not None and self._remembered(*credentials):
+            return credentials[0]
         return None
 
     def _verify(self, user: str, password: str) -> bool:
