@@ -17,6 +17,7 @@ from pathlib import Path
 from providers import register_providers
 from providers.classes import build_repository
 from providers.virt.connection import Hypervisor
+from virtcim.authorization import Authorizer
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
 from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
@@ -69,7 +70,7 @@ def build_application(settings: Settings) -> Application:
     Raises :class:`ConfigError` for anything that prevents starting.
     """
     settings = settings.checked()
-    hypervisors = [Hypervisor(uri) for uri in settings.uris or [""]]
+    hypervisors = [Hypervisor(uri, read_only=settings.read_only) for uri in settings.uris or [""]]
     repository = build_repository(hypervisors, cache_dir=_cache_dir(settings))
     registry = ProviderRegistry()
     profiles = ProfileRegistry(INTEROP_NAMESPACE)
@@ -81,7 +82,10 @@ def build_application(settings: Settings) -> Application:
         auth_mechanisms=[_auth_mechanism(settings)],
     )
     register_providers(registry, repository, hypervisors, profiles)
-    dispatcher = Dispatcher(repository, registry, host=host, pull=pull)
+    authorizer = Authorizer(settings.roles, settings.read_only)
+    if settings.auth != "none" and not authorizer.configured:
+        log.warning("no [roles] configured: every authenticated user has full access")
+    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, authorizer=authorizer)
     server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
     return Application(settings, hypervisors, repository, dispatcher, server)
 

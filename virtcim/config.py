@@ -6,10 +6,11 @@ example)::
     [server]   bind, http_port, https_port, workers, pending_requests,
                max_connections, max_client_connections, max_body_bytes,
                head_timeout, read_timeout, keepalive_timeout, state_dir
-    [tls]      cert, key
+    [tls]      cert, key, client_ca
     [auth]     method, users, pam_service
     [libvirt]  uris
     [logging]  level
+    [roles."NAMESPACE"]  read-only, full: users and @groups (see virtcim.authorization)
 
 A port set to ``"off"`` disables that listener; port 0 asks the kernel for a
 free port (the bound port is logged), which is what tests use.
@@ -34,6 +35,7 @@ from typing import Any
 DEFAULT_HTTP_PORT = 5988
 DEFAULT_HTTPS_PORT = 5989
 AUTH_METHODS = ("none", "pam", "file")
+ROLE_NAMES = ("read-only", "full")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -58,6 +60,8 @@ class Settings:
     https_port: int | None = DEFAULT_HTTPS_PORT
     cert: Path | None = None
     key: Path | None = None
+    #: CA whose client certificates authenticate their subject's common name as a user.
+    client_ca: Path | None = None
     auth: str | None = None
     users: Path = Path("/etc/virtcim/users")
     pam_service: str | None = None
@@ -71,6 +75,9 @@ class Settings:
     head_timeout: float = 10.0
     read_timeout: float = 30.0
     keepalive_timeout: float = 15.0
+    #: Namespace (or ``*``) -> role name -> users and ``@groups``; ``None``: not configured.
+    roles: dict[str, dict[str, list[str]]] | None = None
+    read_only: bool = False
 
     @property
     def https_enabled(self) -> bool:
@@ -85,6 +92,8 @@ class Settings:
             raise ConfigError("bind: at least one address is needed")
         if self.key is not None and self.cert is None:
             raise ConfigError("key is set but cert is not")
+        if self.client_ca is not None and self.cert is None:
+            raise ConfigError("client_ca is set but cert is not")
         if self.http_port is None and not self.https_enabled:
             raise ConfigError("no listener: http_port is off and no cert is configured for HTTPS")
         if self.log_level not in LOG_LEVELS:
@@ -178,6 +187,12 @@ def _integer(value: Any) -> int:
     return value
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("a number of seconds")
@@ -208,8 +223,10 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("server", "read_timeout"): ("read_timeout", _seconds),
     ("server", "keepalive_timeout"): ("keepalive_timeout", _seconds),
     ("server", "state_dir"): ("state_dir", _path),
+    ("server", "read_only"): ("read_only", _boolean),
     ("tls", "cert"): ("cert", _path),
     ("tls", "key"): ("key", _path),
+    ("tls", "client_ca"): ("client_ca", _path),
     ("auth", "method"): ("auth", _string),
     ("auth", "users"): ("users", _path),
     ("auth", "pam_service"): ("pam_service", _string),
@@ -234,6 +251,9 @@ def _settings_from_toml(path: Path, document: Mapping[str, Any]) -> dict[str, An
     for table, entries in document.items():
         if not isinstance(entries, dict):
             raise ConfigError(f"{path}: {table!r} must be a table ([{table}])")
+        if table == "roles":
+            values["roles"] = _roles(path, entries)
+            continue
         for key, raw in entries.items():
             name = f"{table}.{key}"
             if (table, key) not in _TOML_KEYS:
@@ -246,3 +266,22 @@ def _settings_from_toml(path: Path, document: Mapping[str, Any]) -> dict[str, An
             except ValueError as error:
                 raise ConfigError(f"{path}: {name}: {error}") from error
     return values
+
+
+def _roles(path: Path, tables: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """The ``[roles."NAMESPACE"]`` tables: each role name to a list of users and @groups."""
+    roles = {}
+    for namespace, members in tables.items():
+        if not isinstance(members, dict):
+            raise ConfigError(f'{path}: roles.{namespace} must be a table ([roles."{namespace}"])')
+        for role, names in members.items():
+            if role not in ROLE_NAMES:
+                raise ConfigError(
+                    f"{path}: roles.{namespace}: {role!r} is not one of {', '.join(ROLE_NAMES)}"
+                )
+            try:
+                members[role] = _string_list(names)
+            except TypeError as error:
+                raise ConfigError(f"{path}: roles.{namespace}.{role} must be {error}") from error
+        roles[namespace] = dict(members)
+    return roles

@@ -755,3 +755,14 @@ def test_connections_beyond_the_total_get_503_when_none_is_idle(start_transport)
     finally:
         for sock in held:
             sock.close()
+
+
+def test_tls_12_without_forward_secret_aead_ciphers_is_refused(start_transport, transport_tls_files):
+    tls = server_context(*transport_tls_files)
+    port = start_transport(RecordingHandler(), listeners=[Listener("127.0.0.1", 0, tls)]).ports[0]
+    old_client = unverified_client_context()
+    old_client.maximum_version = ssl.TLSVersion.TLSv1_2
+    old_client.set_ciphers("ECDHE-ECDSA-AES128-SHA:AES128-SHA")  # CBC, or no forward secrecy
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with pytest.raises(ssl.SSLError):
+            old_client.wrap_socket(sock)

@@ -41,7 +41,7 @@ from virtcim.config import ConfigError, Settings
 from virtcim.http import head
 from virtcim.http.auth import REALM, BasicAuth, authenticator_for
 from virtcim.http.envelope import CIMReply, CIMRequest, Envelope, Refusal, refusal_reply
-from virtcim.http.tls import server_context
+from virtcim.http.tls import certificate_user, server_context
 
 __all__ = ["CIMReply", "CIMRequest", "HTTPServerGroup", "Handler", "Limits", "Listener"]
 
@@ -149,7 +149,9 @@ class HTTPServerGroup:
         Raises :class:`ConfigError` for anything that prevents starting.
         """
         settings = settings.checked()
-        tls = server_context(settings.cert, settings.key) if settings.cert is not None else None
+        tls = None
+        if settings.cert is not None:
+            tls = server_context(settings.cert, settings.key, settings.client_ca)
         listeners = []
         for host in settings.bind:
             if settings.http_port is not None:
@@ -363,9 +365,9 @@ class HTTPServerGroup:
             raise Refusal(500, "internal server error; see the server log") from error
         return reply
 
-    async def check_password(self, authorization: str) -> str | None:
+    async def check_password(self, authorization: str, client: str) -> str | None:
         assert self.authenticator is not None and self._checkers is not None
-        return await self._checkers.call(self.authenticator.authenticate, authorization)
+        return await self._checkers.call(self.authenticator.authenticate, authorization, client)
 
     def _close_sockets(self) -> None:
         for sock in self._sockets:
@@ -518,6 +520,8 @@ class _Connection:
         peer = writer.get_extra_info("peername")
         self.client = _peer(peer)
         self.host = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        #: The user a verified client certificate names (HTTPS with ``client_ca``).
+        self.certified_user = certificate_user(writer.get_extra_info("peercert"))
         self.task = asyncio.current_task()
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
         #: No byte of the next request has arrived yet.
@@ -685,13 +689,18 @@ class _Connection:
         authenticator = self.group.authenticator
         if authenticator is None:
             return None
+        if self.certified_user is not None:
+            return self.certified_user
         authorization = envelope.authorization
         user = authenticator.remembered(authorization)
         if user is None and authorization is not None:
-            user = await self.group.check_password(authorization)
+            user = await self.group.check_password(authorization, self.client)
+            if user is None:
+                # Slows guessing from this address down, holding no thread.
+                await asyncio.sleep(authenticator.failed(self.host))
+            else:
+                authenticator.succeeded(self.host)
         if user is None:
-            # Slows guessing down on this connection, holding no thread.
-            await asyncio.sleep(authenticator.failure_delay)
             raise Refusal(
                 401, "authentication required", headers=[("WWW-Authenticate", f'Basic realm="{REALM}"')]
             )
