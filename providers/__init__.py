@@ -36,10 +36,10 @@ from providers.capabilities import (
     ALLOCATION_CAPABILITIES,
     POOL_CAPABILITIES,
     POOL_SETTING_CLASSES,
+    SETTING_TEMPLATES,
     AllocationCapabilitiesProvider,
     PoolSettingsProvider,
     SettingsWithTemplatesProvider,
-    settings_define_capabilities,
 )
 from providers.classes import BASE_PREFIX, VIRT_NAMESPACE
 from providers.computer_system import (
@@ -48,6 +48,17 @@ from providers.computer_system import (
 )
 from providers.devices import DEVICE_PROVIDERS
 from providers.host import HostSystemProvider
+from providers.migration import (
+    MIGRATION_CAPABILITIES,
+    MIGRATION_DEFAULTS,
+    MIGRATION_SERVICE,
+    MIGRATION_SETTING_DATA,
+    VirtualSystemMigrationCapabilitiesProvider,
+    VirtualSystemMigrationServiceProvider,
+    VirtualSystemMigrationSettingDataProvider,
+    migration_capabilities_path,
+    migration_service_path,
+)
 from providers.pool_associations import (
     HOSTED_POOLS,
     POOL_DEVICES,
@@ -116,6 +127,7 @@ __all__ = [
 #: libvirt-cim's InstanceIDs of the two profiles, kept for its clients.
 SYSTEM_VIRTUALIZATION_PROFILE_ID = "CIM:DSP1042-SystemVirtualization-1.0.0"
 VIRTUAL_SYSTEM_PROFILE_ID = "CIM:DSP1057-VirtualSystem-1.0.0a"
+VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID = "CIM:DSP1081-VirtualSystemMigration-0.8.1"
 #: The InstanceIDs of DSP1041 Resource Allocation start so, one per pool kind.
 _RESOURCE_ALLOCATION_PROFILE_IDS = "CIM:DSP1041-ResourceAllocation-1.1.0c"
 
@@ -126,6 +138,7 @@ _LIBVIRT_CIM_NAMES = {VIRTUAL_SYSTEM_PROFILE_ID: "Virtual System Profile"}
 _LIBVIRT_CIM_VERSIONS = {
     VIRTUAL_SYSTEM_PROFILE_ID: "1.0.0a",
     "CIM:DSP1043-AllocationCapabilities-1.0.0a": "1.0.0a",
+    VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID: "0.8.1",
     _RESOURCE_ALLOCATION_PROFILE_IDS: "1.1.0c",
 }
 
@@ -156,6 +169,10 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(ElementSettingDataProvider, ("ElementSettingData", GUEST_SETTING_DATA)),
     ProviderFamily(VirtualSystemManagementServiceProvider, (MANAGEMENT_SERVICE,)),
     ProviderFamily(VirtualSystemManagementCapabilitiesProvider, (MANAGEMENT_CAPABILITIES,)),
+    # Moving guests to other hosts (DSP1081)
+    ProviderFamily(VirtualSystemMigrationServiceProvider, (MIGRATION_SERVICE,)),
+    ProviderFamily(VirtualSystemMigrationCapabilitiesProvider, (MIGRATION_CAPABILITIES,)),
+    ProviderFamily(VirtualSystemMigrationSettingDataProvider, (MIGRATION_SETTING_DATA,)),
     # Resource pools, what can be allocated from them, and their management
     *(ProviderFamily(functools.partial(ResourcePoolProvider, kind=kind), (kind.generic_class,))
       for kind in PoolKind),
@@ -165,7 +182,8 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
                    ("ElementAllocatedFromPool",)),
     ProviderFamily(lambda hv: PoolLinkProvider(hv, [POOL_SETTINGS]),
                    ("ResourceAllocationFromPool",)),
-    ProviderFamily(settings_define_capabilities, ("SettingsDefineCapabilities",)),
+    ProviderFamily(lambda hv: PoolLinkProvider(hv, [SETTING_TEMPLATES, MIGRATION_DEFAULTS]),
+                   ("SettingsDefineCapabilities",)),
     ProviderFamily(ResourcePoolConfigurationServiceProvider, (CONFIGURATION_SERVICE,)),
     ProviderFamily(ResourcePoolConfigurationCapabilitiesProvider, (CONFIGURATION_CAPABILITIES,)),
 ]  # fmt: skip
@@ -178,6 +196,7 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
     "HostedService": [
         hosted_service(MANAGEMENT_SERVICE, management_service_path),
         hosted_service(CONFIGURATION_SERVICE, configuration_service_path),
+        hosted_service(MIGRATION_SERVICE, migration_service_path),
     ],
     "ElementCapabilities": [
         GUEST_CAPABILITIES,
@@ -189,6 +208,10 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
         SingletonLink({"ManagedElement": (CONFIGURATION_SERVICE, configuration_service_path),
                        "Capabilities": (CONFIGURATION_CAPABILITIES,
                                         configuration_capabilities_path)}),
+        host_capabilities(MIGRATION_CAPABILITIES, migration_capabilities_path,
+                          _DEFAULT_CHARACTERISTICS),
+        SingletonLink({"ManagedElement": (MIGRATION_SERVICE, migration_service_path),
+                       "Capabilities": (MIGRATION_CAPABILITIES, migration_capabilities_path)}),
     ],
 }  # fmt: skip
 
@@ -252,7 +275,8 @@ def profile_view(profiles: ProfileRegistry, prefix: str) -> ProfileView:
 def register_profiles(profiles: ProfileRegistry) -> None:
     """The component profiles first, then DSP1042 System Virtualization, which references them.
 
-    Components: DSP1057 Virtual System (central: the guests) and the resource
+    Components: DSP1057 Virtual System (central: the guests), DSP1081 Virtual
+    System Migration (central: the migration service) and the resource
     profiles (:func:`providers.pools.register_profiles`).
     """
     resource_profiles = register_resource_profiles(profiles)
@@ -261,10 +285,16 @@ def register_profiles(profiles: ProfileRegistry) -> None:
         central_classes=[(VIRT_NAMESPACE, "Virt_ComputerSystem")],
         instance_id=VIRTUAL_SYSTEM_PROFILE_ID,
     )
+    migration = profiles.register(
+        Organization.DMTF, "Virtual System Migration", "1.0.0", document="DSP1081",
+        central_classes=[(VIRT_NAMESPACE, f"Virt_{MIGRATION_SERVICE}")],
+        instance_id=VIRTUAL_SYSTEM_MIGRATION_PROFILE_ID,
+    )
     profiles.register(
         Organization.DMTF, "System Virtualization", "1.0.0", document="DSP1042",
         central_classes=[(VIRT_NAMESPACE, "Virt_HostSystem")],
-        references=[virtual_system, *resource_profiles, profiles.profile_registration],
+        references=[virtual_system, migration, *resource_profiles,
+                    profiles.profile_registration],
         instance_id=SYSTEM_VIRTUALIZATION_PROFILE_ID,
     )
 

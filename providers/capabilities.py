@@ -55,7 +55,6 @@ import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.pool_associations import PoolLinkProvider
 from providers.pools import (
     POOL_CLASSES,
     Pool,
@@ -708,8 +707,3 @@ def _exists(hv: Hypervisor, pool_id: str) -> bool:
 
 POOL_CAPABILITIES = PoolCapabilities()
 SETTING_TEMPLATES = SettingTemplates()
-
-
-def settings_define_capabilities(hypervisor: Hypervisor) -> PoolLinkProvider:
-    """The SettingsDefineCapabilities provider of ``hypervisor``."""
-    return PoolLinkProvider(hypervisor, [SETTING_TEMPLATES])

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lxml import etree
@@ -58,9 +58,10 @@ from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
+from providers.singleton import SingletonProvider
 from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
 from providers.virt.rasd import Kind
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
     "MANAGEMENT_CAPABILITIES",
@@ -143,37 +144,26 @@ def management_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInst
 # --- the service -----------------------------------------------------------------------------
 
 
-class VirtualSystemManagementServiceProvider(InstanceProvider, MethodProvider):
+class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     """``<Prefix>_VirtualSystemManagementService``: one per hypervisor, with its methods."""
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
+    def path(self, ctx: RequestContext) -> CIMInstanceName:
+        return management_service_path(ctx, self.hypervisor)
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
-    ) -> Iterable[CIMInstance]:
+    def properties(self, ctx: RequestContext) -> dict[str, Any]:
         hv = self.hypervisor
-        path = management_service_path(ctx, hv)
         hypervisor_type = hv.run("hypervisor type", lambda conn: conn.getType(), read=True)
-        yield ctx.instance(
-            path.classname,
-            **path.keybindings,
-            ElementName=SERVICE_NAME,
-            Caption=f"{hypervisor_type} {_dotted(hv.version())}",
-            Description=f"Defines and changes the guests of {hv.uri}",
-            EnabledState=ServiceEnabledState.ENABLED,
-            OperationalStatus=[ServiceOperationalStatus.OK],
-            Release=virtcim.__version__,
-            LibvirtVersion=_dotted(hv.library_version()),
-            Revision=LIBVIRT_CIM_REVISION,
-            Changeset=LIBVIRT_CIM_CHANGESET,
-        )
-
-    def get_instance(
-        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
-    ) -> CIMInstance:
-        return _the_one(self, ctx, path, management_service_path(ctx, self.hypervisor),
-                        property_list, self.hypervisor)
+        return {
+            "ElementName": SERVICE_NAME,
+            "Caption": f"{hypervisor_type} {_dotted(hv.version())}",
+            "Description": f"Defines and changes the guests of {hv.uri}",
+            "EnabledState": ServiceEnabledState.ENABLED,
+            "OperationalStatus": [ServiceOperationalStatus.OK],
+            "Release": virtcim.__version__,
+            "LibvirtVersion": _dotted(hv.library_version()),
+            "Revision": LIBVIRT_CIM_REVISION,
+            "Changeset": LIBVIRT_CIM_CHANGESET,
+        }
 
     # -- methods ------------------------------------------------------------------------------
 
@@ -550,31 +540,20 @@ class _GuestChange:
 # --- capabilities ----------------------------------------------------------------------------
 
 
-class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
+class VirtualSystemManagementCapabilitiesProvider(SingletonProvider):
     """``<Prefix>_VirtualSystemManagementCapabilities``: what the service can do."""
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
+    def path(self, ctx: RequestContext) -> CIMInstanceName:
+        return management_capabilities_path(ctx, self.hypervisor)
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
-    ) -> Iterable[CIMInstance]:
-        path = management_capabilities_path(ctx, self.hypervisor)
-        yield ctx.instance(
-            path.classname,
-            InstanceID=MANAGEMENT_CAPABILITIES_ID,
-            ElementName=MANAGEMENT_CAPABILITIES_ID,
-            ElementNameEditSupported=False,
-            VirtualSystemTypesSupported=[self.hypervisor.prefix],
-            SynchronousMethodsSupported=list(MethodsSupported),
-            AsynchronousMethodsSupported=[],
-        )
-
-    def get_instance(
-        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
-    ) -> CIMInstance:
-        return _the_one(self, ctx, path, management_capabilities_path(ctx, self.hypervisor),
-                        property_list, self.hypervisor)
+    def properties(self, ctx: RequestContext) -> dict[str, Any]:
+        return {
+            "ElementName": MANAGEMENT_CAPABILITIES_ID,
+            "ElementNameEditSupported": False,
+            "VirtualSystemTypesSupported": [self.hypervisor.prefix],
+            "SynchronousMethodsSupported": list(MethodsSupported),
+            "AsynchronousMethodsSupported": [],
+        }
 
 
 # --- module helpers --------------------------------------------------------------------------
@@ -582,29 +561,6 @@ class VirtualSystemManagementCapabilitiesProvider(InstanceProvider):
 
 def _dotted(version: Sequence[int]) -> str:
     return ".".join(str(part) for part in version)
-
-
-def _the_one(provider: InstanceProvider, ctx: RequestContext, path: CIMInstanceName,
-             expected: CIMInstanceName, property_list: Sequence[str] | None,
-             hv: Hypervisor) -> CIMInstance:
-    """The one instance of ``hv``'s service or capabilities, at ``expected``."""
-    _same_keys(path, expected, hv)
-    return next(iter(provider.enumerate_instances(ctx, expected.classname, property_list)))
-
-
-def _same_keys(path: CIMInstanceName, expected: CIMInstanceName, hv: Hypervisor) -> None:
-    """``CIM_ERR_NOT_FOUND`` naming the first key of ``path`` that differs from ``expected``'s
-    (``No such instance (InstanceID)``, as libvirt-cim's clients expect); a class name
-    may differ in case."""
-    keys = {name.lower(): value for name, value in path.keybindings.items()}
-    for name, value in expected.keybindings.items():
-        given = keys.get(name.lower())
-        same = (given.lower() == str(value).lower() if name.endswith("CreationClassName")
-                and isinstance(given, str) else given == value)  # fmt: skip
-        if not same:
-            raise CIMError(CIM_ERR_NOT_FOUND,
-                           f"No such instance ({name}): {path} is not the "
-                           f"{expected.classname} of {hv.uri}")  # fmt: skip
 
 
 def _values(instance: CIMInstance) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def test_pywbemcli_lists_each_profile_once(server):
     assert result.returncode == 0, result.stderr + result.stdout
     rows = result.stdout.splitlines()
     assert len([row for row in rows if "System Virtualization" in row]) == 1
-    assert len([row for row in rows if "Virtual System " in row]) == 1
+    assert len([row for row in rows if "Virtual System  " in row]) == 1
+    assert len([row for row in rows if "Virtual System Migration" in row]) == 1
     assert not any("Virtual System Profile" in row for row in rows)
 
 

@@ -1,0 +1,336 @@
+"""Moving guests between hosts: ``<Prefix>_VirtualSystemMigrationService`` (DSP1081).
+
+One service per hypervisor, keyed as libvirt-cim keyed it (the host's keys,
+Name ``MigrationService``), its capabilities (InstanceID
+``MigrationCapabilities``) and the migration setting it uses when a client
+gives none (InstanceID ``MigrationSettingData``: live, over ssh), linked to
+the capabilities by SettingsDefineCapabilities.
+
+Methods (the destination is a host name or address, or a ``CIM_System``
+whose Name is one):
+
+* ``CheckVirtualSystemIsMigratableToHost`` / ``…ToSystem`` -> IsMigratable:
+  connects to the destination and checks that it runs the same hypervisor,
+  no older, on another host, that it can run the guest's architecture and
+  has no guest of the same name or UUID; returns 0 with IsMigratable false
+  when it cannot take the guest (the reasons are logged);
+* ``MigrateVirtualSystemToHost`` / ``…ToSystem``: moves the guest
+  (:mod:`providers.virt.migration`) as ``MigrationType`` says — 2 Live
+  (default), 3 Resume (paused while copied), 4 Restart (shut down, moved,
+  started there), 1 Other (libvirt-cim's offline: the guest must be shut
+  off); a guest that is shut off moves its definition whatever the type.
+  ``TransportType`` picks the destination URI: 2 ssh (default), 3 TLS without
+  certificate checks, 4 TLS, 5 tcp, 6 IPC and libvirt-cim's 32768 (unix).
+
+Every method completes before it returns (no jobs yet) and returns 0; a
+request that cannot be honoured raises the CIM error naming the cause
+(``CIM_ERR_INVALID_PARAMETER`` for a bad host, setting or reference,
+``CIM_ERR_NOT_FOUND`` for an unknown guest, ``CIM_ERR_FAILED`` for an
+unreachable destination or libvirt's refusal), and the guest stays where it
+was. ``NewSystemSettingData`` and ``NewResourceSettingData`` are accepted and
+ignored, as libvirt-cim did.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMInstanceName
+
+from providers.capabilities import PropertyPolicy, ValueRange, ValueRole
+from providers.classes import VIRT_NAMESPACE
+from providers.computer_system import existing_guest, guest_name_at
+from providers.host import HOST_SYSTEM
+from providers.singleton import SingletonProvider
+from providers.virt import Domain, Hypervisor, naming
+from providers.virt import migration as moves
+from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
+
+__all__ = [
+    "MIGRATION_CAPABILITIES",
+    "MIGRATION_DEFAULTS",
+    "MIGRATION_SERVICE",
+    "MIGRATION_SETTING_DATA",
+    "MigrationType",
+    "TransportType",
+    "VirtualSystemMigrationCapabilitiesProvider",
+    "VirtualSystemMigrationServiceProvider",
+    "VirtualSystemMigrationSettingDataProvider",
+    "migration_capabilities_path",
+    "migration_service_path",
+    "migration_setting_path",
+]
+
+_log = logging.getLogger(__name__)
+
+MIGRATION_SERVICE = "VirtualSystemMigrationService"
+MIGRATION_CAPABILITIES = "VirtualSystemMigrationCapabilities"
+MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
+SERVICE_NAME = "MigrationService"
+CAPABILITIES_ID = "MigrationCapabilities"
+SETTING_DATA_ID = "MigrationSettingData"
+
+
+class MigrationType(enum.IntEnum):
+    """VirtualSystemMigrationSettingData.MigrationType (1 is libvirt-cim's offline)."""
+
+    UNKNOWN = 0
+    OTHER = 1
+    LIVE = 2
+    RESUME = 3
+    RESTART = 4
+
+
+class TransportType(enum.IntEnum):
+    """VirtualSystemMigrationSettingData.TransportType, and libvirt-cim's unix socket."""
+
+    UNKNOWN = 0
+    OTHER = 1
+    SSH = 2
+    TLS = 3
+    TLS_STRICT = 4
+    TCP = 5
+    IPC = 6
+    LIBVIRT_CIM_UNIX = 32768
+
+
+class MigrationMethod(enum.IntEnum):
+    """VirtualSystemMigrationCapabilities.SynchronousMethodsSupported values."""
+
+    MIGRATE_TO_HOST = 2
+    MIGRATE_TO_SYSTEM = 3
+    CHECK_TO_HOST = 4
+    CHECK_TO_SYSTEM = 5
+
+
+class HostFormat(enum.IntEnum):
+    """VirtualSystemMigrationCapabilities.DestinationHostFormatsSupported values."""
+
+    DOMAIN_NAME = 2
+    IPV4 = 3
+    IPV6 = 4
+
+
+class _ServiceState(enum.IntEnum):
+    ENABLED = 2
+
+
+_TRANSPORTS = {
+    TransportType.SSH: moves.Transport.SSH,
+    TransportType.TLS: moves.Transport.TLS_UNVERIFIED,
+    TransportType.TLS_STRICT: moves.Transport.TLS,
+    TransportType.TCP: moves.Transport.TCP,
+    TransportType.IPC: moves.Transport.UNIX,
+    TransportType.LIBVIRT_CIM_UNIX: moves.Transport.UNIX,
+}
+_MODES = {
+    MigrationType.LIVE: moves.Mode.LIVE,
+    MigrationType.RESUME: moves.Mode.PAUSED,
+    MigrationType.RESTART: moves.Mode.RESTART,
+}
+#: What a migration uses when the client gives no setting, or leaves a value out.
+_DEFAULTS = {"MigrationType": MigrationType.LIVE, "Priority": 0,
+             "TransportType": TransportType.SSH}  # fmt: skip
+
+
+def migration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    """The path of ``hv``'s migration service in ``root/virt``."""
+    classname = naming.classname(hv.prefix, MIGRATION_SERVICE)
+    return ctx.path(classname, namespace=VIRT_NAMESPACE,
+                    SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
+                    SystemName=hv.hostname, CreationClassName=classname, Name=SERVICE_NAME)  # fmt: skip
+
+
+def migration_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    """The path of ``hv``'s migration capabilities in ``root/virt``."""
+    classname = naming.classname(hv.prefix, MIGRATION_CAPABILITIES)
+    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=CAPABILITIES_ID)
+
+
+def migration_setting_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    """The path of ``hv``'s default migration setting in ``root/virt``."""
+    classname = naming.classname(hv.prefix, MIGRATION_SETTING_DATA)
+    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=SETTING_DATA_ID)
+
+
+class VirtualSystemMigrationCapabilitiesProvider(SingletonProvider):
+    """``<Prefix>_VirtualSystemMigrationCapabilities``: the methods and host formats."""
+
+    def path(self, ctx: RequestContext) -> CIMInstanceName:
+        return migration_capabilities_path(ctx, self.hypervisor)
+
+    def properties(self, ctx: RequestContext) -> dict[str, Any]:
+        return {"ElementName": CAPABILITIES_ID,
+                "SynchronousMethodsSupported": list(MigrationMethod),
+                "AsynchronousMethodsSupported": [],
+                "DestinationHostFormatsSupported": list(HostFormat)}  # fmt: skip
+
+
+class VirtualSystemMigrationSettingDataProvider(SingletonProvider):
+    """``<Prefix>_VirtualSystemMigrationSettingData``: what a migration uses by default."""
+
+    def path(self, ctx: RequestContext) -> CIMInstanceName:
+        return migration_setting_path(ctx, self.hypervisor)
+
+    def properties(self, ctx: RequestContext) -> dict[str, Any]:
+        return {"ElementName": SETTING_DATA_ID, **_DEFAULTS}
+
+
+class MigrationDefaults:
+    """SettingsDefineCapabilities from the migration capabilities (GroupComponent) to the
+    default migration setting (PartComponent)."""
+
+    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> list[dict[str, Any]]:
+        return [{"GroupComponent": migration_capabilities_path(ctx, hv),
+                 "PartComponent": migration_setting_path(ctx, hv),
+                 "PropertyPolicy": PropertyPolicy.INDEPENDENT,
+                 "ValueRole": ValueRole.DEFAULT, "ValueRange": ValueRange.POINT}]  # fmt: skip
+
+    def links_at(
+        self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
+    ) -> list[dict[str, Any]]:
+        return [link for link in self.all_links(ctx, hv)
+                if same_keys(link["GroupComponent"], source)
+                or same_keys(link["PartComponent"], source)]  # fmt: skip
+
+
+MIGRATION_DEFAULTS = MigrationDefaults()
+
+
+class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
+    """``<Prefix>_VirtualSystemMigrationService``: checks and moves guests."""
+
+    def path(self, ctx: RequestContext) -> CIMInstanceName:
+        return migration_service_path(ctx, self.hypervisor)
+
+    def properties(self, ctx: RequestContext) -> dict[str, Any]:
+        return {"ElementName": SERVICE_NAME, "EnabledState": _ServiceState.ENABLED,
+                "Description": f"Moves the guests of {self.hypervisor.uri} to other hosts"}  # fmt: skip
+
+    @cim_method
+    def CheckVirtualSystemIsMigratableToHost(
+        self, ctx: RequestContext, target: CIMInstanceName,
+        ComputerSystem: CIMInstanceName | None = None, DestinationHost: str | None = None,
+        MigrationSettingData: CIMInstance | None = None, **ignored: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        """Whether the guest can move to ``DestinationHost``."""
+        return self._check("CheckVirtualSystemIsMigratableToHost", ComputerSystem,
+                           DestinationHost, MigrationSettingData)  # fmt: skip
+
+    @cim_method
+    def CheckVirtualSystemIsMigratableToSystem(
+        self, ctx: RequestContext, target: CIMInstanceName,
+        ComputerSystem: CIMInstanceName | None = None,
+        DestinationSystem: CIMInstanceName | None = None,
+        MigrationSettingData: CIMInstance | None = None, **ignored: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        """Whether the guest can move to the host ``DestinationSystem`` names."""
+        method = "CheckVirtualSystemIsMigratableToSystem"
+        return self._check(method, ComputerSystem, _system_host(method, DestinationSystem),
+                           MigrationSettingData)  # fmt: skip
+
+    @cim_method
+    def MigrateVirtualSystemToHost(
+        self, ctx: RequestContext, target: CIMInstanceName,
+        ComputerSystem: CIMInstanceName | None = None, DestinationHost: str | None = None,
+        MigrationSettingData: CIMInstance | None = None, **ignored: Any,
+    ) -> int:
+        """Move the guest to ``DestinationHost``."""
+        return self._migrate("MigrateVirtualSystemToHost", ComputerSystem, DestinationHost,
+                             MigrationSettingData)  # fmt: skip
+
+    @cim_method
+    def MigrateVirtualSystemToSystem(
+        self, ctx: RequestContext, target: CIMInstanceName,
+        ComputerSystem: CIMInstanceName | None = None,
+        DestinationSystem: CIMInstanceName | None = None,
+        MigrationSettingData: CIMInstance | None = None, **ignored: Any,
+    ) -> int:
+        """Move the guest to the host ``DestinationSystem`` names."""
+        method = "MigrateVirtualSystemToSystem"
+        return self._migrate(method, ComputerSystem, _system_host(method, DestinationSystem),
+                             MigrationSettingData)  # fmt: skip
+
+    # -- the two things the methods do -----------------------------------------------------
+
+    def _check(self, method: str, system: CIMInstanceName | None, host: str | None,
+               setting: CIMInstance | None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+        hv = self.hypervisor
+        domain = self._guest(method, system)
+        uri = self._destination(method, host, _values(setting))
+        found = moves.obstacles(hv, domain, uri)
+        for reason in found:
+            _log.info("guest %r of %s cannot move to %s: %s", domain.name, hv.uri, uri, reason)
+        return 0, {"IsMigratable": not found}
+
+    def _migrate(self, method: str, system: CIMInstanceName | None, host: str | None,
+                 setting: CIMInstance | None) -> int:  # fmt: skip
+        hv = self.hypervisor
+        domain = self._guest(method, system)
+        values = _values(setting)
+        uri = self._destination(method, host, values)
+        kind = _migration_type(method, values.get("MigrationType"))
+        if kind is MigrationType.OTHER and domain.is_active:
+            raise CIMError(CIM_ERR_FAILED,
+                           f"{method}: MigrationType 1 moves only a guest that is shut off; "
+                           f"guest {domain.name!r} runs")  # fmt: skip
+        moves.migrate(hv, domain, uri, _MODES.get(kind, moves.Mode.LIVE))
+        return 0
+
+    def _guest(self, method: str, system: CIMInstanceName | None) -> Domain:
+        if system is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: ComputerSystem is required")
+        name = guest_name_at(self.hypervisor, system)
+        if name is None:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{method}: ComputerSystem {system} is not a guest of "
+                           f"{self.hypervisor.uri}")  # fmt: skip
+        return existing_guest(self.hypervisor, name, f"{method}: ")
+
+    def _destination(self, method: str, host: str | None, values: Mapping[str, Any]) -> str:
+        if not host or not host.strip():
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: DestinationHost is required")
+        transport = values.get("TransportType")
+        if transport is None:
+            transport = _DEFAULTS["TransportType"]
+        if transport not in _TRANSPORTS:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{method}: MigrationSettingData TransportType {transport} names no "
+                           "transport virtcim knows")  # fmt: skip
+        try:
+            return moves.destination_uri(self.hypervisor.uri, host,
+                                         _TRANSPORTS[TransportType(transport)])  # fmt: skip
+        except CIMError as error:
+            raise CIMError(error.status_code, f"{method}: {error.status_description}") from None
+
+
+def _migration_type(method: str, value: Any) -> MigrationType:
+    if value is None or value == MigrationType.UNKNOWN:
+        return MigrationType.LIVE
+    try:
+        return MigrationType(value)
+    except ValueError:
+        raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                       f"{method}: MigrationSettingData MigrationType {value} is not one of "
+                       f"{[int(kind) for kind in MigrationType]}") from None  # fmt: skip
+
+
+def _system_host(method: str, system: CIMInstanceName | None) -> str | None:
+    """The host a DestinationSystem path names by its Name key."""
+    if system is None:
+        return None
+    name = system.keybindings.get("Name")
+    if not isinstance(name, str):
+        raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                       f"{method}: DestinationSystem {system} has no Name")  # fmt: skip
+    return name
+
+
+def _values(setting: CIMInstance | None) -> dict[str, Any]:
+    if setting is None:
+        return {}
+    return {name: prop.value for name, prop in setting.properties.items()
+            if prop.value is not None}  # fmt: skip
