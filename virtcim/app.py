@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,45 @@ class Application:
         for hypervisor in self.hypervisors:
             hypervisor.close()
 
-    def serve_forever(self) -> int:
+    def serve_forever(self, load_settings: Callable[[], Settings] | None = None) -> int:
+        """Serve until SIGTERM or SIGINT; on SIGHUP, :meth:`reload` what ``load_settings``
+        reads."""
+        reload = None
+        if load_settings is not None:
+            def reload() -> None:
+                self.reload(load_settings)
         try:
-            return self.server.serve_forever()
+            return self.server.serve_forever(reload)
         finally:
             self.dispatcher.close()
             for hypervisor in self.hypervisors:
                 hypervisor.close()
+
+
+    def reload(self, load_settings: Callable[[], Settings]) -> None:
+        """Take up the roles and the TLS certificate the configuration names now,
+        connections staying open (the users file is read again whenever it changes).
+        Settings that need a restart are reported; nothing changes when the
+        configuration cannot be read."""
+        try:
+            settings = load_settings()
+            if settings.cert is not None and self.settings.cert is not None:
+                self.server.reload_certificates(settings.cert, settings.key)
+        except ConfigError as error:
+            log.error("configuration not reloaded: %s", error)
+            return
+        self.dispatcher.authorizer = Authorizer(settings.roles, self.settings.read_only)
+        restart = [name for name in _RESTART_SETTINGS
+                   if getattr(settings, name) != getattr(self.settings, name)]
+        if restart:
+            log.warning("configuration reloaded, but %s take effect at the next start",
+                        ", ".join(restart))
+        log.info("configuration reloaded")
+
+
+#: What a reload cannot change in a running server.
+_RESTART_SETTINGS = ("uris", "bind", "http_port", "https_port", "auth", "users", "client_ca",
+                     "read_only", "state_dir", "workers")
 
 
 def build_application(settings: Settings) -> Application:
@@ -90,8 +123,9 @@ def build_application(settings: Settings) -> Application:
     return Application(settings, hypervisors, repository, dispatcher, server)
 
 
-def serve(settings: Settings) -> int:
-    """The ``virtcim serve`` command: run until SIGTERM or SIGINT."""
+def serve(settings: Settings, load_settings: Callable[[], Settings] | None = None) -> int:
+    """The ``virtcim serve`` command: run until SIGTERM or SIGINT; SIGHUP reloads what
+    ``load_settings`` reads (see :meth:`Application.reload`)."""
     try:
         app = build_application(settings)
     except ConfigError as exc:
@@ -100,7 +134,7 @@ def serve(settings: Settings) -> int:
     log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
              ", ".join(app.server.urls))
     _tune_collector()
-    return app.serve_forever()
+    return app.serve_forever(load_settings)
 
 
 def _tune_collector() -> None:

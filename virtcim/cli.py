@@ -131,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from virtcim.app import serve  # the application pulls in the providers and libvirt
 
-    return serve(settings)
+    return serve(settings, lambda: settings_from_args(args))
 
 
 # --- passwd ------------------------------------------------------------------------------------------

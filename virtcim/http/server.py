@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import h11
@@ -221,25 +222,44 @@ class HTTPServerGroup:
             if workers is not None:
                 workers.stop()
 
-    def serve_forever(self) -> int:
-        """Serve until SIGTERM or SIGINT, then stop cleanly; returns the exit status (0)."""
-        stop_requested = threading.Event()
+    def serve_forever(self, reload: Callable[[], None] | None = None) -> int:
+        """Serve until SIGTERM or SIGINT, then stop cleanly (requests in progress finish);
+        returns the exit status (0). SIGHUP calls ``reload``, connections staying open."""
+        wake = threading.Event()
+        received: list[signal.Signals] = []
 
-        def request_stop(signum: int, frame: Any) -> None:
-            log.info("%s received, shutting down", signal.Signals(signum).name)
-            stop_requested.set()
+        def on_signal(signum: int, frame: Any) -> None:
+            received.append(signal.Signals(signum))
+            wake.set()
 
-        previous = {
-            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
+        watched = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if reload else [])
+        previous = {sig: signal.signal(sig, on_signal) for sig in watched}
         try:
             self.start()
-            stop_requested.wait()
+            while True:
+                wake.wait()
+                wake.clear()
+                while received:
+                    sig = received.pop(0)
+                    log.info("%s received", sig.name)
+                    if sig is not signal.SIGHUP:
+                        return 0
+                    assert reload is not None
+                    reload()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            log.info("shutting down")
             self.stop()
-        return 0
+
+    def reload_certificates(self, cert: Path, key: Path | None) -> None:
+        """Serve new handshakes with the certificate and key now in these files; the
+        connections already open keep theirs. Raises :class:`ConfigError` if they cannot
+        be loaded (the old ones stay)."""
+        server_context(cert, key)  # checks them first
+        for listener in self.listeners:
+            if listener.tls is not None:
+                listener.tls.load_cert_chain(certfile=cert, keyfile=key)
 
     def __enter__(self) -> HTTPServerGroup:
         self.start()
