@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -77,6 +77,7 @@ __all__ = [
     "existing_guest",
     "guest_name_at",
     "guest_path",
+    "guests_named",
 ]
 
 COMPUTER_SYSTEM = "ComputerSystem"
@@ -148,6 +149,22 @@ def existing_guest(hv: Hypervisor, name: str, context: str = "") -> Domain:
         raise CIMError(CIM_ERR_NOT_FOUND,
                        f"{context}Referenced domain `{name}' does not exist: Domain not found "
                        f"(no guest {name!r} on {hv.uri})") from None  # fmt: skip
+
+
+def guests_named(hv: Hypervisor, names: Iterable[object]) -> Iterator[Domain]:
+    """The guests among ``names``, one libvirt lookup each (names no guest has are skipped).
+
+    What a query that asks for guests by name (``WHERE Name = 'web1'``) needs,
+    rather than a listing of every guest.
+    """
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        try:
+            yield hv.domain(name)
+        except CIMError as error:
+            if error.status_code != CIM_ERR_NOT_FOUND:
+                raise
 
 
 # -- states ---------------------------------------------------------------------
@@ -275,7 +292,27 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class ComputerSystemProvider(InstanceProvider, MethodProvider):
+class GuestLookup(InstanceProvider):
+    """A provider of one instance per guest whose one :attr:`lookup_properties` property
+    is the guest's name: a query that asks for guests by it looks each up."""
+
+    hypervisor: Hypervisor
+
+    def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
+        raise NotImplementedError
+
+    def enumerate_where(
+        self, ctx: RequestContext, classnames: Sequence[str],
+        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
+    ) -> Iterable[CIMInstance]:
+        """The instances of the guests a query names (``Name = 'web1'``), one lookup each."""
+        (key,) = self.lookup_properties
+        for domain in guests_named(self.hypervisor, values[key]):
+            for classname in classnames:
+                yield self._instance(ctx, classname, domain)
+
+
+class ComputerSystemProvider(GuestLookup, MethodProvider):
     """``<Prefix>_ComputerSystem``: DSP1057's central class, one per libvirt domain.
 
     Reads each domain's name, UUID and state (one listing; the adapter's
@@ -284,6 +321,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     """
 
     identifier = ("Name", "domain name")
+    lookup_properties = frozenset({"name"})
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
@@ -367,11 +405,13 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         )
 
 
-class EnabledLogicalElementCapabilitiesProvider(InstanceProvider):
+class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
     """``<Prefix>_EnabledLogicalElementCapabilities`` (DSP1057): one per libvirt domain.
 
     InstanceID is the domain's name; reads the domain listing only.
     """
+
+    lookup_properties = frozenset({"instanceid"})
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor

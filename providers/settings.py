@@ -24,12 +24,13 @@ changed through the VirtualSystemManagementService (:mod:`providers.vsms`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
+from providers.computer_system import guests_named
 from providers.memo import guests, snapshot_instance
 from providers.virt import Domain, Hypervisor, naming, rasd
 from providers.virt.rasd import Kind
@@ -210,6 +211,8 @@ def _disk_size(domain: Domain, values: dict[str, Any]) -> dict[str, Any]:
 class VirtualSystemSettingDataProvider(InstanceProvider):
     """``<Prefix>_VirtualSystemSettingData`` (DSP1057): one per libvirt domain."""
 
+    lookup_properties = frozenset({"instanceid"})
+
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
 
@@ -218,6 +221,24 @@ class VirtualSystemSettingDataProvider(InstanceProvider):
     ) -> Iterable[CIMInstance]:
         for domain in guests(ctx, self.hypervisor):
             yield vssd_instance(ctx, self.hypervisor, domain)
+
+    def enumerate_where(
+        self, ctx: RequestContext, classnames: Sequence[str],
+        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
+    ) -> Iterable[CIMInstance]:
+        """The settings of the guests a query names (``InstanceID = 'KVM:web1'``), one
+        lookup each."""
+        names = [name for name in map(self._guest_named, values["instanceid"]) if name]
+        for domain in guests_named(self.hypervisor, names):
+            yield vssd_instance(ctx, self.hypervisor, domain)
+
+    def _guest_named(self, instance_id: object) -> str | None:
+        """The guest a VSSD InstanceID of this hypervisor names, else ``None``."""
+        try:
+            prefix, name = naming.parse_vssd_instance_id(str(instance_id))
+        except ValueError:
+            return None
+        return name if prefix == self.hypervisor.prefix else None
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str

@@ -176,6 +176,12 @@ class InstanceProvider(Provider):
     #: nothing.
     identifier: ClassVar[tuple[str, str] | None] = None
 
+    #: Properties (lower-cased names) a query's equalities on which this
+    #: provider answers with a lookup (:meth:`enumerate_where`), such as a
+    #: guest's ``{"name"}``: a query ``WHERE Name = 'web1'`` then costs one
+    #: guest's work, not a listing.
+    lookup_properties: ClassVar[frozenset[str]] = frozenset()
+
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
@@ -201,6 +207,23 @@ class InstanceProvider(Provider):
         """
         for classname in classnames:
             yield from self.enumerate_instances(ctx, classname, property_list)
+
+    def enumerate_where(
+        self, ctx: RequestContext, classnames: Sequence[str],
+        property_list: Sequence[str] | None, values: Mapping[str, frozenset[Any]],
+    ) -> Iterable[CIMInstance]:
+        """The instances of ``classnames`` whose properties have the ``values`` a query asks for.
+
+        ``values`` maps lower-cased names of :attr:`lookup_properties` to the
+        values one of which the property must have (``{"name": {"web1"}}``
+        for ``WHERE Name = 'web1'``), as the query wrote them (a string, a
+        number, a boolean). A provider that finds those instances with a
+        lookup rather than a listing overrides this; it may return more
+        instances than asked for, never fewer: the operations layer tests
+        every instance against the whole query. The default lists them all
+        (:meth:`enumerate_instances_of`).
+        """
+        return self.enumerate_instances_of(ctx, classnames, property_list)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -367,9 +390,14 @@ def same_keys(a: CIMInstanceName, b: CIMInstanceName) -> bool:
     )
 
 
+def same_object(a: CIMInstanceName, b: CIMInstanceName) -> bool:
+    """Whether two references name the same instance (:func:`same_keys`, in one namespace)."""
+    return same_keys(a, b) and _same_namespace(a.namespace, b.namespace)
+
+
 def _key_equal(a: Any, b: Any) -> bool:
     if isinstance(a, CIMInstanceName) and isinstance(b, CIMInstanceName):
-        return same_keys(a, b) and _same_namespace(a.namespace, b.namespace)
+        return same_object(a, b)
     return bool(a == b)
 
 

@@ -12,7 +12,6 @@ from pywbem import (
     CIM_ERR_NO_SUCH_PROPERTY,
     CIM_ERR_NOT_FOUND,
     CIM_ERR_NOT_SUPPORTED,
-    CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
     CIM_ERR_TYPE_MISMATCH,
     CIMError,
     CIMInstance,
@@ -223,12 +222,6 @@ def test_property_errors(world):
         world.call("SetProperty", InstanceName=host_path("h1"), PropertyName="State",
                    NewValue="loud")
     assert cim_status(exc) == CIM_ERR_TYPE_MISMATCH
-
-
-def test_exec_query_language_is_not_supported(world):
-    with pytest.raises(CIMError) as exc:
-        world.call("ExecQuery", QueryLanguage="WQL", Query="SELECT * FROM T_Host")
-    assert cim_status(exc) == CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED
 
 
 class Broken(InstanceProvider):

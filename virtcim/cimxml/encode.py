@@ -208,7 +208,8 @@ def _pulled(encode: Callable[[Any], str | bytes]
     """Open*/Pull*: the items, then EndOfSequence and EnumerationContext.
 
     Both output parameters are always written; pywbem requires the context
-    whenever the sequence has not ended.
+    whenever the sequence has not ended. OpenQueryInstances adds
+    QueryResultClass when the client asked for it.
     """
 
     def encode_pull(result: PullResult) -> Iterator[str | bytes]:
@@ -219,6 +220,9 @@ def _pulled(encode: Callable[[Any], str | bytes]
             f'<PARAMVALUE NAME="EnumerationContext" PARAMTYPE="string">'
             f"<VALUE>{_escape(result.context)}</VALUE></PARAMVALUE>"
         )
+        if result.query_result_class is not None:
+            yield (f'<PARAMVALUE NAME="QueryResultClass">{_class(result.query_result_class)}'
+                   "</PARAMVALUE>")
 
     return encode_pull
 

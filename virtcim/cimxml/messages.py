@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pywbem import CIMClassName, CIMInstanceName
+from pywbem import CIMClass, CIMClassName, CIMInstanceName
 
 
 @dataclass
@@ -80,12 +80,14 @@ class PullResult:
     ``items`` are ``CIMInstance`` objects with full paths (host and namespace
     set) for the instance operations, ``CIMInstanceName`` objects with host and
     namespace for the path operations. ``context`` is empty when
-    ``end_of_sequence`` is true.
+    ``end_of_sequence`` is true. ``query_result_class`` is the class that
+    describes OpenQueryInstances' instances, when the client asked for it.
     """
 
     items: list[Any]
     end_of_sequence: bool
     context: str
+    query_result_class: CIMClass | None = None
 
 
 @dataclass

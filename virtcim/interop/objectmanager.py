@@ -71,15 +71,17 @@ class FunctionalProfile(enum.IntEnum):
 
 
 #: What the operations layer implements in full. Not Schema Manipulation nor
-#: Qualifier Declaration (the schema is read-only), not Query Execution (no
-#: query language yet), not Indications (no subscriptions yet).
+#: Qualifier Declaration (the schema is read-only), not Indications (no
+#: subscriptions yet).
 SUPPORTED_FUNCTIONAL_PROFILES = (
     FunctionalProfile.BASIC_READ,
     FunctionalProfile.BASIC_WRITE,
     FunctionalProfile.INSTANCE_MANIPULATION,
     FunctionalProfile.ASSOCIATION_TRAVERSAL,
+    FunctionalProfile.QUERY_EXECUTION,
     FunctionalProfile.PULLED_READ,
     FunctionalProfile.PULLED_READ_COUNT,
+    FunctionalProfile.PULLED_QUERY_EXECUTION,
 )
 
 

@@ -14,9 +14,7 @@ from typing import Any
 
 from pywbem import (
     CIM_ERR_CONTINUATION_ON_ERROR_NOT_SUPPORTED,
-    CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED,
     CIM_ERR_NOT_SUPPORTED,
-    CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
     CIMClassName,
     CIMError,
     CIMInstance,
@@ -32,8 +30,10 @@ from virtcim.operations.instances import InstanceOperations
 from virtcim.operations.methods import MethodOperations
 from virtcim.operations.params import OPERATIONS, parse_params
 from virtcim.operations.pull import EnumerationContexts, PullSettings
-from virtcim.operations.shaping import InstanceView, Shaper
+from virtcim.operations.queries import QueryOperations, equalities_of
+from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper
 from virtcim.provider import ProviderRegistry, RequestContext
+from virtcim.query import Query
 from virtcim.repository.schema import Repository
 
 __all__ = ["Dispatcher"]
@@ -68,6 +68,7 @@ class Dispatcher:
         self._associations = AssociationOperations(repository, registry, shaper,
                                                    self._instances)
         self._methods = MethodOperations(repository, registry, self._instances)
+        self._queries = QueryOperations(repository, shaper, self._instances)
         self._contexts = EnumerationContexts(pull or PullSettings(), clock)
         self._handlers: dict[str, Callable[[RequestContext, Args], Any]] = {
             "GetClass": self._with_namespace(self._classes.get_class),
@@ -207,9 +208,9 @@ class Dispatcher:
         self._instances.set_property(ctx, args["InstanceName"], args["PropertyName"],
                                      args["NewValue"])
 
-    def _exec_query(self, ctx: RequestContext, args: Args) -> None:
-        raise CIMError(CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
-                       f"query language {args['QueryLanguage']!r} is not supported")
+    def _exec_query(self, ctx: RequestContext, args: Args) -> Iterator[CIMInstance]:
+        _, selected = self._queries.execute(ctx, args["QueryLanguage"], args["Query"])
+        return selected
 
     # -- associations -----------------------------------------------------------
 
@@ -248,39 +249,66 @@ class Dispatcher:
     # -- pulled enumerations ----------------------------------------------------
 
     def _open_enumerate_instances(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _INSTANCES, lambda: self._instances.enumerate(
-            ctx, args["ClassName"], _view(args)))
+        query = self._filter(ctx, args, args["ClassName"])
+        return self._open(ctx, args, _INSTANCES, lambda: self._queries.filtered(
+            query, _view(args), lambda view: self._instances.enumerate(
+                ctx, args["ClassName"], view, equalities_of(query))))
 
     def _open_enumerate_instance_paths(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _PATHS, lambda: self._instances.enumerate_names(
-            ctx, args["ClassName"]))
+        query = self._filter(ctx, args, args["ClassName"])
+        if query is None:
+            return self._open(ctx, args, _PATHS, lambda: self._instances.enumerate_names(
+                ctx, args["ClassName"]))
+        return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
+            query, FULL_VIEW, lambda view: self._instances.enumerate(
+                ctx, args["ClassName"], view, query.equalities()))))
 
     def _open_associator_instances(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _INSTANCES, lambda: self._associations.associators(
-            ctx, args["InstanceName"], _filter(args), _view(args)))
+        query = self._filter(ctx, args, args["ResultClass"])
+        return self._open(ctx, args, _INSTANCES, lambda: self._queries.filtered(
+            query, _view(args), lambda view: self._associations.associators(
+                ctx, args["InstanceName"], _filter(args), view)))
 
     def _open_associator_instance_paths(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _PATHS, lambda: self._associations.associator_names(
-            ctx, args["InstanceName"], _filter(args)))
+        query = self._filter(ctx, args, args["ResultClass"])
+        if query is None:
+            return self._open(ctx, args, _PATHS, lambda: self._associations.associator_names(
+                ctx, args["InstanceName"], _filter(args)))
+        return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
+            query, FULL_VIEW, lambda view: self._associations.associators(
+                ctx, args["InstanceName"], _filter(args), view))))
 
     def _open_reference_instances(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _INSTANCES, lambda: self._associations.references(
-            ctx, args["InstanceName"], _filter(args), _view(args)))
+        query = self._filter(ctx, args, args["ResultClass"])
+        return self._open(ctx, args, _INSTANCES, lambda: self._queries.filtered(
+            query, _view(args), lambda view: self._associations.references(
+                ctx, args["InstanceName"], _filter(args), view)))
 
     def _open_reference_instance_paths(self, ctx: RequestContext, args: Args) -> PullResult:
-        return self._open(ctx, args, _PATHS, lambda: self._associations.reference_names(
-            ctx, args["InstanceName"], _filter(args)))
+        query = self._filter(ctx, args, args["ResultClass"])
+        if query is None:
+            return self._open(ctx, args, _PATHS, lambda: self._associations.reference_names(
+                ctx, args["InstanceName"], _filter(args)))
+        return self._open(ctx, args, _PATHS, lambda: _paths(self._queries.filtered(
+            query, FULL_VIEW, lambda view: self._associations.references(
+                ctx, args["InstanceName"], _filter(args), view))))
 
     def _open_query_instances(self, ctx: RequestContext, args: Args) -> PullResult:
-        raise CIMError(CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
-                       f"query language {args['FilterQueryLanguage']!r} is not supported")
+        query, selected = self._queries.execute(ctx, args["FilterQueryLanguage"],
+                                                args["FilterQuery"])
+        result = self._open(ctx, args, _QUERY, lambda: selected)
+        if args["ReturnQueryResultClass"]:
+            result.query_result_class = self._queries.result_class(ctx, query)
+        return result
+
+    def _filter(self, ctx: RequestContext, args: Args, classname: str | None) -> Query | None:
+        """The request's FilterQuery, checked against ``classname`` when one is known."""
+        return self._queries.filter(ctx, args["FilterQueryLanguage"], args["FilterQuery"],
+                                    classname)
 
     def _open(self, ctx: RequestContext, args: Args, kind: str,
               results: Callable[[], Iterator[Any]]) -> PullResult:
         """Check what every Open* shares, then start the enumeration."""
-        if args["FilterQueryLanguage"] is not None or args["FilterQuery"] is not None:
-            raise CIMError(CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED,
-                           "filtered enumerations are not supported")
         if args["ContinueOnError"]:
             raise CIMError(CIM_ERR_CONTINUATION_ON_ERROR_NOT_SUPPORTED,
                            "ContinueOnError is not supported")
@@ -320,6 +348,10 @@ def _view(args: Args) -> InstanceView:
     if args.get("DeepInheritance") is False:
         declared_in = args["ClassName"]
     return InstanceView.of(args["PropertyList"], args["IncludeClassOrigin"], declared_in)
+
+
+def _paths(instances: Iterator[CIMInstance]) -> Iterator[CIMInstanceName]:
+    return (inst.path for inst in instances)
 
 
 def _filter(args: Args) -> AssociationFilter:

@@ -9,7 +9,7 @@ flat however many instances there are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +34,8 @@ from virtcim.repository.schema import PropertyType, Repository
 
 __all__ = ["InstanceOperations"]
 
+_NOWHERE: Mapping[str, frozenset[Any]] = {}
+
 
 class InstanceOperations:
     def __init__(self, repository: Repository, registry: ProviderRegistry,
@@ -46,18 +48,29 @@ class InstanceOperations:
 
     # -- reading --------------------------------------------------------------
 
-    def enumerate(self, ctx: RequestContext, classname: str,
-                  view: InstanceView = FULL_VIEW) -> Iterator[CIMInstance]:
-        """Instances of ``classname`` and its subclasses, shaped, as a lazy iterator."""
+    def enumerate(self, ctx: RequestContext, classname: str, view: InstanceView = FULL_VIEW,
+                  where: Mapping[str, frozenset[Any]] | None = None) -> Iterator[CIMInstance]:
+        """Instances of ``classname`` and its subclasses, shaped, as a lazy iterator.
+
+        ``where`` (from :meth:`virtcim.query.Query.equalities`) lets providers
+        that can look instances up by some of those property values do so
+        (:meth:`~virtcim.provider.InstanceProvider.enumerate_where`); the
+        others list everything. Either may give instances beyond those.
+        """
         served = self._served_family(ctx.namespace, classname)
-        return self._enumerate(ctx, served, view)
+        return self._enumerate(ctx, served, view, where or _NOWHERE)
 
     def _enumerate(self, ctx: RequestContext, served: list[tuple[str, InstanceProvider]],
-                   view: InstanceView) -> Iterator[CIMInstance]:
+                   view: InstanceView, where: Mapping[str, frozenset[Any]]
+                   ) -> Iterator[CIMInstance]:
         hint = None if view.property_list is None else sorted(view.property_list)
         for provider, classnames in _by_provider(served):
-            found = guarded(", ".join(classnames),
-                            _call(provider.enumerate_instances_of, ctx, classnames, hint))
+            lookup = {name: where[name] for name in provider.lookup_properties & where.keys()}
+            if lookup:
+                call = _call(provider.enumerate_where, ctx, classnames, hint, lookup)
+            else:
+                call = _call(provider.enumerate_instances_of, ctx, classnames, hint)
+            found = guarded(", ".join(classnames), call)
             yield from self._shaper.instances(ctx.namespace, classnames, found, view)
 
     def enumerate_names(self, ctx: RequestContext, classname: str) -> Iterator[CIMInstanceName]:

@@ -1,0 +1,302 @@
+"""Reading query text: the grammars (``*.lark`` beside this module), parsed by lark.
+
+Each language's grammar is ``conditions.lark`` (the condition every language
+shares) followed by its own file; lark builds one LALR parser per language,
+once. A syntax error is ``CIM_ERR_INVALID_QUERY`` naming the position and
+what was found there and expected instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path as FilePath
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from virtcim.query.conditions import (
+    ALL_ITEMS,
+    And,
+    Compare,
+    Condition,
+    Isa,
+    IsNull,
+    Like,
+    Literal,
+    Not,
+    Operand,
+    Or,
+    Path,
+    Quantified,
+    Satisfies,
+    Step,
+    invalid,
+)
+
+__all__ = ["ClassName", "Statement", "read"]
+
+_HERE = FilePath(__file__).parent
+#: Conditions nested deeper than this (parentheses, NOT) are refused, not recursed into.
+MAX_DEPTH = 64
+
+
+class ClassName(str):
+    """A class name as the query wrote it, with its position."""
+
+    pos: int
+
+    def __new__(cls, name: str, pos: int) -> ClassName:
+        self = super().__new__(cls, name)
+        self.pos = pos
+        return self
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What the text says, before it is checked against any class."""
+
+    class_name: ClassName | None
+    alias: str | None
+    #: The selected paths; ``None`` for ``*`` (and for a filter, which selects nothing).
+    selection: tuple[Path, ...] | None
+    condition: Condition | None
+    #: ``ORDER BY``: each path and whether descending.
+    order: tuple[tuple[Path, bool], ...]
+
+
+@cache
+def _parser(grammar: str) -> Lark:
+    """The LALR parser of ``grammar``, built once (lark's parsers are reentrant)."""
+    text = (_HERE / "conditions.lark").read_text() + (_HERE / f"{grammar}.lark").read_text()
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+@lru_cache(maxsize=512)
+def read(grammar: str, text: str) -> Statement:
+    """The statement ``text`` of ``grammar`` (``wql``, ``cql`` or ``fql``); cached, as
+    consoles and indication filters send the same queries again and again."""
+    try:
+        tree = _parser(grammar).parse(text)
+    except UnexpectedInput as error:
+        raise _syntax_error(text, error) from None
+    _check_depth(text, tree)
+    try:
+        return _Build(text, "sql" if grammar == "wql" else "regex").transform(tree)
+    except VisitError as error:
+        raise error.orig_exc from None
+
+
+def _syntax_error(text: str, error: UnexpectedInput) -> Exception:
+    if isinstance(error, UnexpectedEOF):
+        return invalid(text, len(text), f"the query ends early; expected {_expected(error)}")
+    pos = error.pos_in_stream or 0
+    if isinstance(error, UnexpectedCharacters):
+        return invalid(text, pos, f"unexpected character {text[pos]!r}")
+    token = getattr(error, "token", None)
+    if isinstance(token, Token) and token.type == "$END":
+        return invalid(text, len(text), f"the query ends early; expected {_expected(error)}")
+    found = f"unexpected {str(token)!r}" if token is not None else "unexpected input"
+    return invalid(text, pos, f"{found}; expected {_expected(error)}")
+
+
+def _expected(error: UnexpectedInput) -> str:
+    names = sorted({_readable(name.strip("_")) for name in getattr(error, "expected", ()) or ()})
+    return " or ".join(names) if names else "something else"
+
+
+_READABLE = {"$END": "the end", "SCOPE": "'::'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
+             "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'",
+             "COMPARISON": "a comparison operator", "NAME": "a name", "STRING": "a string",
+             "INTEGER": "an integer", "REAL": "a real number", "HEX": "a hex number"}
+
+
+def _readable(terminal: str) -> str:
+    if terminal in _READABLE:
+        return _READABLE[terminal]
+    return terminal.replace("_", " ")
+
+
+def _check_depth(text: str, tree: Tree) -> None:
+    """Refuse trees deeper than :data:`MAX_DEPTH` conditions before recursing into them."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            pos = node.meta.start_pos if not node.meta.empty else 0
+            raise invalid(text, pos, f"conditions nested deeper than {MAX_DEPTH} levels")
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, depth + 1))
+
+
+@v_args(inline=True)
+class _Build(Transformer[Token, Statement]):
+    """Turns a parse tree into a :class:`Statement` of :mod:`~virtcim.query.conditions`."""
+
+    def __init__(self, text: str, dialect: str) -> None:
+        super().__init__()
+        self._text = text
+        self._dialect = dialect
+
+    # -- statements --
+
+    def start(self, *parts: Any) -> Statement:
+        if len(parts) == 1:  # a filter: the condition alone
+            return Statement(None, None, None, parts[0], ())
+        selection, class_name, *rest = parts
+        alias = condition = None
+        order: tuple[tuple[Path, bool], ...] = ()
+        for part in rest:
+            if isinstance(part, Token):
+                alias = str(part)
+            elif isinstance(part, Condition):
+                condition = part
+            else:
+                order = part
+        return Statement(class_name, alias, selection, condition, order)
+
+    def selection(self, *paths: Any) -> tuple[Path, ...] | None:
+        if len(paths) == 1 and isinstance(paths[0], Token):
+            return None  # *
+        return paths
+
+    def order_by(self, *orderings: tuple[Path, bool]) -> tuple[tuple[Path, bool], ...]:
+        return orderings
+
+    def ordering(self, path: Path, direction: Token | None = None) -> tuple[Path, bool]:
+        return path, direction is not None and direction.upper() == "DESC"
+
+    def class_name(self, name: Token) -> ClassName:
+        return ClassName(name, name.start_pos or 0)
+
+    # -- conditions --
+
+    def condition(self, *parts: Condition) -> Condition:
+        return Or(parts)
+
+    def conjunction(self, *parts: Condition) -> Condition:
+        return And(parts)
+
+    def not_(self, part: Condition) -> Condition:
+        return Not(part)
+
+    def compare(self, left: Operand, op: Token, right: Operand) -> Condition:
+        return Compare(left, "<>" if op == "!=" else str(op), right)
+
+    def is_null(self, operand: Operand) -> Condition:
+        return IsNull(operand, False)
+
+    def is_not_null(self, operand: Operand) -> Condition:
+        return IsNull(operand, True)
+
+    def isa(self, operand: Operand, classname: str) -> Condition:
+        return Isa(operand, classname, operand.pos)
+
+    def like(self, operand: Operand, pattern: Operand) -> Condition:
+        return Like(operand, pattern, self._dialect)
+
+    def not_like(self, operand: Operand, pattern: Operand) -> Condition:
+        return Like(operand, pattern, self._dialect, negated=True)
+
+    def quantifier(self, word: Token) -> bool:
+        return word.upper() == "EVERY"
+
+    def quantified(self, every: bool, array: Operand, op: Token, right: Operand) -> Condition:
+        return Quantified(every, array, "<>" if op == "!=" else str(op), right)
+
+    def quantified_like(self, every: bool, array: Operand, pattern: Operand) -> Condition:
+        return Quantified(every, array, "LIKE", pattern, self._dialect)
+
+    def satisfies(self, every: bool, variable: Token, array: Operand,
+                  condition: Condition) -> Condition:
+        return Satisfies(every, str(variable), array, condition)
+
+    # -- operands --
+
+    @v_args(meta=True)
+    def path(self, meta: Any, steps: list[Step]) -> Path:
+        return Path(tuple(steps), meta.start_pos)
+
+    def step(self, *parts: Any) -> Step:
+        # [scope (a str)] NAME (the only token) [index]
+        at = next(i for i, part in enumerate(parts) if isinstance(part, Token))
+        scope = parts[at - 1] if at else None
+        index = parts[at + 1] if at + 1 < len(parts) else None
+        return Step(str(parts[at]), scope, index)
+
+    def index(self, token: Token) -> int | str:
+        return ALL_ITEMS if token.type == "STAR" else int(token)
+
+    def string(self, token: Token) -> Literal:
+        return Literal(_unquote(self._text, token), "string", token.start_pos or 0)
+
+    def integer(self, token: Token) -> Literal:
+        return Literal(int(token), "number", token.start_pos or 0)
+
+    def hexadecimal(self, token: Token) -> Literal:
+        return Literal(int(token, 16), "number", token.start_pos or 0)
+
+    def real(self, token: Token) -> Literal:
+        return Literal(float(token), "number", token.start_pos or 0)
+
+    @v_args(meta=True)
+    def true(self, meta: Any, _: list[Any]) -> Literal:
+        return Literal(True, "boolean", _start(meta))
+
+    @v_args(meta=True)
+    def false(self, meta: Any, _: list[Any]) -> Literal:
+        return Literal(False, "boolean", _start(meta))
+
+    @v_args(meta=True)
+    def null(self, meta: Any, _: list[Any]) -> Literal:
+        return Literal(None, "null", _start(meta))
+
+    @v_args(meta=True)
+    def array(self, meta: Any, items: list[Literal]) -> Literal:
+        for item in items:
+            if item.kind in ("array", "null"):
+                raise invalid(self._text, item.pos, "an array literal holds single values only")
+        kinds = {item.kind for item in items}
+        held = kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "null"
+        return Literal([item.value_ for item in items], "array", _start(meta), held)
+
+
+def _start(meta: Any) -> int:
+    return 0 if meta.empty else int(meta.start_pos)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+
+
+def _unquote(text: str, token: Token) -> str:
+    """A string literal's value: a doubled quote is one quote; ``\\n``, ``\\t``, ``\\r``,
+    ``\\\\``, ``\\'``, ``\\"`` and ``\\uXXXX`` stand for what they say in every language."""
+    quote, body = token[0], token[1:-1]
+    out = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == quote:  # the grammar lets a quote in only doubled
+            out.append(quote)
+            i += 2
+        elif char == "\\":
+            escaped = body[i + 1]
+            if escaped in _ESCAPES:
+                out.append(_ESCAPES[escaped])
+                i += 2
+            elif escaped == "u" and _is_hex(body[i + 2:i + 6]):
+                out.append(chr(int(body[i + 2:i + 6], 16)))
+                i += 6
+            else:
+                raise invalid(text, (token.start_pos or 0) + 1 + i,
+                              f"unknown escape '\\{escaped}' in a string")
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _is_hex(digits: str) -> bool:
+    return len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits)
