@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/fuzz/run.py TARGET [libFuzzer options...]
 
-TARGET is one of ``tests/fuzz/targets.py``'s (request, mof, head). Inputs
+TARGET is one of ``tests/fuzz/targets.py``'s (request, mof, head, query). Inputs
 start from the committed corpus ``tests/fuzz/corpus/TARGET/``, which is only
 read; new interesting inputs go to a scratch folder (printed), to be copied
 into the corpus when worth keeping. Longer runs: ``-max_total_time=3600``,

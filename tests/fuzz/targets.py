@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import h11
-from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError
+from pywbem import (
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_INVALID_QUERY,
+    CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
+    CIMError,
+    CIMInstance,
+    Uint16,
+)
 
 from virtcim.cimxml.decode import decode_embedded_object, decode_request
 from virtcim.cimxml.messages import CallError, RequestError
@@ -20,6 +28,11 @@ from virtcim.cimxml.mofinstance import parse_mof_instance
 from virtcim.http import head as raw_head
 from virtcim.http.envelope import Envelope, Refusal
 from virtcim.http.server import Limits
+from virtcim.query import CQL, FQL, WQL, parse
+
+_LANGUAGES = (WQL, CQL, FQL)
+_INSTANCE = CIMInstance("CIM_ComputerSystem", {"Name": "web1", "EnabledState": Uint16(2),
+                                               "Dedicated": [Uint16(3)]})
 
 _LIMITS = Limits()
 
@@ -37,9 +50,9 @@ def request(data: bytes) -> None:
 def embedded(data: bytes) -> None:
     """An embedded-instance parameter's text (MOF or escaped CIM-XML) through its parsers."""
     text = data.decode("utf-8", "replace")
-    for parse in (parse_mof_instance, decode_embedded_object):
+    for parser in (parse_mof_instance, decode_embedded_object):
         try:
-            parse(text)
+            parser(text)
         except CIMError as error:
             assert error.status_code in (CIM_ERR_INVALID_PARAMETER, CIM_ERR_FAILED), error
 
@@ -80,8 +93,25 @@ def _check(request: h11.Request) -> None:
         assert 400 <= refused.status < 600, refused
 
 
+def query(data: bytes) -> None:
+    """Query text through the parser of the language the first byte picks (WQL, CQL, FQL),
+    and what it parses through matching and projecting an instance."""
+    if not data:
+        return
+    language = _LANGUAGES[data[0] % len(_LANGUAGES)]
+    try:
+        parsed = parse(language, data[1:].decode("utf-8", "replace"),
+                       class_name="CIM_ComputerSystem")
+        if parsed.matches(_INSTANCE):
+            parsed.project(_INSTANCE)
+    except CIMError as error:
+        assert error.status_code in (CIM_ERR_INVALID_QUERY,
+                                     CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED), error
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "request": request,
     "mof": embedded,
     "head": head,
+    "query": query,
 }
