@@ -48,6 +48,13 @@ from providers.computer_system import (
 )
 from providers.devices import DEVICE_PROVIDERS
 from providers.host import HostSystemProvider
+from providers.links import (
+    LinkProvider,
+    LinkSource,
+    SingletonLink,
+    host_capabilities,
+    hosted_service,
+)
 from providers.migration import (
     MIGRATION_CAPABILITIES,
     MIGRATION_DEFAULTS,
@@ -88,11 +95,6 @@ from providers.system_associations import (
     GUEST_CAPABILITIES,
     GUEST_DEVICES,
     HOSTED_GUESTS,
-    LinkProvider,
-    LinkSource,
-    SingletonLink,
-    host_capabilities,
-    hosted_service,
 )
 from providers.virt import Hypervisor, naming
 from providers.vsms import (

@@ -41,6 +41,9 @@ Every role of a setting without a quantity has the same values. The storage
 pool and network settings carry libvirt-cim's examples (Path ``/dev/null``,
 libvirt's default range, direct interfaces on ``eth1``): a client sets its
 own before passing them back.
+
+It is one module, though long, because it is one concept: the templates of
+every pool kind share the roles, the ranges and the keys above.
 """
 
 from __future__ import annotations
@@ -51,10 +54,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
+from providers.links import Link
+from providers.lookup import or_none
 from providers.pools import (
     POOL_CLASSES,
     Pool,
@@ -63,12 +67,23 @@ from providers.pools import (
     find_pool,
     pool_at,
     pool_path,
-    volumes,
 )
 from providers.settings import ResourceAllocationSettingDataProvider
-from providers.system_associations import Link
-from providers.virt import Hypervisor, StoragePool, naming, parse_xml
-from providers.virt.rasd import EmulatedType, Kind, ResourceType
+from providers.valuemaps import (
+    EmulatedType,
+    EnabledState,
+    FormatType,
+    ForwardMode,
+    PoolType,
+    PropertyPolicy,
+    RequestTypes,
+    ResourceType,
+    SharingMode,
+    ValueRange,
+    ValueRole,
+)
+from providers.virt import Hypervisor, StoragePool, Volume, naming
+from providers.virt.mapping import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
@@ -81,7 +96,7 @@ __all__ = [
     "Role",
     "SettingsWithTemplatesProvider",
     "Template",
-    "capabilities_path",
+    "allocation_capabilities_path",
     "network_ranges",
     "templates_of",
 ]
@@ -101,71 +116,6 @@ GIB_UNITS = "byte*2^30"
 DEFAULT_MEMORY_MIB = 256
 MINIMUM_MEMORY_MIB = 64
 DEFAULT_VOLUME_MIB = 1024
-
-
-class ValueRole(enum.IntEnum):
-    """``CIM_SettingsDefineCapabilities.ValueRole``."""
-
-    DEFAULT = 0
-    SUPPORTED = 3
-
-
-class ValueRange(enum.IntEnum):
-    """``CIM_SettingsDefineCapabilities.ValueRange``."""
-
-    POINT = 0
-    MINIMUMS = 1
-    MAXIMUMS = 2
-    INCREMENTS = 3
-
-
-class PropertyPolicy(enum.IntEnum):
-    INDEPENDENT = 0
-
-
-class RequestTypes(enum.IntEnum):
-    """``CIM_AllocationCapabilities.RequestTypesSupported``."""
-
-    GENERAL = 3
-
-
-class SharingMode(enum.IntEnum):
-    DEDICATED = 2
-    SHARED = 3
-
-
-class ElementState(enum.IntEnum):
-    """``SupportedAddStates``/``SupportedRemoveStates``: guest states allowing the change."""
-
-    ENABLED = 2
-    DISABLED = 3
-
-
-class ForwardMode(enum.IntEnum):
-    """``NetPoolResourceAllocationSettingData.ForwardMode``."""
-
-    ISOLATED = 0
-    NAT = 1
-    ROUTED = 2
-
-
-class FormatType(enum.IntEnum):
-    """``StorageVolumeResourceAllocationSettingData.FormatType``."""
-
-    RAW = 1
-    QCOW2 = 2
-
-
-class PoolType(enum.IntEnum):
-    """``DiskPoolResourceAllocationSettingData.Type``: libvirt's storage pool types."""
-
-    DIR = 1
-    FS = 2
-    NETFS = 3
-    DISK = 4
-    ISCSI = 5
-    LOGICAL = 6
-    SCSI = 7
 
 
 #: Image formats a disk's driver type can name; those FormatType can say.
@@ -282,13 +232,14 @@ def _disk(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
         yield from _storage_pools(pool)
         return
     storage = hv.storage_pool(pool.name)
-    for name, path, size, image_format in _volumes(hv, storage):
+    for volume in _volumes(hv, storage):
+        size = volume.capacity
         common = {"ResourceType": ResourceType.DISK_DRIVE, "VirtualDevice": "vda",
-                  "EmulatedType": EmulatedType.DISK, "Address": path,
-                  "DriverType": image_format, "AllocationUnits": MIB_UNITS}
+                  "EmulatedType": EmulatedType.DISK, "Address": volume.path,
+                  "DriverType": _image_format(volume), "AllocationUnits": MIB_UNITS}
         yield from _ranged(Kind.DISK.value, pool, common, "VirtualQuantity", {
             Role.DEFAULT: max(1, -(-size // 2**20)), Role.MINIMUM: 1,
-            Role.MAXIMUM: max(1, -(-size // 2**20)), Role.INCREMENT: 1}, ("Disk", name))
+            Role.MAXIMUM: max(1, -(-size // 2**20)), Role.INCREMENT: 1}, ("Disk", volume.name))
     for device, emulated, name in (("hdc", EmulatedType.CDROM, "CDROM"),
                                    ("fda", EmulatedType.FLOPPY, "floppy")):
         yield from _each_role(Kind.DISK.value, pool, {
@@ -298,22 +249,16 @@ def _disk(hv: Hypervisor, pool: Pool) -> Iterator[Template]:
         yield from _new_volume(pool, storage)
 
 
-def _volumes(hv: Hypervisor, storage: StoragePool) -> list[tuple[str, str, int, str | None]]:
-    """Name, path, capacity and image format of each volume of a running pool, by name."""
+def _volumes(hv: Hypervisor, storage: StoragePool) -> list[Volume]:
+    """The volumes of a running pool, by name."""
     if not storage.is_active:
         return []
-
-    def read(volume: libvirt.virStorageVol) -> tuple[str, str, int, str | None]:
-        return volume.name(), volume.path(), volume.info()[1], _image_format(volume.XMLDesc(0))
-
-    return sorted(volumes(hv, storage, read))
+    return sorted(hv.volumes(storage), key=lambda volume: (volume.name, volume.path))
 
 
-def _image_format(volume_xml: str) -> str | None:
+def _image_format(volume: Volume) -> str | None:
     """A file volume's format (raw, qcow2...); ``None`` for devices and unknown."""
-    element = parse_xml(volume_xml).find("target/format")
-    image_format = element.get("type") if element is not None else None
-    return image_format if image_format in _IMAGE_FORMATS else None
+    return volume.image_format if volume.image_format in _IMAGE_FORMATS else None
 
 
 def _new_volume(pool: Pool, storage: StoragePool) -> Iterator[Template]:
@@ -453,11 +398,8 @@ def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
     pool_id = _pool_of_template_key(str(key))
     if pool_id is None:
         return None
-    try:
-        pool = find_pool(hv, pool_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
+    pool = or_none(lambda: find_pool(hv, pool_id))
+    if pool is None:
         return None
     wanted = path.classname.lower()
     return next((template for template in templates_of(hv, pool)
@@ -481,7 +423,7 @@ def _pool_of_template_key(key: str) -> str | None:
 # --- providers ---------------------------------------------------------------------------
 
 
-def capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
+def allocation_capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
     classname = naming.classname(hv.prefix, ALLOCATION_CAPABILITIES)
     return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=pool_id)
 
@@ -522,7 +464,7 @@ class AllocationCapabilitiesProvider(InstanceProvider):
     @staticmethod
     def _instance(ctx: RequestContext, classname: str, pool: Pool) -> CIMInstance:
         hot = pool.kind in (PoolKind.DISK, PoolKind.NETWORK)
-        states = [ElementState.DISABLED, *([ElementState.ENABLED] if hot else [])]
+        states = [EnabledState.DISABLED, *([EnabledState.ENABLED] if hot else [])]
         return ctx.instance(
             classname,
             InstanceID=pool.instance_id,
@@ -590,8 +532,8 @@ class PoolSettingsProvider(InstanceProvider):
         if STORAGE_VOLUME in wanted:
             for storage in hv.storage_pools():
                 if storage.is_active:
-                    for facts in volumes(hv, storage, _volume_facts):
-                        yield volume_setting(ctx, hv, facts, storage.name)
+                    for volume in hv.volumes(storage):
+                        yield volume_setting(ctx, hv, volume)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -602,37 +544,25 @@ class PoolSettingsProvider(InstanceProvider):
         instance_id = str(path.keybindings.get("InstanceID"))
         if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
-            def read(conn: libvirt.virConnect) -> tuple[_VolumeFacts, str]:
-                volume = conn.storageVolLookupByPath(instance_id)
-                return _volume_facts(volume), volume.storagePoolLookupByVolume().name()
-
-            facts, pool_name = hv.run(f"volume {instance_id!r}", read)
-            return volume_setting(ctx, hv, facts, pool_name)
+            return volume_setting(ctx, hv, hv.volume(instance_id))
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {path.classname} {instance_id!r} on "
                                           f"{self.hypervisor.uri}")
 
 
-#: A volume's name, path, ``info()`` and XML.
-_VolumeFacts = tuple[str, str, list[int], str]
 
 
-def _volume_facts(volume: libvirt.virStorageVol) -> _VolumeFacts:
-    return volume.name(), volume.path(), volume.info(), volume.XMLDesc(0)
 
 
-def volume_setting(
-    ctx: RequestContext, hv: Hypervisor, facts: _VolumeFacts, pool_name: str
-) -> CIMInstance:
+def volume_setting(ctx: RequestContext, hv: Hypervisor, volume: Volume) -> CIMInstance:
     """The StorageVolumeResourceAllocationSettingData of a volume (InstanceID its path)."""
-    name, path, info, xml = facts
-    format_name = _image_format(xml)
+    format_name = _image_format(volume)
     format_type = FormatType[format_name.upper()] if format_name in _FORMAT_TYPES else None
     return ctx.instance(
         naming.classname(hv.prefix, STORAGE_VOLUME),
-        InstanceID=path, ElementName=name, ResourceType=STORAGE_VOLUME_TYPE,
-        PoolID=naming.pool_instance_id(PoolKind.DISK.value, pool_name),
-        VolumeName=name, Path=path, FormatType=format_type,
-        Capacity=info[1], AllocationQuantity=info[2], AllocationUnits="byte",
+        InstanceID=volume.path, ElementName=volume.name, ResourceType=STORAGE_VOLUME_TYPE,
+        PoolID=naming.pool_instance_id(PoolKind.DISK.value, volume.pool),
+        VolumeName=volume.name, Path=volume.path, FormatType=format_type,
+        Capacity=volume.capacity, AllocationQuantity=volume.allocation, AllocationUnits="byte",
     )
 
 
@@ -661,7 +591,7 @@ class PoolCapabilities:
     @staticmethod
     def _link(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> Link:
         return {"ManagedElement": pool_path(ctx, hv, pool_id),
-                "Capabilities": capabilities_path(ctx, hv, pool_id)}
+                "Capabilities": allocation_capabilities_path(ctx, hv, pool_id)}
 
 
 class SettingTemplates:
@@ -690,19 +620,13 @@ class SettingTemplates:
     def _link(ctx: RequestContext, hv: Hypervisor, template: Template) -> Link:
         path = template.path(ctx, hv)
         _, role, value_range = template.role.value
-        return {"GroupComponent": capabilities_path(ctx, hv, template.pool_id),
+        return {"GroupComponent": allocation_capabilities_path(ctx, hv, template.pool_id),
                 "PartComponent": path, "PropertyPolicy": PropertyPolicy.INDEPENDENT,
                 "ValueRole": role, "ValueRange": value_range}
 
 
 def _exists(hv: Hypervisor, pool_id: str) -> bool:
-    try:
-        find_pool(hv, pool_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return False
-    return True
+    return or_none(lambda: find_pool(hv, pool_id)) is not None
 
 
 POOL_CAPABILITIES = PoolCapabilities()

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import libvirt
 from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
@@ -54,8 +54,10 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
+from providers.lookup import existing_domain
 from providers.memo import guests, snapshot_instance
-from providers.states import (
+from providers.per_guest import PerGuestProvider
+from providers.valuemaps import (
     Dedicated,
     EnabledState,
     HealthState,
@@ -63,9 +65,10 @@ from providers.states import (
     OperationalStatus,
     RequestedState,
 )
-from providers.states import RequestStateChangeResult as Result
+from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
-from virtcim.provider import InstanceProvider, MethodProvider, RequestContext, cim_method
+from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
+from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
     "COMPUTER_SYSTEM",
@@ -73,7 +76,7 @@ __all__ = [
     "SUPPORTED_REQUESTS",
     "ComputerSystemProvider",
     "EnabledLogicalElementCapabilitiesProvider",
-    "capabilities_path",
+    "guest_capabilities_path",
     "existing_guest",
     "guest_name_at",
     "guest_path",
@@ -84,6 +87,8 @@ COMPUTER_SYSTEM = "ComputerSystem"
 ELEMENT_CAPABILITIES = "EnabledLogicalElementCapabilities"
 #: ``CIM_System.NameFormat``: a libvirt domain name follows none of the listed formats.
 GUEST_NAME_FORMAT = "Other"
+#: Seconds a shutdown job waits for the guest to be off (as a migration's restart waits).
+SHUTDOWN_WAIT = 120
 
 
 # -- names ----------------------------------------------------------------------
@@ -95,7 +100,7 @@ def guest_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceNam
     return ctx.path(classname, namespace=VIRT_NAMESPACE, CreationClassName=classname, Name=name)
 
 
-def capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
+def guest_capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
     """The path of guest ``name``'s EnabledLogicalElementCapabilities in ``root/virt``."""
     classname = naming.classname(hv.prefix, ELEMENT_CAPABILITIES)
     return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=name)
@@ -158,13 +163,9 @@ def guests_named(hv: Hypervisor, names: Iterable[object]) -> Iterator[Domain]:
     rather than a listing of every guest.
     """
     for name in names:
-        if not isinstance(name, str):
-            continue
-        try:
-            yield hv.domain(name)
-        except CIMError as error:
-            if error.status_code != CIM_ERR_NOT_FOUND:
-                raise
+        domain = existing_domain(hv, name) if isinstance(name, str) else None
+        if domain is not None:
+            yield domain
 
 
 # -- states ---------------------------------------------------------------------
@@ -283,8 +284,7 @@ class RequestedStates:
             self._hypervisor.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if (event.kind == "domain" and event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
-                and event.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,)):
+        if event.undefines_domain:
             with self._lock:
                 self._states.pop(event.uuid, None)
 
@@ -292,14 +292,9 @@ class RequestedStates:
 # -- providers --------------------------------------------------------------------
 
 
-class GuestLookup(InstanceProvider):
-    """A provider of one instance per guest whose one :attr:`lookup_properties` property
-    is the guest's name: a query that asks for guests by it looks each up."""
-
-    hypervisor: Hypervisor
-
-    def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
-        raise NotImplementedError
+class GuestLookup(PerGuestProvider):
+    """A per-guest provider whose one :attr:`lookup_properties` property is the guest's
+    name: a query that asks for guests by it looks each up."""
 
     def enumerate_where(
         self, ctx: RequestContext, classnames: Sequence[str],
@@ -309,7 +304,7 @@ class GuestLookup(InstanceProvider):
         (key,) = self.lookup_properties
         for domain in guests_named(self.hypervisor, values[key]):
             for classname in classnames:
-                yield self._instance(ctx, classname, domain)
+                yield from self.instances_of(ctx, classname, domain)
 
 
 class ComputerSystemProvider(GuestLookup, MethodProvider):
@@ -324,15 +319,14 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
     lookup_properties = frozenset({"name"})
 
     def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
+        super().__init__(hypervisor)
         #: Last state requested per domain (see the module docstring).
         self._requests = RequestedStates(hypervisor)
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
@@ -348,7 +342,7 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
     @cim_method
     def RequestStateChange(
         self, ctx: RequestContext, target: CIMInstanceName, **params: Any
-    ) -> Result:
+    ) -> Result | tuple[Result, dict[str, Any]]:
         """``RequestStateChange(RequestedState, TimeoutPeriod)``, as the module docstring says."""
         domain = guest_at(self.hypervisor, target)
         value = params.get("RequestedState")
@@ -369,9 +363,50 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
                            f"Invalid state transition: guest {domain.name!r} on "
                            f"{self.hypervisor.uri} is {PHASE_WORDS[phase]}; "
                            f"{_label(requested)} cannot be requested now")  # fmt: skip
+        if requested is RequestedState.SHUT_DOWN and ctx.jobs is not None:
+            return self._shut_down(ctx, ctx.jobs, target, domain)
         change(domain)
         self._requests.record(domain.uuid, requested)
         return Result.COMPLETED
+
+    def _shut_down(self, ctx: RequestContext, jobs: JobRegistry, target: CIMInstanceName,
+                   domain: Domain) -> tuple[Result, dict[str, Any]]:
+        """Ask the guest to shut down and return a job that ends when it is off.
+
+        The job waits on libvirt's lifecycle events, up to :data:`SHUTDOWN_WAIT`
+        seconds; terminating it stops the wait and leaves the guest as libvirt
+        has it (still shutting down, or running if it ignored the request).
+        """
+        hv = self.hypervisor
+        wake = threading.Event()
+
+        def on_event(event: Event) -> None:
+            if event.kind == "domain" and event.uuid == domain.uuid:
+                wake.set()
+
+        def wait_until_off(control: JobControl) -> None:
+            remove = hv.add_listener(on_event)
+            try:
+                deadline = time.monotonic() + SHUTDOWN_WAIT
+                while _is_active(hv, domain.name):
+                    control.check()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise CIMError(CIM_ERR_FAILED,
+                                       f"guest {domain.name!r} on {hv.uri} did not shut down "
+                                       f"within {SHUTDOWN_WAIT} s; it is left as it is")
+                    wake.wait(left)
+                    wake.clear()
+            finally:
+                remove()
+
+        domain.shutdown()
+        self._requests.record(domain.uuid, RequestedState.SHUT_DOWN)
+        path = guest_path(ctx, hv, domain.name)
+        job = jobs.start(f"Shut down {domain.name}", VIRT_NAMESPACE, wait_until_off,
+                         owner=path, affected=[path], cancel=wake.set)
+        return Result.JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+                                                    InstanceID=job.instance_id)}
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:
         """Made once per domain snapshot and RequestedState (kept here, not in libvirt)."""
@@ -413,14 +448,10 @@ class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
 
     lookup_properties = frozenset({"instanceid"})
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield self._instance(ctx, classname, domain)
+        yield self._instance(ctx, classname, domain)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
@@ -450,6 +481,16 @@ class EnabledLogicalElementCapabilitiesProvider(GuestLookup):
 def _label(state: RequestedState) -> str:
     """``Quiesce (9)``: a requested state as DMTF names it, with its value."""
     return f"{state.name.replace('_', ' ').title()} ({int(state)})"
+
+
+def _is_active(hv: Hypervisor, name: str) -> bool:
+    """Whether guest ``name`` still runs (a guest gone meanwhile does not)."""
+    try:
+        return hv.domain(name).is_active
+    except CIMError as error:
+        if error.status_code == CIM_ERR_NOT_FOUND:
+            return False
+        raise
 
 
 def _no_timeout(period: CIMDateTime | None) -> bool:

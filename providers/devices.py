@@ -33,8 +33,8 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import COMPUTER_SYSTEM
-from providers.memo import guests
-from providers.states import (
+from providers.per_guest import PerGuestProvider
+from providers.valuemaps import (
     CPUStatus,
     EnabledState,
     HealthState,
@@ -44,7 +44,7 @@ from providers.states import (
     ProtocolSupported,
 )
 from providers.virt import Domain, Graphics, Hypervisor, naming
-from virtcim.provider import InstanceProvider, RequestContext
+from virtcim.provider import RequestContext
 
 __all__ = [
     "DEVICE_PROVIDERS",
@@ -141,7 +141,7 @@ def _wrong_key(hv: Hypervisor, path: CIMInstanceName) -> str:
     return "DeviceID"
 
 
-class DeviceProvider(InstanceProvider, abc.ABC):
+class DeviceProvider(PerGuestProvider):
     """A family of guest devices; subclasses say which XML elements they read.
 
     Enumerations list the domains once; a GetInstance reads only the domain
@@ -153,20 +153,16 @@ class DeviceProvider(InstanceProvider, abc.ABC):
     #: The class name without prefix (``Processor``).
     generic_class: ClassVar[str]
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
     @staticmethod
     @abc.abstractmethod
     def devices(domain: Domain) -> Iterable[Device]:
         """This family's devices of ``domain``."""
 
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterator[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            for device in self.devices(domain):
-                yield self._instance(ctx, classname, domain, device)
+        for device in self.devices(domain):
+            yield self._instance(ctx, classname, domain, device)
 
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.states import (
+from providers.valuemaps import (
     Dedicated,
     EnabledState,
     HealthState,

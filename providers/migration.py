@@ -22,8 +22,11 @@ whose Name is one):
   ``TransportType`` picks the destination URI: 2 ssh (default), 3 TLS without
   certificate checks, 4 TLS, 5 tcp, 6 IPC and libvirt-cim's 32768 (unix).
 
-Every method completes before it returns (no jobs yet) and returns 0; a
-request that cannot be honoured raises the CIM error naming the cause
+Where the server keeps jobs, a move checks its request and the destination,
+then returns 4096 and a ``CIM_ConcreteJob`` (its ``PercentComplete`` from
+libvirt's job statistics; terminating it aborts libvirt's migration); the
+checks, and every method where there are no jobs, complete before they
+return 0. A request that cannot be honoured raises the CIM error naming the cause
 (``CIM_ERR_INVALID_PARAMETER`` for a bad host, setting or reference,
 ``CIM_ERR_NOT_FOUND`` for an unknown guest, ``CIM_ERR_FAILED`` for an
 unreachable destination or libvirt's refusal), and the guest stays where it
@@ -33,20 +36,30 @@ ignored, as libvirt-cim did.
 
 from __future__ import annotations
 
-import enum
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMInstanceName
 
-from providers.capabilities import PropertyPolicy, ValueRange, ValueRole
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import existing_guest, guest_name_at
+from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
 from providers.singleton import SingletonProvider
+from providers.valuemaps import (
+    EnabledState,
+    HostFormat,
+    MigrationMethod,
+    MigrationType,
+    PropertyPolicy,
+    TransportType,
+    ValueRange,
+    ValueRole,
+)
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
+from virtcim.jobs import JOB_CLASS, JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
 
 __all__ = [
@@ -54,8 +67,6 @@ __all__ = [
     "MIGRATION_DEFAULTS",
     "MIGRATION_SERVICE",
     "MIGRATION_SETTING_DATA",
-    "MigrationType",
-    "TransportType",
     "VirtualSystemMigrationCapabilitiesProvider",
     "VirtualSystemMigrationServiceProvider",
     "VirtualSystemMigrationSettingDataProvider",
@@ -74,48 +85,12 @@ CAPABILITIES_ID = "MigrationCapabilities"
 SETTING_DATA_ID = "MigrationSettingData"
 
 
-class MigrationType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.MigrationType (1 is libvirt-cim's offline)."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    LIVE = 2
-    RESUME = 3
-    RESTART = 4
-
-
-class TransportType(enum.IntEnum):
-    """VirtualSystemMigrationSettingData.TransportType, and libvirt-cim's unix socket."""
-
-    UNKNOWN = 0
-    OTHER = 1
-    SSH = 2
-    TLS = 3
-    TLS_STRICT = 4
-    TCP = 5
-    IPC = 6
-    LIBVIRT_CIM_UNIX = 32768
-
-
-class MigrationMethod(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.SynchronousMethodsSupported values."""
-
-    MIGRATE_TO_HOST = 2
-    MIGRATE_TO_SYSTEM = 3
-    CHECK_TO_HOST = 4
-    CHECK_TO_SYSTEM = 5
-
-
-class HostFormat(enum.IntEnum):
-    """VirtualSystemMigrationCapabilities.DestinationHostFormatsSupported values."""
-
-    DOMAIN_NAME = 2
-    IPV4 = 3
-    IPV6 = 4
-
-
-class _ServiceState(enum.IntEnum):
-    ENABLED = 2
+#: What a move returns when it is a job (DMTF: "Method Parameters Checked - Job Started").
+JOB_STARTED = 4096
+#: Seconds between readings of libvirt's progress of a migration.
+PROGRESS_INTERVAL = 0.5
+#: A move's answer: 0 when done, or 4096 and its job.
+Moved = int | tuple[int, dict[str, Any]]
 
 
 _TRANSPORTS = {
@@ -163,9 +138,13 @@ class VirtualSystemMigrationCapabilitiesProvider(SingletonProvider):
         return migration_capabilities_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
+        """The moves are jobs where the server keeps jobs; the checks always answer at once."""
+        moving = [MigrationMethod.MIGRATE_TO_HOST, MigrationMethod.MIGRATE_TO_SYSTEM]
+        checking = [MigrationMethod.CHECK_TO_HOST, MigrationMethod.CHECK_TO_SYSTEM]
+        asynchronous = ctx.jobs is not None
         return {"ElementName": CAPABILITIES_ID,
-                "SynchronousMethodsSupported": list(MigrationMethod),
-                "AsynchronousMethodsSupported": [],
+                "SynchronousMethodsSupported": checking if asynchronous else moving + checking,
+                "AsynchronousMethodsSupported": moving if asynchronous else [],
                 "DestinationHostFormatsSupported": list(HostFormat)}  # fmt: skip
 
 
@@ -207,7 +186,7 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         return migration_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SERVICE_NAME, "EnabledState": _ServiceState.ENABLED,
+        return {"ElementName": SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
                 "Description": f"Moves the guests of {self.hypervisor.uri} to other hosts"}  # fmt: skip
 
     @cim_method
@@ -237,9 +216,9 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         self, ctx: RequestContext, target: CIMInstanceName,
         ComputerSystem: CIMInstanceName | None = None, DestinationHost: str | None = None,
         MigrationSettingData: CIMInstance | None = None, **ignored: Any,
-    ) -> int:
+    ) -> Moved:
         """Move the guest to ``DestinationHost``."""
-        return self._migrate("MigrateVirtualSystemToHost", ComputerSystem, DestinationHost,
+        return self._migrate(ctx, "MigrateVirtualSystemToHost", ComputerSystem, DestinationHost,
                              MigrationSettingData)  # fmt: skip
 
     @cim_method
@@ -248,10 +227,10 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         ComputerSystem: CIMInstanceName | None = None,
         DestinationSystem: CIMInstanceName | None = None,
         MigrationSettingData: CIMInstance | None = None, **ignored: Any,
-    ) -> int:
+    ) -> Moved:
         """Move the guest to the host ``DestinationSystem`` names."""
         method = "MigrateVirtualSystemToSystem"
-        return self._migrate(method, ComputerSystem, _system_host(method, DestinationSystem),
+        return self._migrate(ctx, method, ComputerSystem, _system_host(method, DestinationSystem),
                              MigrationSettingData)  # fmt: skip
 
     # -- the two things the methods do -----------------------------------------------------
@@ -266,8 +245,8 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
             _log.info("guest %r of %s cannot move to %s: %s", domain.name, hv.uri, uri, reason)
         return 0, {"IsMigratable": not found}
 
-    def _migrate(self, method: str, system: CIMInstanceName | None, host: str | None,
-                 setting: CIMInstance | None) -> int:  # fmt: skip
+    def _migrate(self, ctx: RequestContext, method: str, system: CIMInstanceName | None,
+                 host: str | None, setting: CIMInstance | None) -> Moved:  # fmt: skip
         hv = self.hypervisor
         domain = self._guest(method, system)
         values = _values(setting)
@@ -277,8 +256,32 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
             raise CIMError(CIM_ERR_FAILED,
                            f"{method}: MigrationType 1 moves only a guest that is shut off; "
                            f"guest {domain.name!r} runs")  # fmt: skip
-        moves.migrate(hv, domain, uri, _MODES.get(kind, moves.Mode.LIVE))
-        return 0
+        mode = _MODES.get(kind, moves.Mode.LIVE)
+        if ctx.jobs is None:
+            moves.migrate(hv, domain, uri, mode)
+            return 0
+        found = moves.obstacles(hv, domain, uri)
+        if found:
+            raise CIMError(CIM_ERR_FAILED,
+                           f"guest {domain.name!r} cannot move to {uri}: {'; '.join(found)}")
+
+        def move(control: JobControl) -> None:
+            done = threading.Event()
+            progress = threading.Thread(target=_report_progress,
+                                        args=(hv, domain.uuid, control, done), daemon=True)
+            progress.start()
+            try:
+                moves.migrate(hv, domain, uri, mode)
+            finally:
+                done.set()
+                progress.join()
+
+        job = ctx.jobs.start(f"Migrate {domain.name} to {host}", VIRT_NAMESPACE, move,
+                             owner=migration_service_path(ctx, hv),
+                             affected=[guest_path(ctx, hv, domain.name)],
+                             cancel=lambda: _abort(hv, domain.uuid))
+        return JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+                                             InstanceID=job.instance_id)}
 
     def _guest(self, method: str, system: CIMInstanceName | None) -> Domain:
         if system is None:
@@ -305,6 +308,28 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
                                          _TRANSPORTS[TransportType(transport)])  # fmt: skip
         except CIMError as error:
             raise CIMError(error.status_code, f"{method}: {error.status_description}") from None
+
+
+def _report_progress(hv: Hypervisor, uuid: str, control: JobControl,
+                     done: threading.Event) -> None:
+    """PercentComplete from libvirt's job statistics of the guest, while it moves."""
+    while not done.wait(PROGRESS_INTERVAL):
+        try:
+            stats = hv.run("migration", lambda conn: conn.lookupByUUIDString(uuid).jobStats())
+        except CIMError:
+            return  # the guest has left: the job's end says the rest
+        total = stats.get("data_total") or stats.get("memory_total")
+        processed = stats.get("data_processed") or stats.get("memory_processed")
+        if total and processed is not None:
+            control.progress(min(99, int(100 * processed / total)))
+
+
+def _abort(hv: Hypervisor, uuid: str) -> None:
+    """Cancel the guest's libvirt job (the migration); what libvirt already did stays."""
+    try:
+        hv.run("migration", lambda conn: conn.lookupByUUIDString(uuid).abortJob(), read=False)
+    except CIMError as error:
+        _log.warning("migration of guest %s on %s not aborted: %s", uuid, hv.uri, error)
 
 
 def _migration_type(method: str, value: Any) -> MigrationType:

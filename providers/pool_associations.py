@@ -29,10 +29,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from lxml import etree
-from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_FAILED, CIMError, CIMInstance, CIMInstanceName
 
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.links import Link, LinkSetProvider
+from providers.lookup import existing_domain, or_none
 from providers.memo import guests
 from providers.pools import (
     POOL_CLASSES,
@@ -42,12 +44,10 @@ from providers.pools import (
     pool_at,
     pool_path,
     primordial,
-    volume_paths,
 )
 from providers.settings import rasd_at, rasd_path, settings_of
-from providers.system_associations import Link, LinkSetProvider, existing_domain
 from providers.virt import Domain, Hypervisor, naming
-from providers.virt.rasd import Kind
+from providers.virt.mapping import Kind
 from virtcim.provider import RequestContext, refers_to, same_keys
 
 __all__ = [
@@ -144,7 +144,7 @@ class Membership:
                 if pool.target_path:
                     self._targets.append((os.path.normpath(pool.target_path), pool.name))
                 if pool.is_active:
-                    volumes.update((path, pool.name) for path in volume_paths(self.hypervisor, pool))
+                    volumes.update((path, pool.name) for path in self.hypervisor.volume_paths(pool))
             self._volumes = volumes
         return self._volumes
 
@@ -368,13 +368,7 @@ def _existing_pool(hv: Hypervisor, path: CIMInstanceName) -> str | None:
     instance_id = pool_at(hv, path)
     if instance_id is None:
         return None
-    try:
-        find_pool(hv, instance_id)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return None
-    return instance_id
+    return instance_id if or_none(lambda: find_pool(hv, instance_id)) is not None else None
 
 
 HOSTED_POOLS = HostedPools()

@@ -15,17 +15,15 @@ volumes made outside libvirt once refreshed (RefreshResourcesInPool).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.states import OperationalStatus
+from providers.valuemaps import OperationalStatus, ResourceType
 from providers.virt import Domain, Hypervisor, Network, StoragePool, naming, units
-from providers.virt.rasd import ResourceType
 from virtcim.interop import Organization, Profile, ProfileRegistry
 from virtcim.provider import InstanceProvider, RequestContext
 
@@ -44,8 +42,6 @@ __all__ = [
     "pool_path",
     "primordial",
     "register_profiles",
-    "volume_paths",
-    "volumes",
 ]
 
 #: Storage pool sizes are reported in MiB.
@@ -162,31 +158,8 @@ def all_pools(hv: Hypervisor, kinds: Iterable[PoolKind] = PoolKind) -> list[Pool
     return found
 
 
-def volumes(hv: Hypervisor, pool: StoragePool,
-            read: Callable[[libvirt.virStorageVol], T]) -> list[T]:
-    """``read(volume)`` of each volume of an active storage pool, as libvirt last saw them.
-
-    A volume deleted since the pool last looked is left out: a pool keeps
-    listing it until refreshed, which a pool sharing its folder with another
-    (libvirt's ``default`` and a client's pool on /var/lib/libvirt/images) does
-    not see happen.
-    """
-    def read_each(_conn: libvirt.virConnect) -> list[T]:
-        found = []
-        for volume in pool.handle.listAllVolumes():
-            try:
-                found.append(read(volume))
-            except libvirt.libvirtError as error:
-                if error.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
-                    raise
-        return found
-
-    return hv.run(f"storage pool {pool.name!r}", read_each)
 
 
-def volume_paths(hv: Hypervisor, pool: StoragePool) -> list[str]:
-    """The paths of the volumes of an active storage pool."""
-    return volumes(hv, pool, lambda volume: volume.path())
 
 
 def find_pool(hv: Hypervisor, instance_id: str) -> Pool:

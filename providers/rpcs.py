@@ -36,14 +36,12 @@ settings' values; nothing is passed to a shell.
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import logging
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import libvirt
 from lxml import etree
 from lxml.builder import E
 from pywbem import (
@@ -62,17 +60,22 @@ from providers.capabilities import (
     NET_POOL_SETTING,
     STORAGE_VOLUME,
     STORAGE_VOLUME_TYPE,
-    FormatType,
-    ForwardMode,
-    PoolType,
     network_ranges,
 )
 from providers.classes import VIRT_NAMESPACE
 from providers.host import HOST_SYSTEM
 from providers.pool_associations import guests_using
 from providers.pools import PoolKind, pool_at, pool_path
-from providers.virt import Hypervisor, StoragePool, naming, units
-from providers.virt.rasd import ResourceType
+from providers.valuemaps import (
+    EnabledState,
+    FormatType,
+    ForwardMode,
+    PoolConfigurationMethod,
+    PoolConfigurationReturnCode,
+    PoolType,
+    ResourceType,
+)
+from providers.virt import Hypervisor, StoragePool, Volume, naming, units
 from virtcim.provider import (
     InstanceProvider,
     MethodProvider,
@@ -86,7 +89,6 @@ __all__ = [
     "CONFIGURATION_SERVICE",
     "ResourcePoolConfigurationCapabilitiesProvider",
     "ResourcePoolConfigurationServiceProvider",
-    "ReturnCode",
     "configuration_capabilities_path",
     "configuration_service_path",
 ]
@@ -107,24 +109,6 @@ _VOLUME_TYPES = frozenset({STORAGE_VOLUME_TYPE, DMTF_STORAGE_VOLUME_TYPE})
 _NETWORK_TYPES = frozenset({ResourceType.ETHERNET_ADAPTER, ResourceType.ETHERNET_CONNECTION})
 _DEFAULT_NETMASK = "255.255.255.0"
 _FORWARD_MODES = {ForwardMode.NAT: "nat", ForwardMode.ROUTED: "route"}
-
-
-class ReturnCode(enum.IntEnum):
-    """Return values of the service's methods (DMTF ValueMap)."""
-
-    COMPLETED = 0
-    IN_USE = 6
-
-
-class MethodsSupported(enum.IntEnum):
-    """ResourcePoolConfigurationCapabilities.SynchronousMethodsSupported values."""
-
-    CREATE_CHILD_RESOURCE_POOL = 3
-    DELETE_RESOURCE_POOL = 4
-
-
-class _ServiceState(enum.IntEnum):
-    ENABLED = 2
 
 
 def configuration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
@@ -153,7 +137,7 @@ class ResourcePoolConfigurationCapabilitiesProvider(InstanceProvider):
         path = configuration_capabilities_path(ctx, self.hypervisor)
         yield ctx.instance(path.classname, InstanceID=CAPABILITIES_ID,
                            ElementName=CAPABILITIES_ID,
-                           SynchronousMethodsSupported=list(MethodsSupported),
+                           SynchronousMethodsSupported=list(PoolConfigurationMethod),
                            AsynchronousMethodsSupported=[])
 
 
@@ -170,7 +154,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         yield ctx.instance(path.classname, **path.keybindings, ElementName=SERVICE_NAME,
                            Description=f"Manages the storage pools, volumes and networks of "
                                        f"{self.hypervisor.uri}",
-                           EnabledState=_ServiceState.ENABLED)
+                           EnabledState=EnabledState.ENABLED)
 
     # -- what libvirt-cim did not implement either ------------------------------------------
 
@@ -220,7 +204,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
             kind = PoolKind.DISK
         _log.info("created %s pool %r on %s", kind.value, name, self.hypervisor.uri)
         pool = pool_path(ctx, self.hypervisor, naming.pool_instance_id(kind.value, name))
-        return ReturnCode.COMPLETED, {"Pool": pool}
+        return PoolConfigurationReturnCode.COMPLETED, {"Pool": pool}
 
     @cim_method
     def DeleteResourcePool(
@@ -235,14 +219,14 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         users = guests_using(hv, kind, naming.pool_instance_id(kind.value, name))
         if users:
             _log.info("not deleting pool %r on %s: in use by %s", name, hv.uri, users)
-            return ReturnCode.IN_USE
-        handle = hv.storage_pool(name).handle if kind is PoolKind.DISK else hv.network(name).handle
-        what = f"{'storage pool' if kind is PoolKind.DISK else 'network'} {name!r}"
-        if hv.run(what, lambda _conn: handle.isActive()):
-            hv.run(what, lambda _conn: handle.destroy(), read=False, action="stop")
-        hv.run(what, lambda _conn: handle.undefine(), read=False, action="undefine")
-        _log.info("deleted %s on %s", what, hv.uri)
-        return ReturnCode.COMPLETED
+            return PoolConfigurationReturnCode.IN_USE
+        if kind is PoolKind.DISK:
+            hv.delete_storage_pool(name)
+        else:
+            hv.delete_network(name)
+        _log.info("deleted %s %r on %s", "storage pool" if kind is PoolKind.DISK else "network",
+                  name, hv.uri)
+        return PoolConfigurationReturnCode.COMPLETED
 
     # -- volumes -------------------------------------------------------------------------
 
@@ -275,23 +259,17 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
                                                      capacity), values.get("FormatType"))
         try:
             self._refuse_existing(f"volume {name!r} in storage pool {storage.name!r}",
-                                  lambda: self.hypervisor.run(
-                                      "volume",
-                                      lambda _conn: storage.handle.storageVolLookupByName(name)))
+                                  lambda: self.hypervisor.volume_in(storage, name, what="volume"))
         except CIMError as error:   # libvirt-cim's answer to a name in use
             if error.status_code != CIM_ERR_ALREADY_EXISTS:
                 raise
             raise CIMError(CIM_ERR_FAILED, f"Unable to create storage volume: "
                                            f"{error.status_description}") from None
-        text = etree.tostring(xml, encoding="unicode")
-        volume = self.hypervisor.run(f"volume {name!r} in storage pool {storage.name!r}",
-                                     lambda _conn: storage.handle.createXML(text, 0),
-                                     read=False, action="create")
-        path = self.hypervisor.run(f"volume {name!r}", lambda _conn: volume.path())
+        path = self.hypervisor.create_volume(storage, xml).path
         _log.info("created volume %s on %s", path, self.hypervisor.uri)
         resource = ctx.path(naming.classname(self.hypervisor.prefix, STORAGE_VOLUME),
                             namespace=VIRT_NAMESPACE, InstanceID=path)
-        return ReturnCode.COMPLETED, {"Resource": resource}
+        return PoolConfigurationReturnCode.COMPLETED, {"Resource": resource}
 
     @cim_method
     def DeleteResourceInPool(
@@ -313,11 +291,10 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
             raise CIMError(CIM_ERR_FAILED, f"Missing Address in resource RASD: {where} names no "
                                            "volume (Address, Path, InstanceID or VolumeName)")
         volume = self._volume_in(where, storage, identity)
-        hv = self.hypervisor
-        what = f"volume {volume.name()!r} in storage pool {storage.name!r}"
-        hv.run(what, lambda _conn: volume.delete(0), read=False, action="delete")
-        _log.info("deleted %s on %s", what, hv.uri)
-        return ReturnCode.COMPLETED
+        self.hypervisor.delete_volume(volume)
+        _log.info("deleted volume %r in storage pool %r on %s", volume.name, storage.name,
+                  self.hypervisor.uri)
+        return PoolConfigurationReturnCode.COMPLETED
 
     @cim_method
     def RefreshResourcesInPool(
@@ -325,14 +302,13 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
     ) -> int:
         """Have libvirt look again at what a storage pool holds."""
         storage = self._active_storage_pool("RefreshResourcesInPool Pool", Pool)
-        self.hypervisor.run(f"storage pool {storage.name!r}",
-                            lambda _conn: storage.handle.refresh(0), read=False, action="refresh")
-        return ReturnCode.COMPLETED
+        self.hypervisor.refresh_storage_pool(storage)
+        return PoolConfigurationReturnCode.COMPLETED
 
     # -- helpers -------------------------------------------------------------------------
 
     def _volume_in(self, where: str, storage: StoragePool, identity: Mapping[str, Any]
-                   ) -> libvirt.virStorageVol:
+                   ) -> Volume:
         """The volume of ``storage`` a setting names by path (else by name).
 
         One that libvirt does not know is CIM_ERR_FAILED with libvirt's words,
@@ -342,18 +318,16 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         path = identity.get("Path")
         try:
             if path:
-                volume = hv.run(f"volume {path!r}",
-                                lambda conn: conn.storageVolLookupByPath(str(path)))
+                volume = hv.volume(str(path))
             else:
                 name = _name(f"{where} VolumeName", identity.get("VolumeName"))
-                volume = hv.run(f"volume {name!r} in storage pool {storage.name!r}",
-                                lambda _conn: storage.handle.storageVolLookupByName(name))
+                volume = hv.volume_in(storage, name)
         except CIMError as error:
             if error.status_code != CIM_ERR_NOT_FOUND:
                 raise
             raise CIMError(CIM_ERR_FAILED, f"Unable to delete resource: "
                                            f"{error.status_description}") from None
-        owner = hv.run(f"volume {path!r}", lambda _conn: volume.storagePoolLookupByVolume().name())
+        owner = volume.pool
         if owner != storage.name:
             raise _invalid(f"{where}: volume {path!r} is in storage pool {owner!r}, not in "
                            f"{storage.name!r}")
@@ -427,34 +401,13 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         hv = self.hypervisor
         xml = _storage_pool_xml("CreateChildResourcePool Settings", name, values)
         self._refuse_existing(f"storage pool {name!r}", lambda: hv.storage_pool(name))
-        text = etree.tostring(xml, encoding="unicode")
-        what = f"storage pool {name!r}"
-        handle = hv.run(what, lambda conn: conn.storagePoolDefineXML(text, 0),
-                        read=False, action="define")
-        built = xml.get("type") == "dir"
-        try:
-            if built:
-                hv.run(what, lambda _conn: handle.build(0), read=False, action="build")
-            hv.run(what, lambda _conn: handle.create(0), read=False, action="start")
-            if values.get("Autostart"):
-                hv.run(what, lambda _conn: handle.setAutostart(1), read=False, action="autostart")
-        except CIMError:
-            _undo_pool(handle, built)
-            raise
+        hv.create_storage_pool(xml, autostart=bool(values.get("Autostart")))
 
     def _create_network(self, name: str, values: Mapping[str, Any]) -> None:
         hv = self.hypervisor
         xml = _network_xml("CreateChildResourcePool Settings", name, values, network_ranges(hv))
         self._refuse_existing(f"network {name!r}", lambda: hv.network(name))
-        text = etree.tostring(xml, encoding="unicode")
-        what = f"network {name!r}"
-        handle = hv.run(what, lambda conn: conn.networkDefineXML(text), read=False,
-                        action="define")
-        try:
-            hv.run(what, lambda _conn: handle.create(), read=False, action="start")
-        except CIMError:
-            _quietly(handle.undefine)
-            raise
+        hv.create_network(xml)
 
 
 # --- XML ---------------------------------------------------------------------------------
@@ -640,19 +593,5 @@ def _invalid(message: str) -> CIMError:
     return CIMError(CIM_ERR_INVALID_PARAMETER, message)
 
 
-def _undo_pool(handle: libvirt.virStoragePool, built: bool) -> None:
-    """Remove a pool whose start failed: stopped, its folder removed if we made it, undefined."""
-    if _quietly(handle.isActive):
-        _quietly(handle.destroy)
-    if built:
-        _quietly(handle.delete, 0)
-    _quietly(handle.undefine)
 
 
-def _quietly(call: Callable[..., Any], *args: Any) -> Any:
-    """Undo a step of a failed change; a failure here is logged, the first error is raised."""
-    try:
-        return call(*args)
-    except libvirt.libvirtError as error:
-        _log.warning("could not undo: %s", error.get_error_message())
-        return None

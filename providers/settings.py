@@ -32,8 +32,9 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import guests_named
 from providers.memo import guests, snapshot_instance
-from providers.virt import Domain, Hypervisor, naming, rasd
-from providers.virt.rasd import Kind
+from providers.per_guest import PerGuestProvider
+from providers.virt import Domain, Hypervisor, naming
+from providers.virt.mapping import Kind, disk, resources, system
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
@@ -119,7 +120,7 @@ def rasd_at(hv: Hypervisor, instance_id: object) -> tuple[str, str]:
 def vssd_instance(ctx: RequestContext, hv: Hypervisor, domain: Domain) -> CIMInstance:
     """The VSSD of ``domain`` (asks libvirt for its autostart flag)."""
     classname = naming.classname(hv.prefix, VSSD)
-    values = rasd.system_settings(domain.xml, hv.prefix, _autostart(domain))
+    values = system.system_settings(domain.xml, hv.prefix, _autostart(domain))
     return ctx.instance(classname, **values)
 
 
@@ -129,7 +130,7 @@ def _autostart(domain: Domain) -> bool | None:
 
 
 def rasd_instance(
-    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: resources.Setting
 ) -> CIMInstance:
     """The instance of one resource setting of ``domain``, made once per domain snapshot.
 
@@ -159,13 +160,13 @@ def _rasd_memo(
     return ("rasds", ctx.repository, ctx.namespace, *(kind.value for kind in kinds)), make
 
 
-def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[rasd.Setting]:
+def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[resources.Setting]:
     """The resource settings of ``domain`` (of ``kinds``; default all), in order.
 
     Its XML is read for all of them once per snapshot; the list is shared,
     never to be changed.
     """
-    every = domain.memo("settings", lambda: rasd.settings(domain.xml))
+    every = domain.memo("settings", lambda: resources.settings(domain.xml))
     if kinds is None:
         return every
     wanted = set(kinds)
@@ -173,7 +174,7 @@ def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[ras
 
 
 def _rasd_values(
-    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: rasd.Setting
+    ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: resources.Setting
 ) -> dict[str, Any]:
     values = dict(setting.values)
     if setting.kind is Kind.DISK:
@@ -191,7 +192,7 @@ def _disk_size(domain: Domain, values: dict[str, Any]) -> dict[str, Any]:
     cannot read (missing, say) has no known size, so VirtualQuantity is left
     out rather than reported as 0.
     """
-    size: dict[str, Any] = {"AllocationUnits": rasd.DISK_UNITS, "VirtualQuantityUnits": "byte"}
+    size: dict[str, Any] = {"AllocationUnits": disk.DISK_UNITS, "VirtualQuantityUnits": "byte"}
     source = values.get("Address")
     if not source:
         size["VirtualQuantity"] = 0
@@ -208,19 +209,15 @@ def _disk_size(domain: Domain, values: dict[str, Any]) -> dict[str, Any]:
 # --- providers -------------------------------------------------------------------------------
 
 
-class VirtualSystemSettingDataProvider(InstanceProvider):
+class VirtualSystemSettingDataProvider(PerGuestProvider):
     """``<Prefix>_VirtualSystemSettingData`` (DSP1057): one per libvirt domain."""
 
     lookup_properties = frozenset({"instanceid"})
 
-    def __init__(self, hypervisor: Hypervisor) -> None:
-        self.hypervisor = hypervisor
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
+    def instances_of(
+        self, ctx: RequestContext, classname: str, domain: Domain
     ) -> Iterable[CIMInstance]:
-        for domain in guests(ctx, self.hypervisor):
-            yield vssd_instance(ctx, self.hypervisor, domain)
+        yield vssd_instance(ctx, self.hypervisor, domain)
 
     def enumerate_where(
         self, ctx: RequestContext, classnames: Sequence[str],
@@ -257,7 +254,9 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
     """Every resource setting class (``<Prefix>_DiskResourceAllocationSettingData``...):
     one instance per resource of every libvirt domain, of the class of its kind.
 
-    A deep enumeration of all of them walks the guests once.
+    A deep enumeration of all of them walks the guests once (so, unlike the
+    :class:`~providers.per_guest.PerGuestProvider` classes, it answers for
+    several classes at a time).
     """
 
     identifier = ("InstanceID", "InstanceID")
@@ -292,7 +291,7 @@ class ResourceAllocationSettingDataProvider(InstanceProvider):
                 raise
             raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}): "
                                               f"{error.status_description}") from None
-        setting = rasd.find_setting(domain.xml, kind, ident)
+        setting = resources.find_setting(domain.xml, kind, ident)
         if setting is None:
             raise CIMError(
                 CIM_ERR_NOT_FOUND,

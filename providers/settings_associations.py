@@ -24,18 +24,18 @@ setting or device, never a scan of every guest.
 from __future__ import annotations
 
 import abc
-import enum
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Iterator, Sequence
 
-from pywbem import CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIMInstance, CIMInstanceName
 
 from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
+from providers.lookup import or_none
 from providers.memo import guests
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, settings_of, vssd_path
+from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
-from providers.virt.rasd import Kind
+from providers.virt.mapping import Kind
 from virtcim.provider import AssociationProvider, RequestContext, refers_to
 
 __all__ = [
@@ -59,16 +59,6 @@ _KIND_OF_DEVICE = {
 }
 _DEVICE_OF_KIND = {kind: generic for generic, kind in _KIND_OF_DEVICE.items()}
 
-T = TypeVar("T")
-
-
-class Ternary(enum.IntEnum):
-    """IsDefault / IsCurrent / IsNext of CIM_ElementSettingData."""
-
-    UNKNOWN = 0
-    YES = 1
-    NO = 2
-
 
 class _Source:
     """What a source path names on one hypervisor: a guest, its VSSD, a RASD or a device."""
@@ -84,9 +74,9 @@ class _Source:
         if generic.lower() == COMPUTER_SYSTEM.lower():
             self.guest = guest_name_at(hv, path)
         elif generic.lower() == VSSD.lower():
-            self.vssd = _quietly(lambda: guest_of_vssd(hv, path))
+            self.vssd = or_none(lambda: guest_of_vssd(hv, path))
         elif (kind := _kind_named(generic)) is not None:
-            located = _quietly(lambda: rasd_at(hv, path.keybindings.get("InstanceID")))
+            located = or_none(lambda: rasd_at(hv, path.keybindings.get("InstanceID")))
             self.rasd = (kind, *located) if located else None
         elif device_provider_for(hv, path.classname) is not None:
             location = device_location(hv, path)
@@ -104,14 +94,6 @@ class _Source:
 
 def _kind_named(generic: str) -> Kind | None:
     return next((kind for kind in Kind if kind.value.lower() == generic.lower()), None)
-
-
-def _quietly(find: Callable[[], T]) -> T | None:
-    """The result of ``find()``, or ``None`` when it says the object does not exist."""
-    try:
-        return find()
-    except CIMError:
-        return None
 
 
 class _SettingsAssociation(AssociationProvider, abc.ABC):
@@ -136,7 +118,7 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
         name = _Source(self.hypervisor, source).domain_name
         if name is None:
             return
-        domain = _quietly(lambda: self.hypervisor.domain(name))
+        domain = or_none(lambda: self.hypervisor.domain(name))
         if domain is None:
             return
         for link in self.links(ctx, classname, domain):

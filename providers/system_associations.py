@@ -1,12 +1,8 @@
 """Associations between host, guests, devices, services and capabilities (DSP1042, DSP1057).
 
-Each association class is served by one :class:`LinkProvider` per
-hypervisor, made of *link sources*: each source is one kind of link (guest
-to device, host to a service...), says which classes stand at which role,
-and finds the links at one object by reading only that object's domain. So
-a traversal from one guest costs one guest's work, with 10 guests or 1,000.
-
-The sources here:
+Each association class is served by one :class:`~providers.links.LinkProvider`
+per hypervisor, made of the link sources of every family (see
+:mod:`providers.links`). The sources here:
 
 * :data:`HOSTED_GUESTS` for HostedDependency: Antecedent the host, Dependent
   each guest. This is DMTF's direction (the dependent is hosted on the
@@ -17,24 +13,21 @@ The sources here:
   EnabledLogicalElementCapabilities.
 
 Other modules contribute links to the same associations (host and service
-to their capabilities, host to its services) with :class:`SingletonLink`,
-for objects a hypervisor has one of, built from a function giving the
-object's path: :func:`hosted_service` and :func:`host_capabilities` make the
-usual ones. They are listed in ``providers.ASSOCIATION_LINKS``.
+to their capabilities, host to its services) with
+:class:`~providers.links.SingletonLink`; they are listed in
+``providers.ASSOCIATION_LINKS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Iterable, Iterator
 
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIMInstanceName
 
 from providers.computer_system import (
     COMPUTER_SYSTEM,
     ELEMENT_CAPABILITIES,
-    capabilities_path,
+    guest_capabilities_path,
     guest_name_at,
     guest_path,
 )
@@ -45,184 +38,32 @@ from providers.devices import (
     device_provider_for,
 )
 from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.links import Link
+from providers.lookup import existing_domain
 from providers.memo import guests
-from providers.virt import Domain, Hypervisor, naming
-from virtcim.provider import AssociationProvider, RequestContext, same_keys
+from providers.virt import Domain, Hypervisor
+from virtcim.provider import RequestContext
 
-__all__ = [
-    "GUEST_CAPABILITIES",
-    "GUEST_DEVICES",
-    "HOSTED_GUESTS",
-    "Link",
-    "LinkProvider",
-    "LinkSource",
-    "PathFunction",
-    "SingletonLink",
-    "host_capabilities",
-    "hosted_service",
-]
-
-#: The property values of one association instance: its references, and any other.
-Link = Mapping[str, Any]
-#: The path of an object a hypervisor has one of (its host, a service, capabilities).
-PathFunction = Callable[[RequestContext, Hypervisor], CIMInstanceName]
+__all__ = ["GUEST_CAPABILITIES", "GUEST_DEVICES", "HOSTED_GUESTS"]
 
 
-class LinkSource(Protocol):
-    """One kind of link of an association class."""
-
-    @property
-    def ends(self) -> Mapping[str, frozenset[str]]:
-        """Each reference role and the generic classes (``ComputerSystem``) standing there."""
-        ...
-
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
-        """Every link of this kind on ``hv``."""
-        ...
-
-    def links_at(
-        self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
-    ) -> Iterable[Link]:
-        """The links whose ``role`` end is ``source``.
-
-        ``source`` is of one of the classes :attr:`ends` names for ``role`` (with
-        ``hv``'s prefix) but may name nothing that exists: then there are no links.
-        """
-        ...
 
 
-class AllLinks(Protocol):
-    """A kind of link that can list all its links on a hypervisor."""
-
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
-        """Every link of this kind on ``hv``."""
-        ...
 
 
-SourceT = TypeVar("SourceT", bound=AllLinks)
 
 
-class LinkSetProvider(AssociationProvider, Generic[SourceT]):
-    """An association whose instances are the links its ``sources`` make on one hypervisor.
-
-    Subclasses answer :meth:`references`; a GetInstance follows the links of
-    one of the path's ends.
-    """
-
-    def __init__(self, hypervisor: Hypervisor, sources: Sequence[SourceT]) -> None:
-        self.hypervisor = hypervisor
-        self.sources: tuple[SourceT, ...] = tuple(sources)
-
-    def enumerate_instances(
-        self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
-    ) -> Iterator[CIMInstance]:
-        for source in self.sources:
-            for link in source.all_links(ctx, self.hypervisor):
-                yield ctx.instance(classname, **link)
-
-    def get_instance(
-        self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
-    ) -> CIMInstance:
-        for role, end in path.keybindings.items():
-            if isinstance(end, CIMInstanceName):
-                for link in self.references(ctx, path.classname, end, role):
-                    if same_keys(link.path, path):
-                        return link
-                break
-        raise CIMError(CIM_ERR_NOT_FOUND, f"no link {path} on {self.hypervisor.uri}")
 
 
-class LinkProvider(LinkSetProvider[LinkSource]):
-    """``<Prefix>_<Association>``: the links of its ``sources`` on one hypervisor.
-
-    References reach only the sources whose classes can stand at the
-    source's role.
-    """
-
-    def references(
-        self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
-    ) -> Iterator[CIMInstance]:
-        for links in self.sources:
-            at = self._role(links, source, role)
-            if at:
-                for link in links.links_at(ctx, self.hypervisor, at, source):
-                    yield ctx.instance(classname, **link)
-
-    def _role(self, links: LinkSource, source: CIMInstanceName, role: str | None) -> str:
-        """The role of ``links`` at which ``source`` can stand ('' if none), as ``role`` asks."""
-        for name, generics in links.ends.items():
-            if role is not None and name.lower() != role.lower():
-                continue
-            if self._is_of(source, generics):
-                return name
-        return ""
-
-    def _is_of(self, path: CIMInstanceName, generics: frozenset[str]) -> bool:
-        prefix = self.hypervisor.prefix
-        wanted = path.classname.lower()
-        return any(naming.classname(prefix, generic).lower() == wanted for generic in generics)
 
 
-# -- links between objects a hypervisor has one of ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class SingletonLink:
-    """One link per hypervisor between two objects it has one of each.
-
-    ``paths`` maps each role to the generic class standing there and the
-    function giving that object's path; ``properties`` are the link's other
-    values (``Characteristics``).
-    """
-
-    paths: Mapping[str, tuple[str, PathFunction]]
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def ends(self) -> Mapping[str, frozenset[str]]:
-        return {role: frozenset({generic}) for role, (generic, _) in self.paths.items()}
-
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterable[Link]:
-        return [self._link(ctx, hv)]
-
-    def links_at(
-        self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
-    ) -> Iterable[Link]:
-        link = self._link(ctx, hv)
-        return [link] if same_keys(link[role], source) else []
-
-    def _link(self, ctx: RequestContext, hv: Hypervisor) -> dict[str, Any]:
-        ends = {role: path_of(ctx, hv) for role, (_, path_of) in self.paths.items()}
-        return {**ends, **self.properties}
 
 
-def hosted_service(generic: str, service_path: PathFunction) -> SingletonLink:
-    """HostedService from the host (Antecedent) to the service (Dependent) ``service_path`` gives."""
-    return SingletonLink({"Antecedent": (HOST_SYSTEM, host_path),
-                          "Dependent": (generic, service_path)})
 
 
-def host_capabilities(
-    generic: str, capabilities_path: PathFunction, properties: Mapping[str, Any] | None = None
-) -> SingletonLink:
-    """ElementCapabilities from the host (ManagedElement) to the capabilities given."""
-    return SingletonLink({"ManagedElement": (HOST_SYSTEM, host_path),
-                          "Capabilities": (generic, capabilities_path)}, dict(properties or {}))
 
-
-# -- links of each guest ------------------------------------------------------------------------
-
-
-def existing_domain(hv: Hypervisor, name: str | None) -> Domain | None:
-    """The domain ``name``, or ``None`` when there is none (a link to nothing is no link)."""
-    if name is None:
-        return None
-    try:
-        return hv.domain(name)
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return None
 
 
 class HostedGuests:
@@ -309,7 +150,7 @@ class GuestCapabilities:
     @staticmethod
     def _link(ctx: RequestContext, hv: Hypervisor, name: str) -> Link:
         return {"ManagedElement": guest_path(ctx, hv, name),
-                "Capabilities": capabilities_path(ctx, hv, name)}
+                "Capabilities": guest_capabilities_path(ctx, hv, name)}
 
 
 HOSTED_GUESTS = HostedGuests()

@@ -33,11 +33,15 @@ are hot-plugged, a CD-ROM's medium changed, memory ballooned up to the
 running maximum, vCPUs added or removed up to the running maximum. What the
 driver cannot change live (it answers "not supported") is changed in the
 definition only and takes effect at the next start.
+
+This module is long because it is one concept: the service's six methods
+share the way a change is checked, applied and undone (:class:`_GuestChange`
+and its helpers); the mapping of each setting lives in
+:mod:`providers.virt.mapping`.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -57,10 +61,17 @@ import virtcim
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at, guest_path
 from providers.host import HOST_SYSTEM
+from providers.lookup import or_none
 from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
 from providers.singleton import SingletonProvider
-from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming, rasd
-from providers.virt.rasd import Kind
+from providers.valuemaps import (
+    EnabledState,
+    OperationalStatus,
+    SystemManagementMethod,
+    SystemManagementReturnCode,
+)
+from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming
+from providers.virt.mapping import Kind, SettingsRefused, processor, resources, system
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -68,8 +79,6 @@ __all__ = [
     "MANAGEMENT_CAPABILITIES_ID",
     "MANAGEMENT_SERVICE",
     "SERVICE_NAME",
-    "MethodsSupported",
-    "ReturnCode",
     "VirtualSystemManagementCapabilitiesProvider",
     "VirtualSystemManagementServiceProvider",
     "management_capabilities_path",
@@ -89,37 +98,6 @@ LIBVIRT_CIM_REVISION = "1346"
 LIBVIRT_CIM_CHANGESET = "a5a073c"
 #: Prefixes of classes any hypervisor's methods accept besides its own.
 _GENERIC_PREFIXES = ("CIM", "Virt")
-
-
-class ReturnCode(enum.IntEnum):
-    """Return values of the VirtualSystemManagementService methods (DMTF ValueMap)."""
-
-    COMPLETED = 0
-    NOT_SUPPORTED = 1
-    FAILED = 2
-    TIMEOUT = 3
-    INVALID_PARAMETER = 4
-    INVALID_STATE = 5
-    INCOMPATIBLE_PARAMETERS = 6
-
-
-class MethodsSupported(enum.IntEnum):
-    """VirtualSystemManagementCapabilities.SynchronousMethodsSupported values."""
-
-    DEFINE_SYSTEM = 2
-    DESTROY_SYSTEM = 3
-    MODIFY_RESOURCE_SETTINGS = 5
-    MODIFY_SYSTEM_SETTINGS = 6
-    REMOVE_RESOURCES = 7
-    ADD_RESOURCES = 10
-
-
-class ServiceEnabledState(enum.IntEnum):
-    ENABLED = 2
-
-
-class ServiceOperationalStatus(enum.IntEnum):
-    OK = 2
 
 
 def management_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
@@ -152,13 +130,13 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
         hv = self.hypervisor
-        hypervisor_type = hv.run("hypervisor type", lambda conn: conn.getType(), read=True)
+        hypervisor_type = hv.hypervisor_type()
         return {
             "ElementName": SERVICE_NAME,
             "Caption": f"{hypervisor_type} {_dotted(hv.version())}",
             "Description": f"Defines and changes the guests of {hv.uri}",
-            "EnabledState": ServiceEnabledState.ENABLED,
-            "OperationalStatus": [ServiceOperationalStatus.OK],
+            "EnabledState": EnabledState.ENABLED,
+            "OperationalStatus": [OperationalStatus.OK],
             "Release": virtcim.__version__,
             "LibvirtVersion": _dotted(hv.library_version()),
             "Revision": LIBVIRT_CIM_REVISION,
@@ -179,12 +157,12 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         """Define a new, stopped guest from a VSSD, RASDs and an optional reference."""
         hv = self.hypervisor
         values = self._system_values("DefineSystem", SystemSettings)
-        name = _checked("DefineSystem SystemSettings", lambda: rasd.system_name(values))
+        name = _checked("DefineSystem SystemSettings", lambda: system.system_name(values))
         uuid = values.get("UUID") or None
         self._refuse_existing(name, uuid)
         xml = self._starting_definition(name, values, ReferenceConfiguration)
         where = "DefineSystem SystemSettings"
-        _checked(where, lambda: rasd.apply_system_settings(xml, values))
+        _checked(where, lambda: system.apply_system_settings(xml, values))
         if uuid:
             _checked(where, lambda: xml.set_uuid(uuid))
         seen: set[str] = set()
@@ -202,7 +180,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             if values.get("AutoStart"):
                 domain.set_autostart(True)
         _log.info("defined guest %r on %s", domain.name, hv.uri)
-        return ReturnCode.COMPLETED, {"ResultingSystem": guest_path(ctx, hv, domain.name)}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingSystem": guest_path(ctx, hv, domain.name)}
 
     @cim_method
     def DestroySystem(
@@ -217,7 +195,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             if persistent:
                 domain.undefine()
         _log.info("destroyed guest %r on %s", domain.name, self.hypervisor.uri)
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     @cim_method
     def ModifySystemSettings(
@@ -235,13 +213,13 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         uuid = values.get("UUID")
         if uuid and uuid.lower() != (config.uuid or "").lower():
             self._refuse_new_uuid(where, domain, uuid)
-        _checked(where, lambda: rasd.apply_system_settings(config, values))
+        _checked(where, lambda: system.apply_system_settings(config, values))
         autostart = values.get("AutoStart")
         with domain.transaction():
             domain.redefine(config)
             if autostart is not None:
                 domain.set_autostart(bool(autostart))
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     @cim_method
     def AddResourceSettings(
@@ -270,7 +248,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         live = [_attach(domain, config.find_device(ident)) for _, ident in added]
         self._commit(domain, config, live)
         resulting = [rasd_path(ctx, hv, kind, domain.name, ident) for kind, ident in added]
-        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
     @cim_method
     def ModifyResourceSettings(
@@ -294,7 +272,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             for change in changes.values():
                 transaction.track(change.domain)
                 self._apply_change(change)
-        return ReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
+        return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
     @cim_method
     def RemoveResourceSettings(
@@ -316,7 +294,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             for change in changes.values():
                 transaction.track(change.domain)
                 self._apply_change(change)
-        return ReturnCode.COMPLETED
+        return SystemManagementReturnCode.COMPLETED
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -342,7 +320,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: {classname} is not a class of {self.hypervisor.prefix} "
                            "guests")  # fmt: skip
-        return _checked(where, lambda: rasd.kind_of(generic, values))
+        return _checked(where, lambda: resources.kind_of(generic, values))
 
     def _our_prefix(self, prefix: str) -> bool:
         return prefix.lower() in {self.hypervisor.prefix.lower(), *map(str.lower, _GENERIC_PREFIXES)}
@@ -350,9 +328,9 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     def _apply(self, where: str, xml: DomainXML, kind: Kind, values: Mapping[str, Any]) -> str:
         hv = self.hypervisor
         values = _with_default_network(hv, kind, values)
-        ident = _checked(where, lambda: rasd.apply_resource(xml, kind, values, driver=hv.driver,
+        ident = _checked(where, lambda: resources.apply_resource(xml, kind, values, driver=hv.driver,
                                                             defining=True))  # fmt: skip
-        _check_network(hv, where, xml.find_device(ident) if kind.is_device else None)
+        _check_network(hv.uri, where, xml.find_device(ident) if kind.is_device else None)
         return ident
 
     def _add_device(
@@ -361,8 +339,8 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         """Add a new device to ``config``; return its device id."""
         hv = self.hypervisor
         values = _with_default_network(hv, kind, values)
-        element = _checked(where, lambda: rasd.build_device(kind, values, driver=hv.driver))
-        _check_network(hv, where, element)
+        element = _checked(where, lambda: resources.build_device(kind, values, driver=hv.driver))
+        _check_network(hv.uri, where, element)
         _checked(where, lambda: config.add_device(element))
         return device_id(element) or ""
 
@@ -407,7 +385,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         if uuid:
             taken.append((f"UUID {uuid}", lambda: hv.domain_by_uuid(uuid)))
         for what, find in taken:
-            existing = _found(find)
+            existing = or_none(find)
             if existing is not None:
                 raise CIMError(CIM_ERR_FAILED,
                                f"DefineSystem: Failed to define domain: guest "
@@ -417,7 +395,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         """``CIM_ERR_FAILED``: a guest keeps its UUID; libvirt-cim's clients look for the
         guest that already has it (``'web2' is already defined``)."""
         hv = self.hypervisor
-        holder = _found(lambda: hv.domain_by_uuid(uuid))
+        holder = or_none(lambda: hv.domain_by_uuid(uuid))
         if holder is not None:
             raise CIMError(CIM_ERR_FAILED,
                            f"{where}: guest {domain.name!r} cannot take UUID {uuid}: domain "
@@ -438,10 +416,10 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
                                f"DefineSystem ReferenceConfiguration: "
                                f"{error.status_description}") from None  # fmt: skip
             return _checked("DefineSystem ReferenceConfiguration",
-                            lambda: rasd.clone_definition(source.config(), name, driver=hv.driver))  # fmt: skip
+                            lambda: system.clone_definition(source.config(), name, driver=hv.driver))  # fmt: skip
         domain_type, os_type = _new_guest_type(hv, values)
         return _checked("DefineSystem SystemSettings",
-                        lambda: rasd.new_domain(name, domain_type, os_type))  # fmt: skip
+                        lambda: system.new_domain(name, domain_type, os_type))  # fmt: skip
 
     def _commit(
         self, domain: Domain, config: DomainXML, live: Sequence[Callable[[], None]]
@@ -483,11 +461,11 @@ class _GuestChange:
             self._existing(where, kind, ident)
             network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
-            where, lambda: rasd.apply_resource(self.config, kind, values, ident, driver=driver)
+            where, lambda: resources.apply_resource(self.config, kind, values, ident, driver=driver)
         )
         changed = self.config.find_device(new_ident) if kind.is_device else None
         if changed is not None and _network_of(changed) != network:
-            _check_network(self.domain.hypervisor, where, changed)
+            _check_network(self.domain.hypervisor.uri, where, changed)
         if kind is Kind.MEM:
             self._live_memory(values)
         elif kind is Kind.PROC:
@@ -525,7 +503,7 @@ class _GuestChange:
             count = int(values["VirtualQuantity"])
             if count <= self.domain.xml.max_vcpus:
                 self.after_steps.append(lambda: self.domain.set_vcpus(count, live=True))
-        tuning = rasd.cpu_tuning(values)
+        tuning = processor.cpu_tuning(values)
         if tuning:
             self.after_steps.append(lambda: self.domain.set_scheduler(tuning, live=True))
 
@@ -551,7 +529,7 @@ class VirtualSystemManagementCapabilitiesProvider(SingletonProvider):
             "ElementName": MANAGEMENT_CAPABILITIES_ID,
             "ElementNameEditSupported": False,
             "VirtualSystemTypesSupported": [self.hypervisor.prefix],
-            "SynchronousMethodsSupported": list(MethodsSupported),
+            "SynchronousMethodsSupported": list(SystemManagementMethod),
             "AsynchronousMethodsSupported": [],
         }
 
@@ -580,18 +558,8 @@ def _checked(where: str, step: Callable[[], Any]) -> Any:
         return step()
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if error.args else str(error)
-        code = CIM_ERR_FAILED if isinstance(error, rasd.SettingsRefused) else CIM_ERR_INVALID_PARAMETER
+        code = CIM_ERR_FAILED if isinstance(error, SettingsRefused) else CIM_ERR_INVALID_PARAMETER
         raise CIMError(code, f"{where}: {message}") from None
-
-
-def _found(find: Callable[[], Domain]) -> Domain | None:
-    """The guest ``find()`` returns, or ``None`` when there is none."""
-    try:
-        return find()
-    except CIMError as error:
-        if error.status_code != CIM_ERR_NOT_FOUND:
-            raise
-        return None
 
 
 def _with_default_network(
@@ -609,17 +577,17 @@ def _with_default_network(
     return {**values, "NetworkName": "default" if "default" in names else sorted(names)[0]}
 
 
-def _check_network(hv: Hypervisor, where: str, element: etree._Element | None) -> None:
+def _check_network(uri: str, where: str, element: etree._Element | None) -> None:
     """Refuse an interface on a virtual network with no name.
 
-    One that names a network ``hv`` does not have is taken, as libvirt and
+    One that names a network the hypervisor at ``uri`` does not have is taken, as libvirt and
     libvirt-cim take it: starting the guest fails, "Network not found", and
     the interface comes from no pool until the network exists.
     """
     if _network_of(element) == "":
         raise CIMError(CIM_ERR_FAILED,
                        f"{where}: Network not found: the interface names no virtual network "
-                       f"on {hv.uri}")
+                       f"on {uri}")
 
 
 def _network_of(element: etree._Element | None) -> str | None:

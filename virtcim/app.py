@@ -11,23 +11,29 @@ from __future__ import annotations
 import gc
 import logging
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from providers import register_providers
 from providers.classes import build_repository
+from providers.indications import LibvirtIndications
 from providers.virt.connection import Hypervisor
 from virtcim.authorization import Authorizer
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
+from virtcim.indications import IndicationBroker, register_indications
 from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
+from virtcim.job_providers import register_jobs
+from virtcim.jobs import JobRegistry
 from virtcim.operations.dispatcher import Dispatcher
 from virtcim.operations.pull import PullSettings
 from virtcim.operations.static import register_static_instances
-from virtcim.provider import ProviderRegistry
+from virtcim.provider import ProviderRegistry, RequestContext
 from virtcim.repository.schema import Repository
 from virtcim.service import CIMService
+from virtcim.state import StateStore
 
 __all__ = ["INTEROP_NAMESPACE", "MODEL_NAMESPACE", "Application", "build_application", "serve"]
 
@@ -46,15 +52,18 @@ class Application:
     repository: Repository
     dispatcher: Dispatcher
     server: HTTPServerGroup
+    broker: IndicationBroker
+    libvirt_indications: LibvirtIndications
+    jobs: JobRegistry
+    state: StateStore
 
     def start(self) -> None:
+        self.libvirt_indications.start()
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop()
-        self.dispatcher.close()
-        for hypervisor in self.hypervisors:
-            hypervisor.close()
+        self._close()
 
     def serve_forever(self, load_settings: Callable[[], Settings] | None = None) -> int:
         """Serve until SIGTERM or SIGINT; on SIGHUP, :meth:`reload` what ``load_settings``
@@ -63,12 +72,20 @@ class Application:
         if load_settings is not None:
             def reload() -> None:
                 self.reload(load_settings)
+        self.libvirt_indications.start()
         try:
             return self.server.serve_forever(reload)
         finally:
-            self.dispatcher.close()
-            for hypervisor in self.hypervisors:
-                hypervisor.close()
+            self._close()
+
+    def _close(self) -> None:
+        self.libvirt_indications.stop()
+        self.jobs.close()
+        self.broker.close()
+        self.state.close()
+        self.dispatcher.close()
+        for hypervisor in self.hypervisors:
+            hypervisor.close()
 
 
     def reload(self, load_settings: Callable[[], Settings]) -> None:
@@ -118,9 +135,21 @@ def build_application(settings: Settings) -> Application:
     authorizer = Authorizer(settings.roles, settings.read_only)
     if settings.auth != "none" and not authorizer.configured:
         log.warning("no [roles] configured: every authenticated user has full access")
-    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, authorizer=authorizer)
+    state = _state_store(settings)
+    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, state)
+    register_indications(registry, profiles, broker)
+    jobs = JobRegistry(repository, state, broker.publish)
+    register_jobs(registry, MODEL_NAMESPACE, jobs)
+    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs,
+                            authorizer=authorizer)
+
+    def context(namespace: str) -> RequestContext:
+        return RequestContext(namespace, repository, dispatcher, host=host)
+
+    libvirt_indications = LibvirtIndications(hypervisors, broker, context)
     server = HTTPServerGroup.from_settings(settings, CIMService(dispatcher))
-    return Application(settings, hypervisors, repository, dispatcher, server)
+    return Application(settings, hypervisors, repository, dispatcher, server, broker,
+                       libvirt_indications, jobs, state)
 
 
 def serve(settings: Settings, load_settings: Callable[[], Settings] | None = None) -> int:
@@ -166,6 +195,17 @@ def _cache_dir(settings: Settings) -> Path | None:
                     folder, error.strerror)
         return None
     return folder
+
+
+def _state_store(settings: Settings) -> StateStore:
+    """The state folder's store of subscriptions and jobs; none if it cannot be made."""
+    path = settings.state_dir / "state.sqlite"
+    try:
+        return StateStore(path)
+    except (OSError, sqlite3.Error) as error:
+        log.warning("subscriptions and jobs cannot be kept in %s (%s): they end with the process",
+                    path, error)
+        return StateStore(None)
 
 
 def _auth_mechanism(settings: Settings) -> AuthenticationMechanism:

@@ -24,6 +24,15 @@ enumerations. So a provider only produces and changes instances:
 Providers raise :class:`pywbem.CIMError` for failures a client should see,
 with a message naming the object (``no guest 'web1' on qemu:///system``).
 Anything else they raise is reported as ``CIM_ERR_FAILED`` and logged.
+
+What the operations layer has checked before any provider method is called:
+the namespace exists; the class exists in it, named as the repository names
+it (the ``classname`` and every path's class are its canonical spelling);
+the provider is the one registered for that exact class. Each method's
+docstring says what else is checked, and what is left to the provider. A
+provider always checks the *values* it is given against the objects it
+serves (a key that names no guest, a setting libvirt cannot take), and
+never trusts a string to be well formed: every value came from a client.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from pywbem import (
 )
 
 if TYPE_CHECKING:
+    from virtcim.jobs import JobRegistry
     from virtcim.repository.schema import Repository
 
 __all__ = [
@@ -55,6 +65,8 @@ __all__ = [
     "SharedInstance",
     "UnsupportedMethod",
     "cim_method",
+    "refers_to",
+    "same_keys",
 ]
 
 
@@ -96,6 +108,9 @@ class RequestContext:
     user: str | None = None
     host: str = "localhost"
     addressed: str | None = None
+    #: Where a method whose work outlasts the request starts its job; ``None``
+    #: where the server keeps no jobs (the work is then done before returning).
+    jobs: JobRegistry | None = None
     #: What :meth:`memo` keeps; shared by the contexts of one request.
     memos: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -190,6 +205,11 @@ class InstanceProvider(Provider):
         ``property_list`` is a hint (``None``: all properties): a provider may
         skip work for properties the client did not ask for; the operations
         layer filters anyway.
+
+        Checked before: nothing beyond the class. Done after, by the
+        operations layer: property lists, qualifiers, class origin, deep
+        inheritance and typing against the class declaration (a provider
+        returns plain values through :meth:`RequestContext.instance`).
         """
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{classname} cannot be enumerated")
 
@@ -234,14 +254,29 @@ class InstanceProvider(Provider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none."""
+        """The instance at ``path``; ``CIM_ERR_NOT_FOUND`` when there is none.
+
+        Checked before: ``path`` has a value for every key of its class and
+        carries only those keys, in this namespace (a path lacking one is
+        refused as :attr:`identifier` says). Left to the provider: whether
+        the key values name an object, and their types and form (a key is
+        whatever the client sent: a string where an integer was meant, a
+        name with a ``/``). The operations layer words a ``CIM_ERR_NOT_FOUND``
+        for libvirt-cim's clients, naming the key that matched nothing,
+        unless the provider's message starts ``No such instance``.
+        """
         for inst in self.enumerate_instances(ctx, path.classname, property_list):
             if same_keys(inst.path, path):
                 return inst
         raise CIMError(CIM_ERR_NOT_FOUND, f"no instance {path}")
 
     def create_instance(self, ctx: RequestContext, instance: CIMInstance) -> CIMInstanceName:
-        """Create ``instance`` and return its path."""
+        """Create ``instance`` and return its path.
+
+        Checked before: every property is declared by the class and typed as
+        declared. Left to the provider: which properties it requires, their
+        values, and refusing an instance that exists (``CIM_ERR_ALREADY_EXISTS``).
+        """
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{instance.classname} instances cannot be created")
 
     def modify_instance(
@@ -251,11 +286,20 @@ class InstanceProvider(Provider):
 
         ``property_list`` names the properties to change (``None``: all of
         those present in ``instance``).
+
+        Checked before: the instance has a path, its properties and the
+        ``property_list`` names are declared and typed (names in the class's
+        spelling). Left to the provider: that the path names an object, and
+        which properties may change.
         """
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{instance.classname} instances cannot be modified")
 
     def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
-        """Delete the instance at ``path``."""
+        """Delete the instance at ``path``.
+
+        Checked before: the class has a provider. Left to the provider: that
+        every key is there and names an object (``CIM_ERR_NOT_FOUND``).
+        """
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{path.classname} instances cannot be deleted")
 
 
@@ -276,6 +320,13 @@ class AssociationProvider(InstanceProvider):
         ``role``, when given, names the reference property that must point
         at ``source``. The default scans every link; providers over large
         sets override it so that one object's links cost one object's work.
+
+        Checked before: ``source`` names an instance that exists (its own
+        provider's GetInstance found it) and is given by its keys alone;
+        AssocClass, ResultClass, Role and ResultRole name what they should.
+        Done after: the ResultRole and ResultClass filters, and fetching the
+        other ends. Left to the provider: only links where ``source`` stands
+        at ``role`` (any role when ``None``).
         """
         for link in self.enumerate_instances(ctx, classname, None):
             if refers_to(link, source, role):
@@ -292,6 +343,16 @@ def cim_method(func: F) -> F:
     instance or class path and ``params`` the input parameters, typed by the
     method's declaration (only those the client sent). It returns the return
     value, or ``(return_value, {output name: value})``.
+
+    Checked before: the class declares the method; every parameter sent is
+    an input parameter of it, given once, typed as declared (embedded
+    instances re-typed against their own class, which must be of the
+    declared one; a blank reference, as libvirt-cim's clients send an absent
+    one, is ``None``); an instance ``target`` exists (its GetInstance found
+    it). Done after: the return value and outputs typed as declared. Left
+    to the provider: parameters it requires (a missing one is simply not in
+    ``params``), the values of everything, and embedded instances' properties
+    beyond their types.
     """
     func.__cim_method__ = True  # type: ignore[attr-defined]
     return func

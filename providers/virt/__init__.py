@@ -3,9 +3,13 @@
 Providers reach libvirt only through this package:
 
 * :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
-  domains, host, storage pools, networks, events, transactions;
-* :class:`~providers.virt.domain.Domain` and :class:`~providers.virt.domain.DomainXML`
-  — a domain's state and definition, read and edited;
+  domains, host, events, transactions, and (:mod:`providers.virt.storage`) storage
+  pools, volumes and networks;
+* :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
+* :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
+* :mod:`providers.virt.mapping` — each device element, the domain and the system settings
+  to and from CIM settings;
+* :class:`~providers.virt.transaction.Transaction` — changes undone together on failure;
 * :mod:`providers.virt.naming` — class prefixes, InstanceIDs, device ids;
 * :mod:`providers.virt.errors` — libvirt errors as CIM errors;
 * :mod:`providers.virt.units` — AllocationUnits and libvirt units.
@@ -15,25 +19,20 @@ from providers.virt.connection import (
     DomainListing,
     Event,
     Hypervisor,
-    Network,
     NodeInfo,
-    StoragePool,
     start_event_loop,
 )
-from providers.virt.domain import (
-    CharDevice,
-    Controller,
-    Disk,
-    Domain,
-    DomainState,
-    DomainXML,
-    Graphics,
-    Input,
-    Interface,
-    Transaction,
-    device_id,
-    parse_xml,
-)
+from providers.virt.domain import Domain, DomainState
+from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.mapping import device_id
+from providers.virt.mapping.console import CharDevice
+from providers.virt.mapping.controller import Controller
+from providers.virt.mapping.disk import Disk
+from providers.virt.mapping.graphics import Graphics
+from providers.virt.mapping.input import Input
+from providers.virt.mapping.interface import Interface
+from providers.virt.storage import Network, StoragePool, Volume
+from providers.virt.transaction import Transaction
 
 __all__ = [
     "CharDevice",
@@ -52,6 +51,7 @@ __all__ = [
     "NodeInfo",
     "StoragePool",
     "Transaction",
+    "Volume",
     "device_id",
     "parse_xml",
     "start_event_loop",

@@ -29,6 +29,11 @@ share one state while any of them is open (a second ``libvirt.open`` sees
 and makes the same changes, and its changes raise events on the first); the
 state starts afresh once all are closed. ``test:///path/to/node.xml`` loads
 a custom node.
+
+The module is long because it is one concept, the connection: opening,
+reopening, events and the domain cache all guard the same ``virConnect``
+(storage and networks are in :mod:`providers.virt.storage`, a domain's
+operations in :mod:`providers.virt.domain`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import libvirt
@@ -49,15 +54,16 @@ from lxml import etree
 from pywbem import CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import errors, naming
-from providers.virt.domain import Domain, DomainXML, Transaction, parse_xml
+from providers.virt.domain import Domain
+from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.storage import StorageAndNetworks
+from providers.virt.transaction import Transaction
 
 __all__ = [
     "DomainListing",
     "Event",
     "Hypervisor",
-    "Network",
     "NodeInfo",
-    "StoragePool",
     "start_event_loop",
 ]
 
@@ -172,6 +178,12 @@ class Event:
     event_id: int
     detail: tuple[Any, ...]
 
+    @property
+    def undefines_domain(self) -> bool:
+        """Whether this event says a domain was undefined."""
+        return (self.kind == "domain" and self.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
+                and self.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,))
+
 
 @dataclass(frozen=True)
 class NodeInfo:
@@ -187,51 +199,8 @@ class NodeInfo:
     threads: int
 
 
-@dataclass(frozen=True)
-class StoragePool:
-    """A libvirt storage pool as fetched at one moment (sizes in bytes)."""
-
-    name: str
-    uuid: str
-    is_active: bool
-    autostart: bool
-    capacity: int
-    allocation: int
-    available: int
-    xml: etree._Element = field(repr=False, compare=False)
-    handle: libvirt.virStoragePool = field(repr=False, compare=False)
-
-    @property
-    def pool_type(self) -> str | None:
-        """``dir``, ``fs``, ``netfs``, ``logical``, ``iscsi``..."""
-        return self.xml.get("type")
-
-    @property
-    def target_path(self) -> str | None:
-        return self.xml.findtext("target/path")
 
 
-@dataclass(frozen=True)
-class Network:
-    """A libvirt virtual network as fetched at one moment."""
-
-    name: str
-    uuid: str
-    is_active: bool
-    autostart: bool
-    xml: etree._Element = field(repr=False, compare=False)
-    handle: libvirt.virNetwork = field(repr=False, compare=False)
-
-    @property
-    def bridge(self) -> str | None:
-        bridge = self.xml.find("bridge")
-        return bridge.get("name") if bridge is not None else None
-
-    @property
-    def forward_mode(self) -> str | None:
-        """``nat``, ``route``, ``bridge``...; ``None`` for an isolated network."""
-        forward = self.xml.find("forward")
-        return forward.get("mode", "nat") if forward is not None else None
 
 
 @dataclass
@@ -349,7 +318,7 @@ def _unless_vanished(handle: libvirt.virDomain, call: Callable[..., T], *args: A
 # --- the hypervisor --------------------------------------------------------------------------
 
 
-class Hypervisor:
+class Hypervisor(StorageAndNetworks):
     """One libvirt URI: its shared connection, domain cache and events.
 
     Every public method raises :class:`pywbem.CIMError` on failure, with a
@@ -455,7 +424,7 @@ class Hypervisor:
         return self.domain_by_uuid(handle.UUIDString())
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> Iterator[Transaction[Domain]]:
         """A :class:`Transaction`: on failure inside the block, libvirt is put back.
 
         Example::
@@ -492,37 +461,13 @@ class Hypervisor:
         """The hypervisor's version (major, minor, release)."""
         return _version(self.run("hypervisor version", lambda conn: conn.getVersion(), read=True))
 
+    def hypervisor_type(self) -> str:
+        """The hypervisor's name as libvirt gives it (``QEMU``, ``Test``...)."""
+        return self.run("hypervisor type", lambda conn: conn.getType(), read=True)
+
     def library_version(self) -> tuple[int, int, int]:
         """The libvirt version behind the connection."""
         return _version(self.run("libvirt version", lambda conn: conn.getLibVersion(), read=True))
-
-    # storage and networks
-
-    def storage_pools(self) -> list[StoragePool]:
-        return self.run(
-            "storage pools",
-            lambda conn: [_storage_pool(pool) for pool in conn.listAllStoragePools()],
-            read=True,
-        )
-
-    def storage_pool(self, name: str) -> StoragePool:
-        return self.run(
-            f"storage pool {name!r}",
-            lambda conn: _storage_pool(conn.storagePoolLookupByName(name)),
-            read=True,
-        )
-
-    def networks(self) -> list[Network]:
-        return self.run(
-            "networks",
-            lambda conn: [_network(network) for network in conn.listAllNetworks()],
-            read=True,
-        )
-
-    def network(self, name: str) -> Network:
-        return self.run(
-            f"network {name!r}", lambda conn: _network(conn.networkLookupByName(name)), read=True
-        )
 
     # events
 
@@ -611,8 +556,8 @@ class Hypervisor:
                 self._broken = None
             callbacks, self._callbacks = self._callbacks, []
         for deregister, callback_id in callbacks:
-            _quietly(deregister, callback_id)
-        _quietly(conn.close)
+            errors.ignoring(deregister, callback_id, level=logging.DEBUG)
+        errors.ignoring(conn.close, level=logging.DEBUG)
         self._clear_cache()
 
     def _is_current(self, conn: libvirt.virConnect) -> bool:
@@ -633,7 +578,7 @@ class Hypervisor:
         self._clear_cache()
 
     def _register_events(self, conn: libvirt.virConnect) -> None:
-        _quietly(conn.setKeepAlive, *_KEEPALIVE)
+        errors.ignoring(conn.setKeepAlive, *_KEEPALIVE, level=logging.DEBUG)
         self._callbacks = []
         try:
             conn.registerCloseCallback(self._on_connection_closed, None)
@@ -816,40 +761,10 @@ class Hypervisor:
             self._epoch += 1
 
 
-def _storage_pool(handle: libvirt.virStoragePool) -> StoragePool:
-    _state, capacity, allocation, available = handle.info()
-    return StoragePool(
-        name=handle.name(),
-        uuid=handle.UUIDString(),
-        is_active=bool(handle.isActive()),
-        autostart=bool(handle.autostart()),
-        capacity=capacity,
-        allocation=allocation,
-        available=available,
-        xml=parse_xml(handle.XMLDesc(0)),
-        handle=handle,
-    )
 
 
-def _network(handle: libvirt.virNetwork) -> Network:
-    return Network(
-        name=handle.name(),
-        uuid=handle.UUIDString(),
-        is_active=bool(handle.isActive()),
-        autostart=bool(handle.autostart()),
-        xml=parse_xml(handle.XMLDesc(0)),
-        handle=handle,
-    )
 
 
 def _version(number: int) -> tuple[int, int, int]:
     """libvirt's major * 1,000,000 + minor * 1,000 + release encoding, split."""
     return number // 1_000_000, number // 1_000 % 1_000, number % 1_000
-
-
-def _quietly(call: Callable[..., Any], *args: Any) -> None:
-    """Call something whose failure changes nothing (tearing down a dead connection)."""
-    try:
-        call(*args)
-    except libvirt.libvirtError as error:
-        _log.debug("ignored: %s", error.get_error_message())

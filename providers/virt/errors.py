@@ -12,8 +12,9 @@ Use :func:`translate` around libvirt calls; :class:`Hypervisor.run
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import libvirt
 from pywbem import (
@@ -26,7 +27,7 @@ from pywbem import (
     CIMError,
 )
 
-__all__ = ["cim_error", "is_connection_error", "translate", "unreachable"]
+__all__ = ["cim_error", "ignoring", "is_connection_error", "translate", "unreachable"]
 
 _log = logging.getLogger(__name__)
 
@@ -139,6 +140,19 @@ def translate(what: str, uri: str, action: str | None = None) -> Iterator[None]:
         yield
     except libvirt.libvirtError as error:
         raise cim_error(error, what, uri, action) from error
+
+
+def ignoring(call: Callable[..., Any], *args: Any, level: int = logging.WARNING) -> Any:
+    """``call(*args)`` where a libvirt failure must not hide what came before.
+
+    For undoing a failed change and tearing down a dead connection: the
+    failure is logged at ``level`` and ``None`` returned.
+    """
+    try:
+        return call(*args)
+    except libvirt.libvirtError as error:
+        _log.log(level, "ignored: %s", _libvirt_text(error))
+        return None
 
 
 #: The object each not-found code is about, as ``what`` names it ("guest 'web1'").

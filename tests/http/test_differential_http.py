@@ -1,6 +1,6 @@
 """The pywbem_mock differential suite again, over real HTTP with pywbem's client.
 
-Every test of :mod:`tests.unit.test_differential_mock` runs here with ``conn``
+Every case of :mod:`tests.differential_cases` runs here with ``conn``
 a ``pywbem.WBEMConnection`` to a server on loopback serving the same model,
 so codec and transport are compared with the reference too.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import pywbem
 
-from tests.unit.test_differential_mock import *  # noqa: F403 - the tests to run again
-from tests.unit.test_differential_mock import INSTANCES, NS, SCHEMA
+from tests.differential_cases import *  # noqa: F403 - the cases to run again
+from tests.differential_cases import INSTANCES, NS, SCHEMA
 from virtcim.http.server import HTTPServerGroup, Listener
 from virtcim.operations import Dispatcher, register_static_instances
 from virtcim.provider import ProviderRegistry

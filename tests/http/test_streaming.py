@@ -56,15 +56,15 @@ def enumerate_raw(server: RunningServer, classname: str,
 
 def failing_after(count: int):
     """A ComputerSystem instance builder that breaks at the ``count``-th guest."""
-    build = ComputerSystemProvider._instance
+    build = ComputerSystemProvider.instances_of
     calls = iter(range(count + 1))
 
-    def instance(self, ctx, classname, domain):
+    def instances_of(self, ctx, classname, domain):
         if next(calls, count) == count:
             raise RuntimeError("the guest list broke mid-way")
         return build(self, ctx, classname, domain)
 
-    return mock.patch.object(ComputerSystemProvider, "_instance", instance)
+    return mock.patch.object(ComputerSystemProvider, "instances_of", instances_of)
 
 
 def test_a_large_enumeration_arrives_chunked_without_trailers(server):

@@ -7,7 +7,10 @@ an object it did not name.
 """
 
 import functools
+import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -15,6 +18,8 @@ import libvirt
 import pytest
 from lxml import etree
 from lxml.builder import E
+
+from providers.virt import Hypervisor
 
 NAME_PREFIX = "virtcim-test-"
 TINY_GUEST_MEMORY_MIB = 64
@@ -174,3 +179,20 @@ def tiny_guest_xml(qemu_conn: libvirt.virConnect) -> Callable[[str], str]:
     offered = capabilities.xpath("guest[arch/@name=$arch]/arch/domain/@type", arch=arch)
     virt_type = "kvm" if "kvm" in offered else "qemu"
     return functools.partial(build_tiny_guest_xml, arch=arch, virt_type=virt_type)
+
+
+@pytest.fixture
+def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
+    """The adapter's connection to the daemon, closed afterwards."""
+    hv = Hypervisor(qemu_uri)
+    yield hv
+    hv.close()
+
+
+@pytest.fixture
+def pool_dir() -> Iterator[str]:
+    """A folder path the QEMU user can reach, not yet made (a pool makes it); removed afterwards."""
+    parent = tempfile.mkdtemp(prefix="virtcim-pool-")
+    os.chmod(parent, 0o755)
+    yield os.path.join(parent, "images")
+    shutil.rmtree(parent, ignore_errors=True)

@@ -8,11 +8,6 @@ pauses and is reset, with TCG where there is no KVM.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-
 import pytest
 
 from tests.http.libvirt_cim_client import Names, run_session
@@ -25,15 +20,6 @@ pytestmark = [pytest.mark.http]
 def server(qemu_uri, tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("qemu-session"), uris=(qemu_uri,)) as srv:
         yield srv
-
-
-@pytest.fixture
-def pool_dir() -> Iterator[str]:
-    """A folder path the QEMU user can reach; the pool makes it."""
-    parent = tempfile.mkdtemp(prefix="virtcim-session-")
-    os.chmod(parent, 0o755)
-    yield os.path.join(parent, "images")
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.mark.parametrize("form", ["mof", "xml"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import libvirt
 import pytest
@@ -13,16 +13,9 @@ from tests.providers.conftest import record_asks
 
 
 @pytest.fixture
-def hypervisor(qemu_uri: str) -> Iterator[Hypervisor]:
-    hv = Hypervisor(qemu_uri)
-    yield hv
-    hv.close()
-
-
-@pytest.fixture
 def looks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Names of the domains whose state was asked of libvirt one by one."""
-    return record_asks(monkeypatch, "_look")
+    return record_asks(monkeypatch, "state")
 
 
 def listed(hv: Hypervisor, name: str):

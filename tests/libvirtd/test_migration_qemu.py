@@ -8,6 +8,7 @@ diskless, so a live move takes a couple of seconds.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,6 +99,20 @@ def is_migratable(conn, name: str, host: str) -> bool:
     return {"TRUE": True, "FALSE": False}[text.upper()]
 
 
+def finished_job(conn, reply: tuple) -> CIMInstance:
+    """The move's job once it has finished: a move returns 4096 and its job."""
+    answer, out = reply
+    assert answer == 4096
+    deadline = time.monotonic() + 120
+    job = conn.GetInstance(out["Job"])
+    while job["JobState"] == 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = conn.GetInstance(out["Job"])
+    [moved] = conn.AssociatorNames(out["Job"], AssocClass="CIM_AffectedJobElement")
+    assert moved.classname == "KVM_ComputerSystem"
+    return job
+
+
 def state_at(conn: libvirt.virConnect, name: str) -> tuple[int, bool] | None:
     """``(libvirt state, persistent)`` of guest ``name`` on ``conn``, None if it has none."""
     try:
@@ -109,13 +124,18 @@ def state_at(conn: libvirt.virConnect, name: str) -> tuple[int, bool] | None:
 
 def test_a_running_guest_is_checked_then_moved_live(conn, qemu_conn, destination,
                                                      destination_conn, running_guest):
+    [caps] = conn.EnumerateInstances("KVM_VirtualSystemMigrationCapabilities")
+    assert caps["AsynchronousMethodsSupported"] == [2, 3]  # the moves are jobs
+    assert caps["SynchronousMethodsSupported"] == [4, 5]  # the checks are not
     assert is_migratable(conn, running_guest, destination.address)
 
-    answer, _ = conn.InvokeMethod("MigrateVirtualSystemToHost", service(conn),
-                                  ComputerSystem=guest(running_guest),
-                                  DestinationHost=destination.address,
-                                  MigrationSettingData=over_tcp())  # fmt: skip
-    assert answer == 0
+    reply = conn.InvokeMethod("MigrateVirtualSystemToHost", service(conn),
+                                ComputerSystem=guest(running_guest),
+                                DestinationHost=destination.address,
+                                MigrationSettingData=over_tcp())  # fmt: skip
+    job = finished_job(conn, reply)
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert job["PercentComplete"] == 100
     assert state_at(destination_conn, running_guest) == (libvirt.VIR_DOMAIN_RUNNING, True)
     assert state_at(qemu_conn, running_guest) is None
     assert running_guest not in {p["Name"] for p in conn.EnumerateInstanceNames(
@@ -126,10 +146,12 @@ def test_a_guest_paused_while_copied_runs_there(conn, qemu_conn, destination,
                                                 destination_conn, running_guest):
     target = CIMInstanceName("KVM_HostSystem", {"CreationClassName": "KVM_HostSystem",
                                                 "Name": destination.address})
-    answer, _ = conn.InvokeMethod("MigrateVirtualSystemToSystem", service(conn),
-                                  ComputerSystem=guest(running_guest), DestinationSystem=target,
-                                  MigrationSettingData=over_tcp(migration_type=3))  # fmt: skip
-    assert answer == 0
+    reply = conn.InvokeMethod("MigrateVirtualSystemToSystem", service(conn),
+                                ComputerSystem=guest(running_guest), DestinationSystem=target,
+                                MigrationSettingData=over_tcp(migration_type=3))  # fmt: skip
+    job = finished_job(conn, reply)
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert job["PercentComplete"] == 100
     assert state_at(destination_conn, running_guest) == (libvirt.VIR_DOMAIN_RUNNING, True)
     assert state_at(qemu_conn, running_guest) is None
 
@@ -138,10 +160,12 @@ def test_a_shut_off_guest_moves_its_definition(conn, qemu_conn, destination, des
                                                guest_name, tiny_guest_xml):
     name = guest_name()
     qemu_conn.defineXML(tiny_guest_xml(name))
-    answer, _ = conn.InvokeMethod("MigrateVirtualSystemToHost", service(conn),
-                                  ComputerSystem=guest(name), DestinationHost=destination.address,
-                                  MigrationSettingData=over_tcp(migration_type=1))  # fmt: skip
-    assert answer == 0
+    reply = conn.InvokeMethod("MigrateVirtualSystemToHost", service(conn),
+                                ComputerSystem=guest(name), DestinationHost=destination.address,
+                                MigrationSettingData=over_tcp(migration_type=1))  # fmt: skip
+    job = finished_job(conn, reply)
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert job["PercentComplete"] == 100
     assert state_at(destination_conn, name) == (libvirt.VIR_DOMAIN_SHUTOFF, True)
     assert state_at(qemu_conn, name) is None
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 import libvirt
@@ -74,15 +72,6 @@ def cim(qemu_uri: str, repository) -> Iterator[Cim]:
     yield Cim(dispatcher)
     dispatcher.close()
     hv.close()
-
-
-@pytest.fixture
-def pool_dir() -> Iterator[str]:
-    """A folder path the QEMU user can reach; the pool makes it."""
-    parent = tempfile.mkdtemp(prefix="virtcim-pools-")
-    os.chmod(parent, 0o755)
-    yield os.path.join(parent, "images")
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 def free_subnet(conn: libvirt.virConnect) -> ipaddress.IPv4Network:

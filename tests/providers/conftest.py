@@ -25,6 +25,7 @@ from pywbem import CIMClassName, CIMInstance, CIMInstanceName
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import Hypervisor
+from tests.sample_domains import RICH_DOMAIN
 from virtcim.cimxml.messages import ExtrinsicCall, IntrinsicCall, MethodResult, ParamValue
 from virtcim.interop import ProfileRegistry
 from virtcim.operations import Dispatcher
@@ -32,59 +33,6 @@ from virtcim.provider import ProviderRegistry
 from virtcim.repository.schema import Repository
 
 TEST_URI = "test:///default"
-
-#: A domain with one of each device the model reads, plus content it does not
-#: model: <seclabel>, <metadata> in a foreign namespace, and (kept by the
-#: model, dropped by the test driver) <qemu:commandline>.
-RICH_DOMAIN = """\
-<domain type='test' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-  <name>NAME</name>
-  <metadata>
-    <app:info xmlns:app="http://example.org/app/1"><app:owner id="7">ops &amp; dev</app:owner></app:info>
-  </metadata>
-  <memory unit='MiB'>512</memory>
-  <currentMemory unit='MiB'>256</currentMemory>
-  <vcpu current='1'>4</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <boot dev='cdrom'/>
-    <boot dev='hd'/>
-  </os>
-  <features><acpi/><apic eoi='on'/></features>
-  <clock offset='localtime'/>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>preserve</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='/var/lib/images/web.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='file' device='cdrom'>
-      <source file='/iso/install.iso'/>
-      <target dev='hdc' bus='ide'/>
-      <readonly/>
-    </disk>
-    <controller type='scsi' index='0' model='virtio-scsi'/>
-    <interface type='network'>
-      <mac address='52:54:00:12:34:56'/>
-      <source network='default'/>
-      <model type='virtio'/>
-    </interface>
-    <interface type='bridge'>
-      <mac address='52:54:00:ab:cd:ef'/>
-      <source bridge='br0'/>
-    </interface>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <input type='tablet' bus='usb'/>
-    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' keymap='en-us' passwd='s3cret'/>
-  </devices>
-  <seclabel type='dynamic' model='selinux' relabel='yes'/>
-  <qemu:commandline><qemu:arg value='-no-hpet'/></qemu:commandline>
-</domain>
-"""
 
 PRIVATE_NODE = """\
 <node>
@@ -185,18 +133,18 @@ TEST_PREFIX = "Test"
 
 
 def record_asks(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
-    """The names of the domains ``Hypervisor.<method>`` is called for, as it is called.
+    """The names of the domains libvirt's ``virDomain.<method>`` is called for, as it is called.
 
-    ``_look`` asks libvirt for one domain's state, ``_snapshot`` for its XML.
+    ``state`` is how one domain's state is asked of libvirt, ``XMLDesc`` its XML.
     """
     asked: list[str] = []
-    original = getattr(Hypervisor, method)
+    original = getattr(libvirt.virDomain, method)
 
-    def counting(self: Hypervisor, target: Any, *args: Any, **kwargs: Any) -> Any:
-        asked.append(getattr(target, "handle", target).name())
-        return original(self, target, *args, **kwargs)
+    def counting(handle: libvirt.virDomain, *args: Any, **kwargs: Any) -> Any:
+        asked.append(handle.name())
+        return original(handle, *args, **kwargs)
 
-    monkeypatch.setattr(Hypervisor, method, counting)
+    monkeypatch.setattr(libvirt.virDomain, method, counting)
     return asked
 
 

@@ -15,7 +15,7 @@ from pywbem import (
 )
 
 from providers.classes import VIRT_NAMESPACE
-from providers.states import EnabledState, RequestedState, RequestStateChangeResult
+from providers.valuemaps import EnabledState, RequestedState, RequestStateChangeResult
 
 #: libvirt itself refuses names holding '/'.
 HOSTILE_NAMES = [

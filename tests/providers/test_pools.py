@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import libvirt
 import pytest
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers import SYSTEM_VIRTUALIZATION_PROFILE_ID, register_providers
 from providers.classes import VIRT_NAMESPACE
-from providers.pools import volume_paths
 from virtcim.interop import ProfileRegistry
 from virtcim.provider import ProviderRegistry
 
@@ -114,25 +110,3 @@ def test_a_pool_that_is_not_there_is_not_found_in_libvirt_cims_words(cim, classn
                                 namespace=VIRT_NAMESPACE))
     assert error.value.status_code == CIM_ERR_NOT_FOUND
     assert words in error.value.status_description
-
-
-class _Volume:
-    """A volume handle; ``gone`` ones were deleted since their pool listed them."""
-
-    def __init__(self, path: str, gone: bool = False) -> None:
-        self._path, self._gone = path, gone
-
-    def path(self) -> str:
-        if self._gone:
-            error = libvirt.libvirtError("Storage volume not found")
-            error.err = (libvirt.VIR_ERR_NO_STORAGE_VOL,)
-            raise error
-        return self._path
-
-
-def test_a_volume_deleted_since_its_pool_listed_it_is_left_out(hypervisor):
-    """A pool sharing its folder with another lists a volume deleted through the other."""
-    listing = [_Volume("/images/a.img"), _Volume("/images/gone.img", gone=True),
-               _Volume("/images/b.img")]
-    pool = SimpleNamespace(name="shared", handle=SimpleNamespace(listAllVolumes=lambda: listing))
-    assert volume_paths(hypervisor, pool) == ["/images/a.img", "/images/b.img"]

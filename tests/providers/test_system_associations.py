@@ -4,9 +4,9 @@ import pytest
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import capabilities_path
+from providers.computer_system import guest_capabilities_path
 from providers.host import host_path
-from providers.system_associations import LinkProvider, hosted_service
+from providers.links import LinkProvider, hosted_service
 from virtcim.provider import RequestContext
 
 
@@ -121,7 +121,7 @@ def test_a_hosted_service_link_is_made_from_the_services_path(cim, repository, h
     """HostedService's hook: a function giving the service's path per hypervisor."""
 
     def service(ctx, hv):
-        return capabilities_path(ctx, hv, "test")
+        return guest_capabilities_path(ctx, hv, "test")
 
     provider = LinkProvider(cim.hypervisor,
                             [hosted_service("EnabledLogicalElementCapabilities", service)])

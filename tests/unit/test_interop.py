@@ -205,10 +205,11 @@ def mechanism(world) -> Any:
 def test_only_implemented_functional_profiles_are_claimed(world):
     found = mechanism(world)
     assert found.classname == "CIM_CIMXMLCommunicationMechanism"
-    assert found["FunctionalProfilesSupported"] == [2, 3, 5, 6, 7, 10, 11, 12]
+    assert found["FunctionalProfilesSupported"] == [2, 3, 5, 6, 7, 9, 10, 11, 12]
     assert found["FunctionalProfileDescriptions"] == [
         "Basic Read", "Basic Write", "Instance Manipulation", "Association Traversal",
-        "Query Execution", "Pulled Read", "Pulled Read Count", "Pulled Query Execution"]
+        "Query Execution", "Indications", "Pulled Read", "Pulled Read Count",
+        "Pulled Query Execution"]
 
 
 def test_protocol_facts_are_advertised(world):

@@ -17,6 +17,10 @@ Two kinds of failure, as DSP0200 distinguishes them:
 Intrinsic parameters are typed here, from the DSP0200 parameter table
 below; extrinsic ones stay as the wire gave them (see :class:`ParamValue`)
 because only the method's declaration knows their types.
+
+It is one module, though long, because it is one grammar: every reader here
+nests in another (a value in a property, a property in an instance, an
+instance in a parameter of a request), and they share the typing of values.
 """
 
 from __future__ import annotations

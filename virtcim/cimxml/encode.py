@@ -24,6 +24,10 @@ What it writes, for the clients that read it:
   carried by XML 1.0 even as character references; they are replaced by
   U+FFFD, because failing a whole enumeration over one stray byte in a
   description would be worse than showing a replacement character.
+
+It is one module, though long, because it is one grammar: every writer here
+nests in another (a value in a property, a property in an instance, an
+instance in a response), and they share the escaping.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ __all__ = [
     "FrozenInstance",
     "FrozenProperty",
     "encode_error_response",
+    "encode_export_request",
     "encode_extrinsic_response",
     "encode_instance",
     "encode_intrinsic_response",
@@ -171,6 +176,17 @@ def encode_error_response(message_id: str, name: str, intrinsic: bool, error: CI
         f'{_head(message_id)}<{tag} NAME="{_attr(name)}">'
         f'<ERROR CODE="{int(error.status_code)}" DESCRIPTION="{_attr(error.status_description)}">'
         f"{instances}</ERROR></{tag}>{_TAIL}"
+    ).encode("utf-8")
+
+
+def encode_export_request(message_id: str, indication: CIMInstance) -> bytes:
+    """The ``ExportIndication`` request (DSP0200 export message) that delivers ``indication``."""
+    return (
+        f'{_XML_DECLARATION}<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+        f'<MESSAGE ID="{_attr(message_id)}" PROTOCOLVERSION="1.0"><SIMPLEEXPREQ>'
+        f'<EXPMETHODCALL NAME="ExportIndication"><EXPPARAMVALUE NAME="NewIndication">'
+        f"{encode_instance(indication)}</EXPPARAMVALUE></EXPMETHODCALL>"
+        f"</SIMPLEEXPREQ></MESSAGE></CIM>"
     ).encode("utf-8")
 
 

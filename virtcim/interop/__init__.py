@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from virtcim import __version__
 from virtcim.interop.objectmanager import (
     SUPPORTED_FUNCTIONAL_PROFILES,
-    AuthenticationMechanism,
-    FunctionalProfile,
     ObjectManagerProvider,
     ServerDescription,
 )
@@ -21,7 +19,6 @@ from virtcim.interop.profiles import (
     PROFILE_REGISTRATION_ID,
     CentralClass,
     ElementConformsToProfileProvider,
-    Organization,
     Profile,
     ProfileRegistry,
     ProfileView,
@@ -32,6 +29,7 @@ from virtcim.interop.profiles import (
 from virtcim.operations.pull import PullSettings
 from virtcim.provider import ProviderRegistry
 from virtcim.repository.schema import Repository
+from virtcim.valuemaps import AuthenticationMechanism, FunctionalProfile, Organization
 
 __all__ = [
     "PROFILE_REGISTRATION_ID",

@@ -30,6 +30,17 @@ from pywbem import (
 from virtcim.operations.pull import PullSettings
 from virtcim.provider import AssociationProvider, RequestContext, same_keys
 from virtcim.repository.schema import Repository
+from virtcim.valuemaps import (
+    AdvertiseType,
+    AuthenticationMechanism,
+    CIMXMLProtocolVersion,
+    ClassInfo,
+    ClassType,
+    CommunicationMechanism,
+    EnabledState,
+    FunctionalProfile,
+    OperationalStatus,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,75 +65,28 @@ HOSTING_SYSTEM_CLASS = "CIM_ComputerSystem"
 MIN_OPERATION_TIMEOUT = 1
 
 
-class FunctionalProfile(enum.IntEnum):
-    """``FunctionalProfilesSupported``: groups of DSP0200 operations."""
-
-    BASIC_READ = 2
-    BASIC_WRITE = 3
-    SCHEMA_MANIPULATION = 4
-    INSTANCE_MANIPULATION = 5
-    ASSOCIATION_TRAVERSAL = 6
-    QUERY_EXECUTION = 7
-    QUALIFIER_DECLARATION = 8
-    INDICATIONS = 9
-    PULLED_READ = 10
-    PULLED_READ_COUNT = 11
-    PULLED_QUERY_EXECUTION = 12
-
 
 #: What the operations layer implements in full. Not Schema Manipulation nor
-#: Qualifier Declaration (the schema is read-only), not Indications (no
-#: subscriptions yet).
+#: Qualifier Declaration (the schema is read-only).
 SUPPORTED_FUNCTIONAL_PROFILES = (
     FunctionalProfile.BASIC_READ,
     FunctionalProfile.BASIC_WRITE,
     FunctionalProfile.INSTANCE_MANIPULATION,
     FunctionalProfile.ASSOCIATION_TRAVERSAL,
     FunctionalProfile.QUERY_EXECUTION,
+    FunctionalProfile.INDICATIONS,
     FunctionalProfile.PULLED_READ,
     FunctionalProfile.PULLED_READ_COUNT,
     FunctionalProfile.PULLED_QUERY_EXECUTION,
 )
 
 
-class AuthenticationMechanism(enum.IntEnum):
-    """``AuthenticationMechanismsSupported``."""
-
-    NONE = 2
-    BASIC = 3
-    DIGEST = 4
 
 
-class CommunicationMechanism(enum.IntEnum):
-    CIM_XML = 2
 
 
-class CIMXMLProtocolVersion(enum.IntEnum):
-    V1_0 = 1
 
 
-class AdvertiseType(enum.IntEnum):
-    """How the server is advertised; there is no SLP agent."""
-
-    NOT_ADVERTISED = 2
-
-
-class EnabledState(enum.IntEnum):
-    ENABLED = 2
-
-
-class OperationalStatus(enum.IntEnum):
-    OK = 2
-
-
-class ClassInfo(enum.IntEnum):
-    """``CIM_Namespace.ClassInfo``: its ValueMap stops at CIM 2.8, so newer is Other."""
-
-    OTHER = 1
-
-
-class ClassType(enum.IntEnum):
-    CIM = 2
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ and a traversal through ``CIM_ElementConformsToProfile`` or
 
 from __future__ import annotations
 
-import enum
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from virtcim.provider import (
     RequestContext,
     cim_method,
 )
+from virtcim.valuemaps import AdvertiseType, Organization, SpecificationType
 
 __all__ = [
     "PROFILE_REGISTRATION_ID",
@@ -80,40 +80,7 @@ ANTECEDENT = "Antecedent"
 DEPENDENT = "Dependent"
 
 
-class Organization(enum.IntEnum):
-    """``RegisteredOrganization``: who defines a profile."""
 
-    OTHER = 1
-    DMTF = 2
-    COMPTIA = 3
-    CONSORTIUM_FOR_SERVICE_INNOVATION = 4
-    FAST = 5
-    GGF = 6
-    INTAP = 7
-    ITSMF = 8
-    NAC = 9
-    NORTHWEST_ENERGY_EFFICIENCY_ALLIANCE = 10
-    SNIA = 11
-    TM_FORUM = 12
-    THE_OPEN_GROUP = 13
-    ANSI = 14
-    IEEE = 15
-    IETF = 16
-    INCITS = 17
-    ISO = 18
-    W3C = 19
-    OGF = 20
-    THE_GREEN_GRID = 21
-
-
-class AdvertiseType(enum.IntEnum):
-    """``AdvertiseTypes``: there is no SLP agent, so profiles are not advertised."""
-
-    NOT_ADVERTISED = 2
-
-
-class SpecificationType(enum.IntEnum):
-    PROFILE = 2
 
 
 class CentralClass(NamedTuple):

@@ -24,6 +24,7 @@ from pywbem import (
 
 from virtcim.authorization import Authorizer
 from virtcim.cimxml.messages import ExtrinsicCall, IntrinsicCall, MethodResult, PullResult
+from virtcim.jobs import JobRegistry
 from virtcim.operations.associations import AssociationFilter, AssociationOperations
 from virtcim.operations.classes import ClassOperations
 from virtcim.operations.instances import InstanceOperations
@@ -57,11 +58,13 @@ class Dispatcher:
     def __init__(self, repository: Repository, registry: ProviderRegistry,
                  host: str = "localhost", pull: PullSettings | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
+                 jobs: JobRegistry | None = None,
                  authorizer: Authorizer | None = None) -> None:
         self.repository = repository
         self.authorizer = authorizer or Authorizer()
         self.registry = registry
         self.host = host
+        self.jobs = jobs
         shaper = Shaper(repository, host)
         self._classes = ClassOperations(repository)
         self._instances = InstanceOperations(repository, registry, shaper)
@@ -173,7 +176,7 @@ class Dispatcher:
 
     def _context(self, namespace: str, user: str | None, addressed: str) -> RequestContext:
         return RequestContext(namespace, self.repository, self, user, self.host,
-                              addressed=addressed.strip("/"))
+                              addressed=addressed.strip("/"), jobs=self.jobs)
 
     @staticmethod
     def _with_namespace(func: Callable[[str, Args], Any]

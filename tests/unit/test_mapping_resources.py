@@ -1,25 +1,21 @@
-"""Settings to and from domain XML (providers.virt.rasd): pure functions, no libvirt."""
+"""Settings to and from domain XML (providers.virt.mapping): pure functions, no libvirt."""
 
 from __future__ import annotations
 
 import pytest
 from lxml import etree
 
-from providers.virt import DomainXML, rasd
-from providers.virt.rasd import Kind, SettingsError
+from providers.virt import DomainXML
+from providers.virt.mapping import Kind, SettingsError, processor, resources, system
+from tests.sample_domains import RICH_DOMAIN
 
 NAME = "web1"
 
 
 @pytest.fixture
-def guest_name() -> str:
+def xml() -> DomainXML:
     """These functions touch no libvirt, so one fixed name serves every test."""
-    return NAME
-
-
-@pytest.fixture
-def xml(rich_xml: str) -> DomainXML:
-    return DomainXML.from_string(rich_xml)
+    return DomainXML.from_string(RICH_DOMAIN.replace("NAME", NAME))
 
 
 def unmodelled(xml: DomainXML) -> list[bytes]:
@@ -29,14 +25,14 @@ def unmodelled(xml: DomainXML) -> list[bytes]:
 
 
 def by_id(xml: DomainXML, kind: Kind) -> dict[str, dict]:
-    return {s.device_id: s.values for s in rasd.settings(xml, [kind])}
+    return {s.device_id: s.values for s in resources.settings(xml, [kind])}
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
 def test_every_resource_is_read_with_libvirt_cim_instance_ids(xml):
-    ids = [(s.kind, s.values["InstanceID"]) for s in rasd.settings(xml)]
+    ids = [(s.kind, s.values["InstanceID"]) for s in resources.settings(xml)]
     assert (Kind.PROC, "web1/proc") in ids and (Kind.MEM, "web1/mem") in ids
     assert (Kind.DISK, "web1/vda") in ids and (Kind.STORAGE, "web1/vda") in ids
     assert (Kind.NET, "web1/52:54:00:12:34:56") in ids
@@ -71,7 +67,7 @@ def test_processor_limit_is_the_cap_on_host_cpu_in_percent(xml, cputune, limit):
 
 
 def test_processor_limit_and_weight_are_written_as_cputune_not_vcpus(xml):
-    rasd.apply_resource(xml, Kind.PROC, {"VirtualQuantity": 3, "Weight": 124, "Limit": 512})
+    resources.apply_resource(xml, Kind.PROC, {"VirtualQuantity": 3, "Weight": 124, "Limit": 512})
     assert (xml.vcpus, xml.max_vcpus) == (3, 4)
     assert xml.root.findtext("cputune/shares") == "124"
     assert xml.root.findtext("cputune/global_period") == "100000"
@@ -84,46 +80,46 @@ def test_processor_limit_unchanged_keeps_per_vcpu_quotas_as_written(xml):
     etree.SubElement(xml.root, "cputune").extend(
         etree.fromstring("<x><period>100000</period><quota>30000</quota></x>"))
     before = xml.to_string()
-    rasd.apply_resource(xml, Kind.PROC, dict(by_id(xml, Kind.PROC)["proc"]), "proc")
+    resources.apply_resource(xml, Kind.PROC, dict(by_id(xml, Kind.PROC)["proc"]), "proc")
     assert xml.to_string() == before
 
 
 def test_processor_limit_zero_removes_the_cap_and_keeps_the_weight(xml):
-    rasd.apply_resource(xml, Kind.PROC, {"Weight": 124, "Limit": 512})
-    rasd.apply_resource(xml, Kind.PROC, {"Limit": 0})
+    resources.apply_resource(xml, Kind.PROC, {"Weight": 124, "Limit": 512})
+    resources.apply_resource(xml, Kind.PROC, {"Limit": 0})
     assert xml.root.find("cputune/global_quota") is None
     assert xml.root.findtext("cputune/shares") == "124"
-    rasd.apply_resource(xml, Kind.PROC, {"Limit": 0})
+    resources.apply_resource(xml, Kind.PROC, {"Limit": 0})
     assert "Limit" not in by_id(xml, Kind.PROC)["proc"]
 
 
 def test_processor_scheduler_parameters_for_a_live_change():
-    assert rasd.cpu_tuning({"Weight": 300, "Limit": 150}) == {
+    assert processor.cpu_tuning({"Weight": 300, "Limit": 150}) == {
         "cpu_shares": 300, "global_period": 100000, "global_quota": 150000}
-    assert rasd.cpu_tuning({"Limit": 0}) == {"global_period": 100000, "global_quota": -1}
-    assert rasd.cpu_tuning({"VirtualQuantity": 2}) == {}
+    assert processor.cpu_tuning({"Limit": 0}) == {"global_period": 100000, "global_quota": -1}
+    assert processor.cpu_tuning({"VirtualQuantity": 2}) == {}
 
 
 def test_memory_maximum_follows_the_request_when_defining():
-    xml = rasd.new_domain(NAME, "kvm")
-    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"},
+    xml = system.new_domain(NAME, "kvm")
+    resources.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"},
                         defining=True)
     assert (xml.current_memory_kib, xml.memory_kib) == (131072, 131072)
 
 
 def test_memory_maximum_is_a_larger_limit_when_defining():
-    xml = rasd.new_domain(NAME, "kvm")
-    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "Limit": 1024,
+    xml = system.new_domain(NAME, "kvm")
+    resources.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "Limit": 1024,
                                         "AllocationUnits": "MegaBytes"}, defining=True)
     assert (xml.current_memory_kib, xml.memory_kib) == (131072, 1048576)
-    only_limit = rasd.new_domain(NAME, "kvm")
-    rasd.apply_resource(only_limit, Kind.MEM, {"Limit": 128, "AllocationUnits": "MegaBytes"},
+    only_limit = system.new_domain(NAME, "kvm")
+    resources.apply_resource(only_limit, Kind.MEM, {"Limit": 128, "AllocationUnits": "MegaBytes"},
                         defining=True)
     assert (only_limit.current_memory_kib, only_limit.memory_kib) == (131072, 131072)
 
 
 def test_memory_maximum_of_an_existing_guest_stays_when_it_shrinks(xml):
-    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"})
+    resources.apply_resource(xml, Kind.MEM, {"VirtualQuantity": 128, "AllocationUnits": "MegaBytes"})
     assert (xml.current_memory_kib, xml.memory_kib) == (131072, 524288)
 
 
@@ -153,7 +149,7 @@ def test_graphics_password_is_never_read_back(xml):
 
 
 def test_system_settings_read_the_domain_top_level(xml):
-    values = rasd.system_settings(xml, "KVM", autostart=True)
+    values = system.system_settings(xml, "KVM", autostart=True)
     assert values["InstanceID"] == "KVM:web1" and values["VirtualSystemIdentifier"] == "web1"
     assert values["BootDevices"] == ["cdrom", "hd"] and values["ClockOffset"] == 1
     assert values["EnableACPI"] and values["EnableAPIC"] and not values["EnablePAE"]
@@ -166,22 +162,22 @@ def test_system_settings_read_the_domain_top_level(xml):
 @pytest.mark.parametrize("kind", [Kind.DISK, Kind.NET, Kind.GRAPHICS, Kind.INPUT, Kind.CONSOLE,
                                   Kind.CONTROLLER, Kind.STORAGE, Kind.ETHERNET])
 def test_a_device_rebuilt_from_its_setting_reads_back_the_same(xml, kind):
-    for setting in rasd.settings(xml, [kind]):
+    for setting in resources.settings(xml, [kind]):
         copy = xml.copy()
         copy.remove_device(setting.device_id)
-        rebuilt_id = rasd.apply_resource(copy, kind, setting.values)
+        rebuilt_id = resources.apply_resource(copy, kind, setting.values)
         assert rebuilt_id == setting.device_id
         expected = dict(setting.values)
         if kind is Kind.GRAPHICS:
             expected.pop("Password")  # the mask sets no password on a new device
-        assert rasd.find_setting(copy, kind, rebuilt_id).values == expected
+        assert resources.find_setting(copy, kind, rebuilt_id).values == expected
 
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_applying_a_setting_unchanged_keeps_the_xml_byte_for_byte(xml, kind):
     before = xml.to_string()
-    for setting in rasd.settings(xml, [kind]):
-        rasd.apply_resource(xml, kind, setting.values, setting.device_id)
+    for setting in resources.settings(xml, [kind]):
+        resources.apply_resource(xml, kind, setting.values, setting.device_id)
     assert xml.to_string() == before
 
 
@@ -190,7 +186,7 @@ def test_editing_a_disk_keeps_unknown_attributes_and_children(xml):
     disk.set("x-vendor", "1")
     etree.SubElement(disk, "iotune").text = "keep"
     before = unmodelled(xml)
-    rasd.apply_resource(xml, Kind.DISK, {"Address": "/images/other.raw", "DriverType": "raw"},
+    resources.apply_resource(xml, Kind.DISK, {"Address": "/images/other.raw", "DriverType": "raw"},
                         "vda")
     disk = xml.find_device("vda")
     assert disk.get("x-vendor") == "1" and disk.findtext("iotune") == "keep"
@@ -200,10 +196,10 @@ def test_editing_a_disk_keeps_unknown_attributes_and_children(xml):
 
 
 def test_system_settings_round_trip(xml):
-    values = rasd.system_settings(xml, "KVM", autostart=None)
-    target = rasd.new_domain(NAME, "kvm")
-    rasd.apply_system_settings(target, values)
-    again = rasd.system_settings(target, "KVM", autostart=None)
+    values = system.system_settings(xml, "KVM", autostart=None)
+    target = system.new_domain(NAME, "kvm")
+    system.apply_system_settings(target, values)
+    again = system.system_settings(target, "KVM", autostart=None)
     for name in ("BootDevices", "ClockOffset", "EnableACPI", "EnableAPIC", "EnablePAE", "Arch",
                  "Machine", "Emulator", "AutomaticShutdownAction", "AutomaticRecoveryAction"):
         assert again[name] == values[name], name
@@ -223,7 +219,7 @@ def test_system_settings_round_trip(xml):
     (1000, "byte", 1),
 ])
 def test_memory_units_convert_to_kib(xml, quantity, unit, kib):
-    rasd.apply_resource(xml, Kind.MEM, {"VirtualQuantity": quantity, "Limit": quantity,
+    resources.apply_resource(xml, Kind.MEM, {"VirtualQuantity": quantity, "Limit": quantity,
                                         "AllocationUnits": unit})
     assert xml.memory_kib == kib and xml.current_memory_kib == kib
 
@@ -238,7 +234,7 @@ def test_memory_units_convert_to_kib(xml, quantity, unit, kib):
 def test_bad_memory_settings_are_refused_and_change_nothing(xml, values, fragment):
     before = xml.to_string()
     with pytest.raises(SettingsError, match=fragment.replace("^", r"\^")):
-        rasd.apply_resource(xml, Kind.MEM, values)
+        resources.apply_resource(xml, Kind.MEM, values)
     assert xml.to_string() == before
 
 
@@ -266,7 +262,7 @@ def test_bad_memory_settings_are_refused_and_change_nothing(xml, values, fragmen
 def test_invalid_settings_name_the_property(xml, kind, values, fragment):
     before = xml.to_string()
     with pytest.raises(SettingsError, match=fragment):
-        rasd.apply_resource(xml, kind, values)
+        resources.apply_resource(xml, kind, values)
     assert xml.to_string() == before
 
 
@@ -282,7 +278,7 @@ def test_invalid_settings_name_the_property(xml, kind, values, fragment):
     ("ConsoleResourceAllocationSettingData", {"ResourceType": 32769}, Kind.CONSOLE),
 ])
 def test_kind_comes_from_the_class_and_resource_type(generic, values, expected):
-    assert rasd.kind_of(generic, values) is expected
+    assert resources.kind_of(generic, values) is expected
 
 
 def test_a_controller_is_answered_as_libvirt_cim_answered_it(xml):
@@ -291,7 +287,7 @@ def test_a_controller_is_answered_as_libvirt_cim_answered_it(xml):
 
 
 def test_an_empty_network_pool_id_names_no_network(xml):
-    ident = rasd.apply_resource(xml, Kind.NET, {"NetworkType": "network",
+    ident = resources.apply_resource(xml, Kind.NET, {"NetworkType": "network",
                                                 "PoolID": "NetworkPool/"})
     assert xml.find_device(ident).find("source").get("network") == ""
 
@@ -305,28 +301,28 @@ def test_an_empty_network_pool_id_names_no_network(xml):
 ])
 def test_resource_type_must_fit_the_class(generic, values):
     with pytest.raises(SettingsError):
-        rasd.kind_of(generic, values)
+        resources.kind_of(generic, values)
 
 
 def test_a_setting_of_the_wrong_class_for_a_device_is_refused(xml):
     with pytest.raises(SettingsError, match="no NetResourceAllocationSettingData 'vda'"):
-        rasd.apply_resource(xml, Kind.NET, {"NetworkType": "user"}, "vda")
+        resources.apply_resource(xml, Kind.NET, {"NetworkType": "user"}, "vda")
 
 
 def test_new_interface_gets_a_mac_in_the_drivers_range(xml):
-    ident = rasd.apply_resource(xml, Kind.NET, {"NetworkType": "user"}, driver="xen")
+    ident = resources.apply_resource(xml, Kind.NET, {"NetworkType": "user"}, driver="xen")
     assert ident.startswith("00:16:3e:")
 
 
 def test_hostile_values_are_escaped_by_the_tree(xml):
     path = "/images/a'b\"<c>&d.img"
-    rasd.apply_resource(xml, Kind.DISK, {"VirtualDevice": "vdq", "Address": path})
+    resources.apply_resource(xml, Kind.DISK, {"VirtualDevice": "vdq", "Address": path})
     parsed = DomainXML.from_string(xml.to_string())
     assert by_id(parsed, Kind.DISK)["vdq"]["Address"] == path
 
 
 def test_clone_renews_identity_and_macs(xml):
-    clone = rasd.clone_definition(xml, "copy")
+    clone = system.clone_definition(xml, "copy")
     assert clone.name == "copy" and clone.uuid is None
     old = {i.mac for i in xml.interfaces()}
     assert not old & {i.mac for i in clone.interfaces()}
@@ -338,17 +334,17 @@ def test_an_empty_cdrom_reads_as_an_empty_address_as_libvirt_cim_read_it(xml):
     cdrom.remove(cdrom.find("source"))
     drive = by_id(xml, Kind.DISK)["hdc"]
     assert drive["Address"] == "" and "HostResource" not in drive
-    rasd.apply_resource(xml, Kind.DISK, {"Address": "/iso/new.iso"}, "hdc")
+    resources.apply_resource(xml, Kind.DISK, {"Address": "/iso/new.iso"}, "hdc")
     assert by_id(xml, Kind.DISK)["hdc"]["Address"] == "/iso/new.iso"
-    rasd.apply_resource(xml, Kind.DISK, {"Address": ""}, "hdc")
+    resources.apply_resource(xml, Kind.DISK, {"Address": ""}, "hdc")
     assert xml.find_device("hdc").find("source") is None
 
 
 def test_an_empty_resource_sub_type_unsets_the_nic_model(xml):
-    rasd.apply_resource(xml, Kind.NET, {"ResourceSubType": ""}, "52:54:00:12:34:56")
+    resources.apply_resource(xml, Kind.NET, {"ResourceSubType": ""}, "52:54:00:12:34:56")
     assert xml.find_device("52:54:00:12:34:56").find("model") is None
 
 
 def test_a_vnc_password_is_cut_to_the_eight_characters_vnc_uses(xml):
-    rasd.apply_resource(xml, Kind.GRAPHICS, {"Password": "cimtest123"}, "vnc")
+    resources.apply_resource(xml, Kind.GRAPHICS, {"Password": "cimtest123"}, "vnc")
     assert xml.find_device("vnc").get("passwd") == "cimtest1"

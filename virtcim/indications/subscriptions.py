@@ -1,0 +1,517 @@
+"""Filters, listener destinations and subscriptions (DSP1054), and where indications go.
+
+:class:`IndicationBroker` keeps the three kinds of objects clients create
+in the interop namespace, checks each before anything is stored, writes
+the permanent ones to the :class:`~virtcim.state.StateStore`
+and reads them back at start. :meth:`IndicationBroker.publish` hands an
+indication to the sender of every destination whose enabled subscription's
+filter selects it.
+
+Objects are known by their ``Name`` (filters, destinations) or by the
+names of the filter and destination they join (subscriptions). A
+destination's ``PersistenceType`` decides whether it and its subscriptions
+outlive the process: 2 Permanent (the default) and 1 Other are kept, 3
+Transient never written. Filters are always kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pywbem import (
+    CIM_ERR_ALREADY_EXISTS,
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIM_ERR_NOT_SUPPORTED,
+    CIMDateTime,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
+
+from virtcim.indications.export import Delivery, ListenerSender, RetryPolicy, checked_url
+from virtcim.indications.filters import FilterQuery, compile_filter
+from virtcim.repository.schema import Repository
+from virtcim.state import StateStore
+from virtcim.valuemaps import OnFatalErrorPolicy, PersistenceType, SubscriptionState
+
+__all__ = [
+    "DESTINATION_CLASS",
+    "FILTER_CLASS",
+    "SUBSCRIPTION_CLASS",
+    "IndicationBroker",
+]
+
+log = logging.getLogger(__name__)
+
+FILTER_CLASS = "CIM_IndicationFilter"
+DESTINATION_CLASS = "CIM_ListenerDestinationCIMXML"
+SUBSCRIPTION_CLASS = "CIM_IndicationSubscription"
+#: The system a filter or destination is scoped to, when the client names none.
+SYSTEM_CLASS = "CIM_ComputerSystem"
+#: What a server may hold, as its capabilities say.
+MAX_DESTINATIONS = 100
+MAX_SUBSCRIPTIONS = 100
+#: Subscription properties a client may change (DSP1054); the rest are fixed at creation.
+_MODIFIABLE = frozenset(name.lower() for name in (
+    "SubscriptionState", "OnFatalErrorPolicy", "OtherOnFatalErrorPolicy",
+    "FailureTriggerTimeInterval", "SubscriptionDuration", "SubscriptionInfo",
+    "RepeatNotificationPolicy", "OtherRepeatNotificationPolicy", "RepeatNotificationInterval",
+    "RepeatNotificationGap", "RepeatNotificationCount", "OtherSubscriptionState",
+))
+_KEYS = ("SystemCreationClassName", "SystemName", "CreationClassName", "Name")
+
+
+@dataclass
+class _Filter:
+    values: dict[str, Any]
+    query: FilterQuery
+    #: Lower-cased canonical namespaces whose indications it takes; empty: every one.
+    namespaces: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return str(self.values["Name"])
+
+
+@dataclass
+class _Destination:
+    values: dict[str, Any]
+    sender: ListenerSender
+
+    @property
+    def name(self) -> str:
+        return str(self.values["Name"])
+
+    @property
+    def permanent(self) -> bool:
+        return self.values.get("PersistenceType") != PersistenceType.TRANSIENT
+
+
+@dataclass
+class _Subscription:
+    filter: _Filter
+    destination: _Destination
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.filter.name, self.destination.name)
+
+    @property
+    def enabled(self) -> bool:
+        return self.values.get("SubscriptionState") == SubscriptionState.ENABLED
+
+
+class IndicationBroker:
+    """The subscriptions of one server, and the way from an indication to its listeners.
+
+    ``interop`` is the namespace the objects live in, ``host`` the system
+    name they are scoped to. Thread-safe.
+    """
+
+    def __init__(self, repository: Repository, interop: str, host: str,
+                 store: StateStore, *, queue_capacity: int = 1000,
+                 timeout: float = 10.0) -> None:
+        self.repository = repository
+        self.interop = interop
+        self.host = host
+        self.retry = RetryPolicy()
+        self._store = store
+        self._capacity = queue_capacity
+        self._timeout = timeout
+        self._lock = threading.RLock()
+        self._filters: dict[str, _Filter] = {}
+        self._destinations: dict[str, _Destination] = {}
+        self._subscriptions: dict[tuple[str, str], _Subscription] = {}
+        #: Called with ``True`` when the first subscription appears, ``False`` after the last.
+        self._watchers: list[Callable[[bool], None]] = []
+        self._load()
+
+    # -- what producers ask -----------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether any subscription is enabled (producers skip their work otherwise)."""
+        return any(sub.enabled for sub in list(self._subscriptions.values()))
+
+    def publish(self, indication: CIMInstance, namespace: str) -> None:
+        """Queue ``indication`` (from ``namespace``) for every subscription that selects it."""
+        source = namespace.lower()
+        with self._lock:
+            subscriptions = [sub for sub in self._subscriptions.values() if sub.enabled]
+        for sub in subscriptions:
+            if sub.filter.namespaces and source not in sub.filter.namespaces:
+                continue
+            if not sub.filter.query.matches(indication):
+                continue
+            copy = indication.copy()
+            copy["IndicationFilterName"] = sub.filter.name
+            sub.destination.sender.submit(Delivery(copy, sub.key))
+
+    @property
+    def dropped(self) -> int:
+        """Indications dropped by full destination queues since the start."""
+        with self._lock:
+            return sum(d.sender.dropped for d in self._destinations.values())
+
+    def close(self) -> None:
+        with self._lock:
+            destinations = list(self._destinations.values())
+        for destination in destinations:
+            destination.sender.close()
+
+    # -- filters --------------------------------------------------------------
+
+    def create_filter(self, inst: CIMInstance) -> dict[str, Any]:
+        values = self._scoped(inst, FILTER_CLASS)
+        query, language = values.get("Query"), values.get("QueryLanguage")
+        if not query or not language:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{FILTER_CLASS} {values['Name']!r} needs Query and QueryLanguage")
+        namespaces = self._source_namespaces(values)
+        compiled = compile_filter(language, query, self.repository, self.interop)
+        with self._lock:
+            if values["Name"] in self._filters:
+                raise CIMError(CIM_ERR_ALREADY_EXISTS,
+                               f"{FILTER_CLASS} {values['Name']!r} already exists")
+            self._store.put("filter", values["Name"], _plain(values))
+            self._filters[values["Name"]] = _Filter(values, compiled, namespaces)
+        return values
+
+    def filters(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.values for f in self._filters.values()]
+
+    def filter(self, path: CIMInstanceName) -> dict[str, Any]:
+        return self._named(self._filters, path, FILTER_CLASS).values
+
+    def delete_filter(self, path: CIMInstanceName) -> None:
+        with self._lock:
+            found = self._named(self._filters, path, FILTER_CLASS)
+            if any(sub.filter is found for sub in self._subscriptions.values()):
+                raise CIMError(CIM_ERR_FAILED, f"{FILTER_CLASS} {found.name!r} is in use by a "
+                                               f"subscription; delete the subscription first")
+            self._store.delete(("filter", found.name))
+            del self._filters[found.name]
+
+    # -- destinations ---------------------------------------------------------
+
+    def create_destination(self, inst: CIMInstance) -> dict[str, Any]:
+        values = self._scoped(inst, DESTINATION_CLASS)
+        url = values.get("Destination")
+        if not url:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{DESTINATION_CLASS} {values['Name']!r} needs a Destination URL")
+        checked_url(url)
+        protocol = values.setdefault("Protocol", 2)
+        if protocol != 2:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{DESTINATION_CLASS} {values['Name']!r}: Protocol {protocol} is not "
+                           f"2 (CIM-XML)")
+        persistence = values.setdefault("PersistenceType", PersistenceType.PERMANENT)
+        if persistence not in PersistenceType.__members__.values():
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{DESTINATION_CLASS} {values['Name']!r}: PersistenceType "
+                           f"{persistence} is not 1, 2 or 3")
+        with self._lock:
+            if values["Name"] in self._destinations:
+                raise CIMError(CIM_ERR_ALREADY_EXISTS,
+                               f"{DESTINATION_CLASS} {values['Name']!r} already exists")
+            if len(self._destinations) >= MAX_DESTINATIONS:
+                raise CIMError(CIM_ERR_FAILED, f"no more than {MAX_DESTINATIONS} listener "
+                                               f"destinations")
+            destination = _Destination(values, self._sender(values))
+            if destination.permanent:
+                self._store.put("destination", destination.name, _plain(values))
+            self._destinations[destination.name] = destination
+        return values
+
+    def destinations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [d.values for d in self._destinations.values()]
+
+    def destination(self, path: CIMInstanceName) -> dict[str, Any]:
+        return self._named(self._destinations, path, DESTINATION_CLASS).values
+
+    def delete_destination(self, path: CIMInstanceName) -> None:
+        """Delete a destination; a transient one takes its subscriptions with it."""
+        with self._lock:
+            found = self._named(self._destinations, path, DESTINATION_CLASS)
+            subs = [s for s in self._subscriptions.values() if s.destination is found]
+            if subs and found.permanent:
+                raise CIMError(CIM_ERR_FAILED, f"{DESTINATION_CLASS} {found.name!r} is in use "
+                                               f"by a subscription; delete it first")
+            for sub in subs:
+                del self._subscriptions[sub.key]
+            self._store.delete(("destination", found.name))
+            del self._destinations[found.name]
+        found.sender.close(wait=0)
+        self._tell_watchers()
+
+    # -- subscriptions --------------------------------------------------------
+
+    def create_subscription(self, inst: CIMInstance) -> tuple[str, str]:
+        values = {name: prop.value for name, prop in inst.properties.items()
+                  if prop.value is not None}
+        filter_path, handler_path = values.pop("Filter", None), values.pop("Handler", None)
+        if not isinstance(filter_path, CIMInstanceName) or \
+                not isinstance(handler_path, CIMInstanceName):
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{SUBSCRIPTION_CLASS} needs its Filter and Handler references")
+        values.setdefault("SubscriptionState", SubscriptionState.ENABLED)
+        values.setdefault("OnFatalErrorPolicy", OnFatalErrorPolicy.IGNORE)
+        _check_settings(values)
+        now = CIMDateTime.now()
+        values.setdefault("SubscriptionStartTime", now)
+        values["TimeOfLastStateChange"] = now
+        with self._lock:
+            found_filter = self._referenced(self._filters, filter_path, FILTER_CLASS, "Filter")
+            destination = self._referenced(self._destinations, handler_path, DESTINATION_CLASS,
+                                           "Handler")
+            sub = _Subscription(found_filter, destination, values)
+            if sub.key in self._subscriptions:
+                raise CIMError(CIM_ERR_ALREADY_EXISTS,
+                               f"{SUBSCRIPTION_CLASS} of filter {sub.key[0]!r} to destination "
+                               f"{sub.key[1]!r} already exists")
+            if len(self._subscriptions) >= MAX_SUBSCRIPTIONS:
+                raise CIMError(CIM_ERR_FAILED, f"no more than {MAX_SUBSCRIPTIONS} subscriptions")
+            self._save(sub)
+            self._subscriptions[sub.key] = sub
+        self._tell_watchers()
+        return sub.key
+
+    def subscriptions(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        with self._lock:
+            return [(key, sub.values) for key, sub in self._subscriptions.items()]
+
+    def subscription(self, path: CIMInstanceName) -> dict[str, Any]:
+        return self._subscription(path).values
+
+    def modify_subscription(self, path: CIMInstanceName, changes: Mapping[str, Any]) -> None:
+        """Apply ``changes`` (property name to value) to the subscription at ``path``.
+
+        ``CIM_ERR_NOT_SUPPORTED`` for a property DSP1054 does not let change.
+        """
+        with self._lock:
+            sub = self._subscription(path)
+            values = dict(sub.values)
+            for name, value in changes.items():
+                if name.lower() in ("filter", "handler"):
+                    continue
+                if name.lower() not in _MODIFIABLE:
+                    if values.get(name) != value:
+                        raise CIMError(CIM_ERR_NOT_SUPPORTED,
+                                       f"{SUBSCRIPTION_CLASS}.{name} cannot be changed")
+                    continue
+                values[name] = value
+            _check_settings(values)
+            if values.get("SubscriptionState") != sub.values.get("SubscriptionState"):
+                values["TimeOfLastStateChange"] = CIMDateTime.now()
+            updated = _Subscription(sub.filter, sub.destination, values)
+            self._save(updated)
+            self._subscriptions[sub.key] = updated
+        self._tell_watchers()
+
+    def delete_subscription(self, path: CIMInstanceName) -> None:
+        with self._lock:
+            sub = self._subscription(path)
+            self._store.delete(("subscription", _subscription_name(sub.key)))
+            del self._subscriptions[sub.key]
+        self._tell_watchers()
+
+    def subscription_path(self, key: tuple[str, str]) -> CIMInstanceName:
+        with self._lock:
+            sub = self._subscriptions[key]
+        return self.repository.build_path(self.interop, SUBSCRIPTION_CLASS, {
+            "Filter": self.filter_path(sub.filter.values),
+            "Handler": self.destination_path(sub.destination.values),
+        })
+
+    def filter_path(self, values: Mapping[str, Any]) -> CIMInstanceName:
+        return self.repository.build_path(self.interop, FILTER_CLASS,
+                                          {k: values[k] for k in _KEYS})
+
+    def destination_path(self, values: Mapping[str, Any]) -> CIMInstanceName:
+        return self.repository.build_path(self.interop, DESTINATION_CLASS,
+                                          {k: values[k] for k in _KEYS})
+
+    def watch(self, watcher: Callable[[bool], None]) -> None:
+        """Call ``watcher(active)`` whenever subscriptions change (and once now)."""
+        self._watchers.append(watcher)
+        watcher(self.active)
+
+    # -- delivery failures ----------------------------------------------------
+
+    def _delivery_failed(self, delivery: Delivery) -> None:
+        """A delivery failed every retry: its subscription's OnFatalErrorPolicy decides."""
+        with self._lock:
+            sub = self._subscriptions.get(delivery.subscription)  # type: ignore[call-overload]
+            if sub is None:
+                return
+            policy = sub.values.get("OnFatalErrorPolicy")
+            if policy == OnFatalErrorPolicy.DISABLE and sub.enabled:
+                log.warning("subscription of filter %r to %r disabled after a failed delivery",
+                            *sub.key)
+                values = {**sub.values, "SubscriptionState": SubscriptionState.DISABLED,
+                          "TimeOfLastStateChange": CIMDateTime.now()}
+                updated = _Subscription(sub.filter, sub.destination, values)
+                self._save(updated)
+                self._subscriptions[sub.key] = updated
+            elif policy == OnFatalErrorPolicy.REMOVE:
+                log.warning("subscription of filter %r to %r removed after a failed delivery",
+                            *sub.key)
+                self._store.delete(("subscription", _subscription_name(sub.key)))
+                del self._subscriptions[sub.key]
+        self._tell_watchers()
+
+    # -- helpers --------------------------------------------------------------
+
+    def _sender(self, values: Mapping[str, Any]) -> ListenerSender:
+        return ListenerSender(str(values["Name"]), str(values["Destination"]), self.retry,
+                              self._delivery_failed, capacity=self._capacity,
+                              timeout=self._timeout)
+
+    def _scoped(self, inst: CIMInstance, classname: str) -> dict[str, Any]:
+        """The client's values, with the keys it left out filled in."""
+        if inst.classname.lower() != classname.lower():
+            raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{inst.classname} instances cannot be "
+                                                  f"created; create {classname}")
+        values = {name: prop.value for name, prop in inst.properties.items()
+                  if prop.value is not None}
+        given = values.get("CreationClassName")
+        if given is not None and str(given).lower() != classname.lower():
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{classname}: CreationClassName {given!r} is not {classname}")
+        values["CreationClassName"] = classname
+        values.setdefault("SystemCreationClassName", SYSTEM_CLASS)
+        values.setdefault("SystemName", self.host)
+        values.setdefault("Name", f"virtcim:{uuid.uuid4()}")
+        if not str(values["Name"]).strip():
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{classname}: Name is empty")
+        return values
+
+    def _source_namespaces(self, values: Mapping[str, Any]) -> frozenset[str]:
+        names = list(values.get("SourceNamespaces") or [])
+        if values.get("SourceNamespace"):
+            names.append(values["SourceNamespace"])
+        canonical = set()
+        for name in names:
+            try:
+                canonical.add(self.repository.canonical_namespace(name).lower())
+            except CIMError:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"{FILTER_CLASS} {values['Name']!r}: no namespace {name!r}"
+                               ) from None
+        return frozenset(canonical)
+
+    def _named(self, table: Mapping[str, Any], path: CIMInstanceName, classname: str) -> Any:
+        name = path.keybindings.get("Name")
+        found = table.get(name) if isinstance(name, str) else None
+        if found is None or path.classname.lower() != classname.lower():
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no {classname} {name!r} in {self.interop}")
+        return found
+
+    def _referenced(self, table: Mapping[str, Any], path: CIMInstanceName, classname: str,
+                    role: str) -> Any:
+        try:
+            return self._named(table, path, classname)
+        except CIMError:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                           f"{SUBSCRIPTION_CLASS}: the {role} {path} does not exist") from None
+
+    def _subscription(self, path: CIMInstanceName) -> _Subscription:
+        keys = path.keybindings
+        filter_path, handler_path = keys.get("Filter"), keys.get("Handler")
+        if isinstance(filter_path, CIMInstanceName) and isinstance(handler_path, CIMInstanceName):
+            key = (filter_path.keybindings.get("Name"), handler_path.keybindings.get("Name"))
+            sub = self._subscriptions.get(key)  # type: ignore[arg-type]
+            if sub is not None:
+                return sub
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no {SUBSCRIPTION_CLASS} {path} in {self.interop}")
+
+    def _save(self, sub: _Subscription) -> None:
+        if sub.destination.permanent:
+            body = {"filter": sub.key[0], "destination": sub.key[1], "values": _plain(sub.values)}
+            self._store.put("subscription", _subscription_name(sub.key), body)
+
+    def _tell_watchers(self) -> None:
+        active = self.active
+        for watcher in self._watchers:
+            watcher(active)
+
+    def _load(self) -> None:
+        """Read back the permanent objects; one that no longer reads is logged and skipped."""
+        for _, body in self._store.records("setting"):
+            self.retry.attempts = int(body.get("attempts", self.retry.attempts))
+            self.retry.interval = float(body.get("interval", self.retry.interval))
+        for name, stored in self._store.records("filter"):
+            values = _typed(stored)
+            try:
+                query = compile_filter(values["QueryLanguage"], values["Query"],
+                                       self.repository, self.interop)
+                self._filters[name] = _Filter(values, query, self._source_namespaces(values))
+            except (CIMError, KeyError) as error:
+                log.error("stored indication filter %r is not restored: %s", name, error)
+        for name, stored in self._store.records("destination"):
+            values = _typed(stored)
+            self._destinations[name] = _Destination(values, self._sender(values))
+        for name, body in self._store.records("subscription"):
+            found_filter = self._filters.get(str(body.get("filter")))
+            destination = self._destinations.get(str(body.get("destination")))
+            if found_filter is None or destination is None:
+                log.error("stored subscription %r is not restored: its filter or destination "
+                          "is gone", name)
+                continue
+            values = _typed(body.get("values", {}))
+            sub = _Subscription(found_filter, destination, values)
+            self._subscriptions[sub.key] = sub
+
+    def save_retry_policy(self) -> None:
+        self._store.put("setting", "retry", {"attempts": self.retry.attempts,
+                                              "interval": self.retry.interval})
+
+
+def _check_settings(values: Mapping[str, Any]) -> None:
+    state = values.get("SubscriptionState")
+    if state not in (SubscriptionState.ENABLED, SubscriptionState.DISABLED):
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: SubscriptionState "
+                                                  f"{state} is not 2 (Enabled) or 4 (Disabled)")
+    policy = values.get("OnFatalErrorPolicy")
+    if policy not in OnFatalErrorPolicy.__members__.values():
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: OnFatalErrorPolicy "
+                                                  f"{policy} is not 2, 3 or 4")
+
+
+def _subscription_name(key: tuple[str, str]) -> str:
+    return "\x00".join(key)
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` as JSON can hold them: datetimes as their CIM text, integers as ints."""
+    return {name: _plain_value(value) for name, value in values.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain_value(item) for item in value]
+    if isinstance(value, CIMDateTime):
+        return {"datetime": str(value)}
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored values back as Python values: datetimes as :class:`CIMDateTime`."""
+    return {name: CIMDateTime(value["datetime"]) if isinstance(value, dict) else value
+            for name, value in values.items()}
+
