@@ -29,6 +29,15 @@ import libvirt
 
 ROOT = Path(__file__).resolve().parents[1]
 VIRTCIM = ROOT / ".venv" / "bin" / "virtcim"
+#: The checkout whose code the servers run: this one, or ``VIRTCIM_CHECKOUT`` to measure
+#: another version (before and after a change) with the same benchmark. Named on the
+#: module path, as the virtual environment's editable install may point elsewhere.
+CHECKOUT = Path(os.environ.get("VIRTCIM_CHECKOUT", ROOT)).resolve()
+
+
+def server_env() -> dict[str, str]:
+    """The environment of a server process: the code of :data:`CHECKOUT`."""
+    return {**os.environ, "PYTHONPATH": str(CHECKOUT)}
 
 #: Guest counts of the scaling rows; ``--quick`` stops before the last.
 SCALES = (10, 100, 1000, 10000)
@@ -175,7 +184,7 @@ def server(uri: str, state_dir: Path, *extra: str, log_requests: bool = False
             [str(VIRTCIM), "serve", "--uri", uri, "--auth", "none", "--http-port", str(port),
              "--https-port", "off", "--state-dir", str(state_dir),
              "--log-level", "info" if log_requests else "warning", *extra],
-            cwd=ROOT, stderr=log)
+            cwd=CHECKOUT, env=server_env(), stderr=log)
     try:
         wait_for(port, process)
         yield Server(process, port, log_path)

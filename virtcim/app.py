@@ -12,6 +12,7 @@ import gc
 import logging
 import socket
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from providers import register_providers
 from providers.classes import build_repository
 from providers.indications import LibvirtIndications
 from providers.virt.connection import Hypervisor
+from virtcim.authorization import Authorizer
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
 from virtcim.indications import IndicationBroker, register_indications
@@ -63,10 +65,16 @@ class Application:
         self.server.stop()
         self._close()
 
-    def serve_forever(self) -> int:
+    def serve_forever(self, load_settings: Callable[[], Settings] | None = None) -> int:
+        """Serve until SIGTERM or SIGINT; on SIGHUP, :meth:`reload` what ``load_settings``
+        reads."""
+        reload = None
+        if load_settings is not None:
+            def reload() -> None:
+                self.reload(load_settings)
         self.libvirt_indications.start()
         try:
-            return self.server.serve_forever()
+            return self.server.serve_forever(reload)
         finally:
             self._close()
 
@@ -80,13 +88,39 @@ class Application:
             hypervisor.close()
 
 
+    def reload(self, load_settings: Callable[[], Settings]) -> None:
+        """Take up the roles and the TLS certificate the configuration names now,
+        connections staying open (the users file is read again whenever it changes).
+        Settings that need a restart are reported; nothing changes when the
+        configuration cannot be read."""
+        try:
+            settings = load_settings()
+            if settings.cert is not None and self.settings.cert is not None:
+                self.server.reload_certificates(settings.cert, settings.key)
+        except ConfigError as error:
+            log.error("configuration not reloaded: %s", error)
+            return
+        self.dispatcher.authorizer = Authorizer(settings.roles, self.settings.read_only)
+        restart = [name for name in _RESTART_SETTINGS
+                   if getattr(settings, name) != getattr(self.settings, name)]
+        if restart:
+            log.warning("configuration reloaded, but %s take effect at the next start",
+                        ", ".join(restart))
+        log.info("configuration reloaded")
+
+
+#: What a reload cannot change in a running server.
+_RESTART_SETTINGS = ("uris", "bind", "http_port", "https_port", "auth", "users", "client_ca",
+                     "read_only", "state_dir", "workers")
+
+
 def build_application(settings: Settings) -> Application:
     """Everything ``settings`` describe, bound to its ports but not yet serving.
 
     Raises :class:`ConfigError` for anything that prevents starting.
     """
     settings = settings.checked()
-    hypervisors = [Hypervisor(uri) for uri in settings.uris or [""]]
+    hypervisors = [Hypervisor(uri, read_only=settings.read_only) for uri in settings.uris or [""]]
     repository = build_repository(hypervisors, cache_dir=_cache_dir(settings))
     registry = ProviderRegistry()
     profiles = ProfileRegistry(INTEROP_NAMESPACE)
@@ -98,12 +132,16 @@ def build_application(settings: Settings) -> Application:
         auth_mechanisms=[_auth_mechanism(settings)],
     )
     register_providers(registry, repository, hypervisors, profiles)
+    authorizer = Authorizer(settings.roles, settings.read_only)
+    if settings.auth != "none" and not authorizer.configured:
+        log.warning("no [roles] configured: every authenticated user has full access")
     state = _state_store(settings)
     broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, state)
     register_indications(registry, profiles, broker)
     jobs = JobRegistry(repository, state, broker.publish)
     register_jobs(registry, MODEL_NAMESPACE, jobs)
-    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs)
+    dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs,
+                            authorizer=authorizer)
 
     def context(namespace: str) -> RequestContext:
         return RequestContext(namespace, repository, dispatcher, host=host)
@@ -114,8 +152,9 @@ def build_application(settings: Settings) -> Application:
                        libvirt_indications, jobs, state)
 
 
-def serve(settings: Settings) -> int:
-    """The ``virtcim serve`` command: run until SIGTERM or SIGINT."""
+def serve(settings: Settings, load_settings: Callable[[], Settings] | None = None) -> int:
+    """The ``virtcim serve`` command: run until SIGTERM or SIGINT; SIGHUP reloads what
+    ``load_settings`` reads (see :meth:`Application.reload`)."""
     try:
         app = build_application(settings)
     except ConfigError as exc:
@@ -124,7 +163,7 @@ def serve(settings: Settings) -> int:
     log.info("virtcim serving %s on %s", ", ".join(h.uri for h in app.hypervisors),
              ", ".join(app.server.urls))
     _tune_collector()
-    return app.serve_forever()
+    return app.serve_forever(load_settings)
 
 
 def _tune_collector() -> None:

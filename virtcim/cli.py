@@ -88,6 +88,10 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         "--key", type=Path, help="PEM private key (default: in the certificate file)"
     )
     parser.add_argument(
+        "--client-ca", type=Path,
+        help="PEM CA: client certificates it signed log in as their subject's common name",
+    )
+    parser.add_argument(
         "--auth",
         choices=AUTH_METHODS,
         help="client authentication (default: none on loopback addresses only, else pam)",
@@ -100,6 +104,11 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log level (default info)")
     parser.add_argument("--workers", type=int, metavar="N", help="concurrent requests (default 16)")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open libvirt read-only and allow no change or method to anyone",
+    )
     parser.set_defaults(run=_serve)
 
 
@@ -122,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from virtcim.app import serve  # the application pulls in the providers and libvirt
 
-    return serve(settings)
+    return serve(settings, lambda: settings_from_args(args))
 
 
 # --- passwd ------------------------------------------------------------------------------------------

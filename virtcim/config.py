@@ -3,12 +3,14 @@
 The TOML file has four tables (``packaging/virtcim.toml`` is the commented
 example)::
 
-    [server]   bind, http_port, https_port, workers, pending_connections,
-               max_body_bytes, read_timeout, keepalive_timeout, state_dir
-    [tls]      cert, key
+    [server]   bind, http_port, https_port, workers, pending_requests,
+               max_connections, max_client_connections, max_body_bytes,
+               head_timeout, read_timeout, keepalive_timeout, state_dir
+    [tls]      cert, key, client_ca
     [auth]     method, users, pam_service
     [libvirt]  uris
     [logging]  level
+    [roles."NAMESPACE"]  read-only, full: users and @groups (see virtcim.authorization)
 
 A port set to ``"off"`` disables that listener; port 0 asks the kernel for a
 free port (the bound port is logged), which is what tests use.
@@ -33,6 +35,7 @@ from typing import Any
 DEFAULT_HTTP_PORT = 5988
 DEFAULT_HTTPS_PORT = 5989
 AUTH_METHODS = ("none", "pam", "file")
+ROLE_NAMES = ("read-only", "full")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -57,16 +60,24 @@ class Settings:
     https_port: int | None = DEFAULT_HTTPS_PORT
     cert: Path | None = None
     key: Path | None = None
+    #: CA whose client certificates authenticate their subject's common name as a user.
+    client_ca: Path | None = None
     auth: str | None = None
     users: Path = Path("/etc/virtcim/users")
     pam_service: str | None = None
     state_dir: Path = Path("/var/lib/virtcim")
     log_level: str = "info"
     workers: int = 16
-    pending_connections: int = 64
+    pending_requests: int = 64
+    max_connections: int = 4096
+    max_client_connections: int = 256
     max_body_bytes: int = 32 * 1024 * 1024
+    head_timeout: float = 10.0
     read_timeout: float = 30.0
     keepalive_timeout: float = 15.0
+    #: Namespace (or ``*``) -> role name -> users and ``@groups``; ``None``: not configured.
+    roles: dict[str, dict[str, list[str]]] | None = None
+    read_only: bool = False
 
     @property
     def https_enabled(self) -> bool:
@@ -81,16 +92,19 @@ class Settings:
             raise ConfigError("bind: at least one address is needed")
         if self.key is not None and self.cert is None:
             raise ConfigError("key is set but cert is not")
+        if self.client_ca is not None and self.cert is None:
+            raise ConfigError("client_ca is set but cert is not")
         if self.http_port is None and not self.https_enabled:
             raise ConfigError("no listener: http_port is off and no cert is configured for HTTPS")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
             )
-        for name in ("workers", "pending_connections", "max_body_bytes"):
+        for name in ("workers", "pending_requests", "max_connections", "max_client_connections",
+                     "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
-        for name in ("read_timeout", "keepalive_timeout"):
+        for name in ("head_timeout", "read_timeout", "keepalive_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}: must be more than 0 seconds")
         return dataclasses.replace(self, auth=self._checked_auth())
@@ -173,6 +187,12 @@ def _integer(value: Any) -> int:
     return value
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("a number of seconds")
@@ -195,13 +215,18 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("server", "http_port"): ("http_port", _port),
     ("server", "https_port"): ("https_port", _port),
     ("server", "workers"): ("workers", _integer),
-    ("server", "pending_connections"): ("pending_connections", _integer),
+    ("server", "pending_requests"): ("pending_requests", _integer),
+    ("server", "max_connections"): ("max_connections", _integer),
+    ("server", "max_client_connections"): ("max_client_connections", _integer),
     ("server", "max_body_bytes"): ("max_body_bytes", _integer),
+    ("server", "head_timeout"): ("head_timeout", _seconds),
     ("server", "read_timeout"): ("read_timeout", _seconds),
     ("server", "keepalive_timeout"): ("keepalive_timeout", _seconds),
     ("server", "state_dir"): ("state_dir", _path),
+    ("server", "read_only"): ("read_only", _boolean),
     ("tls", "cert"): ("cert", _path),
     ("tls", "key"): ("key", _path),
+    ("tls", "client_ca"): ("client_ca", _path),
     ("auth", "method"): ("auth", _string),
     ("auth", "users"): ("users", _path),
     ("auth", "pam_service"): ("pam_service", _string),
@@ -226,6 +251,9 @@ def _settings_from_toml(path: Path, document: Mapping[str, Any]) -> dict[str, An
     for table, entries in document.items():
         if not isinstance(entries, dict):
             raise ConfigError(f"{path}: {table!r} must be a table ([{table}])")
+        if table == "roles":
+            values["roles"] = _roles(path, entries)
+            continue
         for key, raw in entries.items():
             name = f"{table}.{key}"
             if (table, key) not in _TOML_KEYS:
@@ -238,3 +266,22 @@ def _settings_from_toml(path: Path, document: Mapping[str, Any]) -> dict[str, An
             except ValueError as error:
                 raise ConfigError(f"{path}: {name}: {error}") from error
     return values
+
+
+def _roles(path: Path, tables: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """The ``[roles."NAMESPACE"]`` tables: each role name to a list of users and @groups."""
+    roles = {}
+    for namespace, members in tables.items():
+        if not isinstance(members, dict):
+            raise ConfigError(f'{path}: roles.{namespace} must be a table ([roles."{namespace}"])')
+        for role, names in members.items():
+            if role not in ROLE_NAMES:
+                raise ConfigError(
+                    f"{path}: roles.{namespace}: {role!r} is not one of {', '.join(ROLE_NAMES)}"
+                )
+            try:
+                members[role] = _string_list(names)
+            except TypeError as error:
+                raise ConfigError(f"{path}: roles.{namespace}.{role} must be {error}") from error
+        roles[namespace] = dict(members)
+    return roles

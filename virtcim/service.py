@@ -31,7 +31,7 @@ from virtcim.cimxml.encode import (
     encode_intrinsic_response,
 )
 from virtcim.cimxml.messages import CallError, ExtrinsicCall, IntrinsicCall, RequestError
-from virtcim.http.server import CIMReply, CIMRequest
+from virtcim.http.envelope import CIMReply, CIMRequest
 from virtcim.operations.dispatcher import Dispatcher
 from virtcim.provider import same_keys
 

@@ -301,7 +301,8 @@ class DomainListing:
         end = min(index + _READ_AHEAD, len(self._handles))
         for ahead in range(max(index, self._read_up_to), end):
             if self._looks[ahead] is not None:
-                self._ahead[ahead] = self._reader.submit(self._handles[ahead].XMLDesc, _LIVE_XML)
+                self._ahead[ahead] = self._reader.submit(self._handles[ahead].XMLDesc,
+                                                         self._hypervisor.live_xml_flags)
         self._read_up_to = max(self._read_up_to, end)
 
 
@@ -326,8 +327,12 @@ class Hypervisor(StorageAndNetworks):
     message naming the object and the URI.
     """
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, read_only: bool = False) -> None:
         self.uri = uri
+        #: Open libvirt read-only: every change fails in libvirt itself too.
+        self.read_only = read_only
+        #: A read-only connection may not see passwords (libvirt refuses the secure flag).
+        self.live_xml_flags = 0 if read_only else _LIVE_XML
         self._lock = threading.RLock()
         self._conn: libvirt.virConnect | None = None
         self._broken: libvirt.virConnect | None = None
@@ -530,7 +535,7 @@ class Hypervisor(StorageAndNetworks):
     def _open(self) -> libvirt.virConnect:
         start_event_loop()
         try:
-            conn = libvirt.open(self.uri)
+            conn = (libvirt.openReadOnly if self.read_only else libvirt.open)(self.uri)
         except libvirt.libvirtError as error:
             raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
         if not self.uri:
@@ -731,7 +736,7 @@ class Hypervisor(StorageAndNetworks):
         was asked for already (after ``look``).
         """
         if text is None:
-            text = look.handle.XMLDesc(_LIVE_XML)
+            text = look.handle.XMLDesc(self.live_xml_flags)
         with self._cache_lock:
             entry = self._cache.get(look.uuid)
             if entry is not None and entry.state == look.state and entry.xml == text:

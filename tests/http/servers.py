@@ -43,20 +43,22 @@ class RunningServer:
 
 @contextmanager
 def running_server(tmp: Path, *, auth: bool = False, https: bool = False,
-                   uris: tuple[str, ...] = ("test:///default",)) -> Iterator[RunningServer]:
-    """A server on 127.0.0.1 with ephemeral ports, stopped on exit."""
+                   uris: tuple[str, ...] = ("test:///default",),
+                   **settings: object) -> Iterator[RunningServer]:
+    """A server on 127.0.0.1 with ephemeral ports, stopped on exit; ``settings`` are
+    further :class:`Settings` fields."""
     cert = key = None
     if https:
         cert, key = make_self_signed(tmp / "tls", host="127.0.0.1")
     users = tmp / "users"
     if auth:
         set_password(users, USER, PASSWORD)
-    settings = Settings(
+    defaults: dict[str, object] = dict(
         uris=list(uris), bind=["127.0.0.1"], http_port=0, https_port=0 if https else None,
         cert=cert, key=key, auth="file" if auth else "none", users=users,
         state_dir=tmp / "state", workers=8,
     )
-    app = build_application(settings)
+    app = build_application(Settings(**{**defaults, **settings}))
     app.start()
     try:
         urls = app.server.urls

@@ -145,3 +145,30 @@ def test_cim_level_mistakes_get_their_cim_error(server, post, call, code):
     with pytest.raises(pywbem.CIMError) as error:
         call(server.connection())
     assert error.value.status_code == code
+
+
+ENUMERATE_NAMES = {"CIMMethod": "EnumerateInstanceNames", "CIMObject": "root/virt"}
+CLASSNAME = '<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ComputerSystem"></CLASSNAME></IPARAMVALUE>'
+
+
+@pytest.mark.parametrize("params, message", [
+    ('<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY>' + "<VALUE>Name</VALUE>" * 65537
+     + "</VALUE.ARRAY></IPARAMVALUE>", "an array of 65537 items is over the limit of 65536"),
+    ('<IPARAMVALUE NAME="X"><VALUE>' + "x" * (4 * 1024 * 1024 + 1) + "</VALUE></IPARAMVALUE>",
+     "a value of 4194305 characters is over the limit of 4194304"),
+    ("".join(f'<IPARAMVALUE NAME="P{n}"><VALUE>1</VALUE></IPARAMVALUE>' for n in range(257)),
+     "more than 256 parameters"),
+], ids=["array-length", "string-length", "parameter-count"])
+def test_requests_over_the_decoder_limits_get_invalid_parameter(post, params, message):
+    response, answer = post(request("EnumerateInstanceNames", CLASSNAME + params), **ENUMERATE_NAMES)
+    assert response.status == 200
+    assert cim_error_code(answer) == pywbem.CIM_ERR_INVALID_PARAMETER
+    assert message.encode() in answer
+
+
+def test_a_request_at_the_limits_is_decoded(post):
+    params = ('<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY>' + "<VALUE>Name</VALUE>" * 65536
+              + "</VALUE.ARRAY></IPARAMVALUE>")
+    response, answer = post(request("EnumerateInstances", CLASSNAME + params),
+                            CIMMethod="EnumerateInstances", CIMObject="root/virt")
+    assert response.status == 200 and b"<ERROR" not in answer

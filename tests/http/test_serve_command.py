@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import os
 import signal
 import socket
 import subprocess
@@ -15,6 +17,9 @@ import pywbem
 pytestmark = [pytest.mark.http]
 
 VIRTCIM = Path(sys.executable).with_name("virtcim")
+ROOT = Path(__file__).resolve().parents[2]
+#: The code of this checkout, whatever the virtual environment's editable install points at.
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def free_port() -> int:
@@ -40,7 +45,7 @@ def test_serve_answers_on_the_test_driver_and_stops_on_sigterm(tmp_path):
     process = subprocess.Popen(
         [str(VIRTCIM), "serve", "--uri", "test:///default", "--auth", "none",
          "--http-port", str(port), "--state-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         wait_until_listening(port, process)
         conn = pywbem.WBEMConnection(f"http://127.0.0.1:{port}", default_namespace="root/virt")
@@ -58,6 +63,81 @@ def test_serve_refuses_no_authentication_on_a_public_address(tmp_path):
     result = subprocess.run(
         [str(VIRTCIM), "serve", "--uri", "test:///default", "--auth", "none",
          "--bind", "0.0.0.0", "--http-port", str(free_port()), "--state-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=60, env=ENV)
     assert result.returncode == 2
     assert "auth none" in result.stderr
+
+
+GUEST = pywbem.CIMInstanceName("Test_ComputerSystem", {"CreationClassName": "Test_ComputerSystem",
+                                                       "Name": "test"}, namespace="root/virt")
+ENUMERATE = (b'<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+             b'<MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateClassNames">'
+             b'<LOCALNAMESPACEPATH><NAMESPACE NAME="root"></NAMESPACE><NAMESPACE NAME="virt">'
+             b"</NAMESPACE></LOCALNAMESPACEPATH></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>")
+
+
+def config_text(port: int, tmp_path: Path, role: str, cert: str) -> str:
+    return (f'[server]\nhttp_port = {port}\nhttps_port = {port + 1}\nstate_dir = "{tmp_path}"\n'
+            f'[tls]\ncert = "{tmp_path}/{cert}/server.pem"\nkey = "{tmp_path}/{cert}/server.key"\n'
+            f'[auth]\nmethod = "file"\nusers = "{tmp_path}/users"\n'
+            f'[libvirt]\nuris = ["test:///default"]\n[roles."*"]\n{role} = ["alice"]\n')
+
+
+def test_sighup_reloads_roles_and_certificate_and_keeps_connections(tmp_path):
+    from virtcim.cli import main
+    from virtcim.http.auth import set_password
+
+    set_password(tmp_path / "users", "alice", "pw")
+    for name, host in (("old", "old.example"), ("new", "new.example")):
+        assert main(["cert", "--out", str(tmp_path / name), "--host", host]) == 0
+    port = free_port()
+    config = tmp_path / "virtcim.toml"
+    config.write_text(config_text(port, tmp_path, "read-only", "old"))
+    process = subprocess.Popen([str(VIRTCIM), "serve", "--config", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        wait_until_listening(port, process)
+        conn = pywbem.WBEMConnection(f"http://127.0.0.1:{port}", ("alice", "pw"),
+                                     default_namespace="root/virt")
+        with pytest.raises(pywbem.CIMError) as denied:
+            conn.InvokeMethod("RequestStateChange", GUEST, RequestedState=pywbem.Uint16(9))
+        assert denied.value.status_code == pywbem.CIM_ERR_ACCESS_DENIED
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/xml", "CIMOperation": "MethodCall",
+                   "CIMMethod": "EnumerateClassNames", "CIMObject": "root/virt",
+                   "Authorization": "Basic YWxpY2U6cHc="}
+        kept.request("POST", "/cimom", ENUMERATE, headers)
+        assert kept.getresponse().read().count(b"<CLASSNAME") > 10
+        kept_socket = kept.sock
+        assert "old.example" in certificate_names(port + 1)
+
+        config.write_text(config_text(port, tmp_path, "full", "new"))
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "new.example" not in certificate_names(port + 1):
+            assert time.monotonic() < deadline, "the certificate was not reloaded"
+            time.sleep(0.1)
+        assert conn.InvokeMethod("RequestStateChange", GUEST, RequestedState=pywbem.Uint16(9))[0] == 0
+        assert conn.InvokeMethod("RequestStateChange", GUEST, RequestedState=pywbem.Uint16(2))[0] == 0
+        kept.request("POST", "/cimom", ENUMERATE, headers)  # the same connection, still open
+        assert kept.getresponse().status == 200 and kept.sock is kept_socket
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+    assert process.returncode == 0, log
+    assert "configuration reloaded" in log
+
+
+def certificate_names(port: int) -> str:
+    """The subject of the certificate the server presents now."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with context.wrap_socket(sock) as tls:
+            der = tls.getpeercert(binary_form=True)
+    result = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"],
+                            input=der, capture_output=True, check=True)
+    return result.stdout.decode()

@@ -249,3 +249,22 @@ def test_users_file_is_private_whatever_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "users").stat().st_mode) == 0o600
+
+
+def test_failures_from_one_address_are_answered_ever_later_and_others_are_not():
+    authenticator = BasicAuth(CountingChecker({}), failure_delay=0.25, max_failure_delay=2.0)
+    delays = [authenticator.failed("192.0.2.1") for _ in range(6)]
+    assert delays == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert authenticator.failed("192.0.2.2") == 0.25
+    authenticator.succeeded("192.0.2.1")
+    assert authenticator.failed("192.0.2.1") == 0.25
+
+
+def test_failures_are_forgotten_after_the_window():
+    authenticator = BasicAuth(CountingChecker({}), failure_delay=1.0, failure_window=0.0)
+    assert [authenticator.failed("192.0.2.1") for _ in range(3)] == [1.0, 1.0, 1.0]
+
+
+def test_a_failure_is_logged_with_the_client_address(caplog):
+    BasicAuth(CountingChecker({}), failure_delay=0).authenticate(basic("alice:x"), "192.0.2.7:9")
+    assert "'alice' from 192.0.2.7:9" in caplog.text and ":x" not in caplog.text

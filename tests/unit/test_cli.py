@@ -26,7 +26,7 @@ def served(monkeypatch) -> list:
     """Stands in for virtcim.app and records the settings ``serve`` was given."""
     calls: list = []
     fake_app = types.ModuleType("virtcim.app")
-    fake_app.serve = lambda settings: calls.append(settings) or 0
+    fake_app.serve = lambda settings, load_settings=None: calls.append(settings) or 0
     monkeypatch.setitem(sys.modules, "virtcim.app", fake_app)
     return calls
 
@@ -45,6 +45,13 @@ def test_serve_builds_settings_from_flags(served):
     assert settings.uris == ["test:///default", "qemu:///system"]
     assert (settings.http_port, settings.bind, settings.auth) == (0, ["::1"], "none")
     assert settings.state_dir == Path("/tmp/s")
+    assert not settings.read_only
+
+
+def test_serve_read_only_and_client_ca_flags(served):
+    assert main(["serve", "--read-only", "--cert", "/c.pem", "--client-ca", "/ca.pem"]) == 0
+    [settings] = served
+    assert (settings.read_only, settings.client_ca) == (True, Path("/ca.pem"))
 
 
 def test_serve_flags_override_the_config_file(served, tmp_path):

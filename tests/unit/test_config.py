@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,23 @@ def test_unknown_override_is_refused():
 def test_the_packaged_example_configuration_loads():
     settings = load_settings(EXAMPLE)
     assert settings.auth in ("pam", "file", "none")
+
+
+def test_roles_are_read_per_namespace(tmp_path):
+    path = write(tmp_path, '[roles."root/virt"]\nfull = ["alice", "@libvirt"]\n'
+                           '[roles."*"]\nread-only = ["*"]\n[server]\nread_only = true\n')
+    settings = load_settings(path)
+    assert settings.roles == {"root/virt": {"full": ["alice", "@libvirt"]},
+                              "*": {"read-only": ["*"]}}
+    assert settings.read_only is True
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[roles."root/virt"]\nadmin = ["alice"]\n', "'admin' is not one of read-only, full"),
+    ('[roles."root/virt"]\nfull = "alice"\n', "roles.root/virt.full must be a list of strings"),
+    ('[roles]\nfull = ["alice"]\n', "roles.full must be a table"),
+    ("[server]\nread_only = 1\n", "server.read_only must be true or false"),
+])
+def test_bad_roles_are_refused(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(write(tmp_path, text))

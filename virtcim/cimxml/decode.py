@@ -45,6 +45,7 @@ from pywbem import (
     CIMQualifierDeclaration,
 )
 
+from virtcim.cimxml.limits import MAX_ARRAY_ITEMS, MAX_PARAMETERS, MAX_VALUE_CHARS
 from virtcim.cimxml.messages import (
     CallError,
     ExtrinsicCall,
@@ -92,6 +93,10 @@ class _ThreadTools(threading.local):
             remove_pis=True,
         )
         self.depth_tests: dict[int, etree.XPath] = {}
+        self.largest_array = etree.XPath(
+            "(//VALUE.ARRAY[count(*) > $items] | //VALUE.REFARRAY[count(*) > $items])[1]"
+        )
+        self.longest_text = etree.XPath("(//text()[string-length(.) > $chars])[1]")
 
     def deeper_than(self, depth: int) -> etree.XPath:
         """An XPath test, evaluated in C in time linear in the element count."""
@@ -134,6 +139,7 @@ def decode_request(body: bytes, max_depth: int = MAX_DEPTH) -> IntrinsicCall | E
         raise RequestError(400, "request-not-valid", str(exc)) from None
     intrinsic = call.tag == "IMETHODCALL"
     try:
+        _check_sizes(call, parameters=True)
         if intrinsic:
             return _intrinsic_call(call, message_id, name)
         return _extrinsic_call(call, message_id, name)
@@ -157,6 +163,7 @@ def decode_embedded_object(text: str, embedding: int = 0) -> CIMInstance | CIMCl
         return parse_mof_instance(text)
     try:
         root = _parse_xml(text.encode("utf-8"), MAX_DEPTH)
+        _check_sizes(root)
         if root.tag == "INSTANCE":
             return _instance(root, embedding + 1)
         if root.tag == "CLASS":
@@ -177,6 +184,23 @@ def _parse_xml(data: bytes, max_depth: int) -> Any:
     if _TOOLS.deeper_than(max_depth)(root):
         raise _Malformed(f"elements nest deeper than {max_depth} levels")
     return root
+
+
+def _check_sizes(element: Any, parameters: bool = False) -> None:
+    """Refuse arrays, values and (for a call) parameter lists over the bounds of
+    :mod:`virtcim.cimxml.limits`; the XPath tests run in C, in linear time."""
+    if parameters and len(element) > MAX_PARAMETERS + 1:  # + the namespace or target
+        raise _invalid(f"more than {MAX_PARAMETERS} parameters")
+    array = _TOOLS.largest_array(element, items=MAX_ARRAY_ITEMS)
+    if array:
+        raise _invalid(
+            f"an array of {len(array[0])} items is over the limit of {MAX_ARRAY_ITEMS}"
+        )
+    text = _TOOLS.longest_text(element, chars=MAX_VALUE_CHARS)
+    if text:
+        raise _invalid(
+            f"a value of {len(text[0])} characters is over the limit of {MAX_VALUE_CHARS}"
+        )
 
 
 def _invalid(message: str) -> CIMError:

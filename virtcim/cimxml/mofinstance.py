@@ -29,6 +29,8 @@ from typing import Any
 
 from pywbem import CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMProperty
 
+from virtcim.cimxml.limits import MAX_ARRAY_ITEMS
+
 __all__ = ["looks_like_mof_instance", "parse_mof_instance"]
 
 _TOKEN = re.compile(
@@ -140,6 +142,8 @@ class _Parser:
         while not self._at_punct("}"):
             if items:
                 self._punct(",")
+            if len(items) == MAX_ARRAY_ITEMS:
+                raise _error(f"an array of more than {MAX_ARRAY_ITEMS} items", self._token.offset)
             items.append(self._scalar())
         self._advance()
         return items

@@ -42,10 +42,12 @@ class PasswordChecker(Protocol):
 class BasicAuth:
     """Authenticates requests from their ``Authorization: Basic`` header.
 
-    A failed attempt sleeps ``failure_delay`` seconds in the worker that
-    serves it, which slows guessing on one connection without holding up the
-    other workers. Successes are cached for ``cache_seconds``: a changed
-    password or a deleted user takes effect after at most that long.
+    The transport answers a failed attempt only after :meth:`failed` seconds:
+    ``failure_delay``, doubled for each further failure from the same client
+    address within ``failure_window`` seconds, up to ``max_failure_delay``,
+    which slows guessing down from one address without slowing the others.
+    Successes are cached for ``cache_seconds``: a changed password or a
+    deleted user takes effect after at most that long.
     """
 
     def __init__(
@@ -54,17 +56,28 @@ class BasicAuth:
         failure_delay: float = 0.25,
         cache_seconds: float = 60.0,
         cache_size: int = 256,
+        max_failure_delay: float = 8.0,
+        failure_window: float = 300.0,
     ) -> None:
         self.checker = checker
         self.failure_delay = failure_delay
+        self.max_failure_delay = max_failure_delay
+        self.failure_window = failure_window
         self.cache_seconds = cache_seconds
         self.cache_size = cache_size
         self._cache_key = secrets.token_bytes(32)
         self._cache: dict[bytes, float] = {}
+        #: Client address -> (failures in a row, time of the last).
+        self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None) -> str | None:
-        """The user name when the header carries valid credentials, else ``None``."""
+    def authenticate(self, authorization: str | None, client: str = "") -> str | None:
+        """The user name when the header carries valid credentials, else ``None``.
+
+        Checking a password takes a while (it is meant to): call this from a
+        thread that may wait. Failures are logged with ``client``, never with
+        the password.
+        """
         if authorization is None:
             return None
         credentials = parse_basic_credentials(authorization)
@@ -72,10 +85,35 @@ class BasicAuth:
             user, password = credentials
             if self._remembered(user, password) or self._verify(user, password):
                 return user
-            log.info("authentication failed for user %r", user)
+            log.warning("authentication failed for user %r from %s", user, client or "?")
         else:
-            log.info("authentication failed: malformed Authorization header")
-        time.sleep(self.failure_delay)
+            log.warning("authentication failed from %s: malformed Authorization header",
+                        client or "?")
+        return None
+
+    def failed(self, address: str) -> float:
+        """Count a failed attempt from ``address``; the seconds to wait before answering it."""
+        now = time.monotonic()
+        with self._lock:
+            count, last = self._failures.get(address, (0, now))
+            if now - last > self.failure_window:
+                count = 0
+            if len(self._failures) >= 4096 and address not in self._failures:
+                self._failures.clear()  # a flood of addresses: start counting afresh
+            self._failures[address] = (count + 1, now)
+        return min(self.failure_delay * 2**min(count, 16), self.max_failure_delay)
+
+    def succeeded(self, address: str) -> None:
+        """Forget the failed attempts from ``address``."""
+        with self._lock:
+            self._failures.pop(address, None)
+
+    def remembered(self, authorization: str | None) -> str | None:
+        """The user name when the header carries credentials that passed a check a short
+        while ago (see ``cache_seconds``), else ``None``; quick."""
+        credentials = parse_basic_credentials(authorization) if authorization else None
+        if credentials is not None and self._remembered(*credentials):
+            return credentials[0]
         return None
 
     def _verify(self, user: str, password: str) -> bool:

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from virtcim.config import ConfigError
 
@@ -18,14 +19,31 @@ KEY_NAME = "server.key"
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
-def server_context(cert: Path, key: Path | None = None) -> ssl.SSLContext:
-    """A server-side context with TLS 1.2 or later, loaded from PEM files.
+#: TLS 1.2 cipher suites: forward secrecy and authenticated encryption only. (TLS 1.3's are
+#: all of that kind.)
+MODERN_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
 
-    ``key`` may be ``None`` when ``cert`` holds the private key too. Problems
-    with the files raise :class:`ConfigError` naming them, at start-up.
+
+def server_context(
+    cert: Path, key: Path | None = None, client_ca: Path | None = None
+) -> ssl.SSLContext:
+    """A server-side context with TLS 1.2 or later and modern ciphers, loaded from PEM files.
+
+    ``key`` may be ``None`` when ``cert`` holds the private key too. With
+    ``client_ca``, clients may present a certificate that CA signed, and
+    :func:`certificate_user` names them by it. Problems with the files raise
+    :class:`ConfigError` naming them, at start-up.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(MODERN_CIPHERS)
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    if client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=client_ca)
+        except (ssl.SSLError, OSError) as error:
+            raise ConfigError(f"TLS: cannot load client CA {client_ca}: {error}") from error
+        context.verify_mode = ssl.CERT_OPTIONAL
     try:
         context.load_cert_chain(certfile=cert, keyfile=key)
     except FileNotFoundError as error:
@@ -37,6 +55,17 @@ def server_context(cert: Path, key: Path | None = None) -> ssl.SSLContext:
             f"TLS: cannot load certificate {cert} with key {key or cert}: {error}"
         ) from error
     return context
+
+
+def certificate_user(peercert: dict[str, Any] | None) -> str | None:
+    """The user a verified client certificate names: its subject's common name."""
+    if not peercert:
+        return None
+    for rdn in peercert.get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName" and value:
+                return str(value)
+    return None
 
 
 def make_self_signed(out_dir: Path, host: str | None = None, days: int = 825) -> tuple[Path, Path]:

@@ -22,6 +22,7 @@ from pywbem import (
     CIMMethod,
 )
 
+from virtcim.authorization import Authorizer
 from virtcim.cimxml.messages import ExtrinsicCall, IntrinsicCall, MethodResult, PullResult
 from virtcim.jobs import JobRegistry
 from virtcim.operations.associations import AssociationFilter, AssociationOperations
@@ -57,8 +58,10 @@ class Dispatcher:
     def __init__(self, repository: Repository, registry: ProviderRegistry,
                  host: str = "localhost", pull: PullSettings | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
-                 jobs: JobRegistry | None = None) -> None:
+                 jobs: JobRegistry | None = None,
+                 authorizer: Authorizer | None = None) -> None:
         self.repository = repository
+        self.authorizer = authorizer or Authorizer()
         self.registry = registry
         self.host = host
         self.jobs = jobs
@@ -121,12 +124,14 @@ class Dispatcher:
         if handler is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"operation {call.name} is not supported")
         namespace = self.repository.canonical_namespace(call.namespace)
+        self.authorizer.check(user, namespace, call.name)
         args = _in_namespace(parse_params(call.name, call.params), namespace)
         return handler(self._context(namespace, user, call.namespace), args)
 
     def extrinsic(self, call: ExtrinsicCall, user: str | None = None) -> MethodResult:
         """Invoke a method; the result is typed by the method's declaration."""
         namespace = self.repository.canonical_namespace(call.namespace)
+        self.authorizer.check(user, namespace, None)
         return self._methods.invoke(self._context(namespace, user, call.namespace), call)
 
     def method_signature(self, namespace: str, classname: str, method: str) -> CIMMethod:
