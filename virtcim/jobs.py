@@ -48,6 +48,8 @@ JOB_CLASS = "CIM_ConcreteJob"
 DEFAULT_TIME_BEFORE_REMOVAL = timedelta(minutes=5)
 #: What a job that was running when the server stopped says after the restart.
 INTERRUPTED = "interrupted: the server stopped while the job ran"
+#: How long closing waits for the threads of cancelled jobs to end.
+_CLOSE_SECONDS = 10.0
 
 
 FINISHED = frozenset({JobState.COMPLETED, JobState.TERMINATED, JobState.KILLED,
@@ -118,6 +120,7 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._controls: dict[str, tuple[JobControl, Callable[[], None] | None]] = {}
+        self._threads: list[threading.Thread] = []
         self._load()
 
     def start(self, name: str, namespace: str, work: Callable[[JobControl], None], *,
@@ -140,8 +143,12 @@ class JobRegistry:
             self._controls[job.instance_id] = (control, cancel)
         self._save(job)
         self._announce(None, job)
-        threading.Thread(target=self._run, args=(job.instance_id, work, control),
-                         name=f"job {name}", daemon=True).start()
+        thread = threading.Thread(target=self._run, args=(job.instance_id, work, control),
+                                  name=f"job {name}", daemon=True)
+        with self._lock:
+            self._threads = [alive for alive in self._threads if alive.is_alive()]
+            self._threads.append(thread)
+        thread.start()
         return job
 
     def get(self, instance_id: str) -> Job:
@@ -211,11 +218,18 @@ class JobRegistry:
         return self._repository.build_instance(job.namespace, classname, values)
 
     def close(self) -> None:
-        """Cancel the jobs still running (they are recorded as interrupted)."""
+        """Cancel the jobs still running (they are recorded as interrupted) and wait a
+        while for their threads, so that none outlives the hypervisor connections it uses."""
         with self._lock:
             controls = list(self._controls.values())
-        for control, _ in controls:
+            threads = list(self._threads)
+        for control, cancel in controls:
             control.cancelled.set()
+            if cancel is not None:
+                cancel()
+        deadline = time.monotonic() + _CLOSE_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- the job's thread -----------------------------------------------------
 

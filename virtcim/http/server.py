@@ -59,6 +59,8 @@ _FLUSH_BYTES = 512 * 1024
 _WRITE_BUFFER_BYTES = 1024 * 1024
 _READ_BYTES = 64 * 1024
 _LISTEN_BACKLOG = 1024
+#: How long a reload may wait for the event loop to take up a new certificate.
+_RELOAD_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -257,9 +259,18 @@ class HTTPServerGroup:
         connections already open keep theirs. Raises :class:`ConfigError` if they cannot
         be loaded (the old ones stay)."""
         server_context(cert, key)  # checks them first
-        for listener in self.listeners:
-            if listener.tls is not None:
-                listener.tls.load_cert_chain(certfile=cert, keyfile=key)
+
+        async def load() -> None:
+            for listener in self.listeners:
+                if listener.tls is not None:
+                    listener.tls.load_cert_chain(certfile=cert, keyfile=key)
+
+        # Handshakes run on the loop: changed there, a context is never changed mid-handshake.
+        loop = self._loop
+        if loop is None:
+            asyncio.run(load())
+        else:
+            asyncio.run_coroutine_threadsafe(load(), loop).result(_RELOAD_SECONDS)
 
     def __enter__(self) -> HTTPServerGroup:
         self.start()
