@@ -26,6 +26,7 @@ libvirt-cim listed them).
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -261,21 +262,21 @@ def _console_or_none(ctx: RequestContext, hv: Hypervisor,
 # -- associations -----------------------------------------------------------------------------
 
 
-class _ConsoleLinks:
+class _ConsoleLinks(abc.ABC):
     """Links between each console (at ``sap_role``) and an object at ``near_role``."""
 
     near_role: str
     sap_role: str
 
+    @abc.abstractmethod
     def near_consoles(
         self, ctx: RequestContext, hv: Hypervisor, source: CIMInstanceName
     ) -> Iterable[Console]:
         """The consoles linked to ``source``, an object of the near role's class."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def near_path(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
         """The object at the near role of ``console``'s link."""
-        raise NotImplementedError
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
         for console in consoles(ctx, hv):

@@ -10,6 +10,7 @@ other path names the first key that differs, in libvirt-cim's words
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -42,19 +43,19 @@ def capabilities_path(
                     InstanceID=instance_id)
 
 
-class SingletonProvider(InstanceProvider):
+class SingletonProvider(InstanceProvider, abc.ABC):
     """One instance per hypervisor, at :meth:`path`, with :meth:`properties`."""
 
     def __init__(self, hypervisor: Hypervisor) -> None:
         self.hypervisor = hypervisor
 
+    @abc.abstractmethod
     def path(self, ctx: RequestContext) -> CIMInstanceName:
         """Where the instance is."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def properties(self, ctx: RequestContext) -> Mapping[str, Any]:
         """Its values other than its keys."""
-        raise NotImplementedError
 
     def enumerate_instances(
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
