@@ -444,7 +444,7 @@ def _close_iterator(chunks: Iterator[bytes]) -> None:
 
 def _log_request(client: str, outcome: _Outcome) -> None:
     request_log.info(
-        "client=%s user=%r method=%r object=%r status=%d cim_status=%d duration_ms=%.1f%s",
+        "client=%s user=%r method=%r object=%r status=%d cim_status=%d duration_ms=%.2f%s",
         client,
         outcome.user,
         outcome.method,
