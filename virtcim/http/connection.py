@@ -1,21 +1,30 @@
 """One client connection of the HTTP transport: its requests one after the other, on the loop.
 
-A :class:`Connection` reads a request head and body through h11 within the
-deadlines of :class:`~virtcim.http.server.Limits`, checks the DSP0200
-envelope (:mod:`virtcim.http.envelope`), hands the whole request to a worker
-thread of its :class:`~virtcim.http.server.HTTPServerGroup`, and writes the
-reply: whole, or streamed in batches that a worker makes while the loop
-sends the last. It logs one line per request.
+A :class:`Connection` is the asyncio protocol of one connection. Its input
+goes straight to h11 as it arrives (``data_received``): the request head,
+checked within the deadlines of :class:`~virtcim.http.server.Limits`, the
+DSP0200 envelope (:mod:`virtcim.http.envelope`), then the body. The whole
+request goes to a worker thread of its
+:class:`~virtcim.http.server.HTTPServerGroup`, which calls back on the loop
+with the reply, written in one go; a streamed reply is sent in batches that
+a worker makes while the loop sends the last. It logs one line per request.
+
+Why callbacks rather than streams and a task per connection: a request that
+arrives whole with known credentials, and its reply, then cost the loop one
+pass each. Each pass is an ``epoll`` call that lets go of the interpreter
+lock, which a worker then holds until it blocks (the measurements are in
+``benchmarks/PROFILE.md``). The rare steps that wait on something else (a
+password check, a streamed reply, a client slow to read) run as tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import socket
-import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +49,8 @@ _FLUSH_BYTES = 512 * 1024
 #: Written but unsent bytes a connection may hold before the reply waits for its client: a
 #: few encoder chunks, so that making the next overlaps sending the last.
 _WRITE_BUFFER_BYTES = 1024 * 1024
-_READ_BYTES = 64 * 1024
+#: Input held while a request is being answered (a pipelined next request) before reading pauses.
+_HELD_BYTES = 64 * 1024
 
 
 def busy(reason: str) -> Refusal:
@@ -57,6 +67,17 @@ def _peer(address: Any) -> str:
 
 class _ClientGone(Exception):
     """The client closed the connection, or stopped reading, in the middle of an exchange."""
+
+
+class _Phase(enum.Enum):
+    """What a connection's input is for now."""
+
+    HEAD = "reading a request head"
+    CHECKING = "checking credentials"
+    BODY = "reading a request body"
+    ANSWERING = "answering a request"
+    DISCARDING = "reading away the body of a refused request"
+    CLOSING = "closing"
 
 
 @dataclass
@@ -82,254 +103,379 @@ class _Batch:
     description: str | None = None
 
 
-class Connection:
+class Connection(asyncio.Protocol):
     """One client connection: its requests one after the other (keep-alive), on the loop."""
 
-    def __init__(
-        self, group: HTTPServerGroup, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, group: HTTPServerGroup) -> None:
         self.group = group
         self.limits = group.limits
-        self.reader = reader
-        self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.client = _peer(peer)
-        self.host = str(peer[0]) if isinstance(peer, tuple) else str(peer)
-        #: The user a verified client certificate names (HTTPS with ``client_ca``).
-        self.certified_user = certificate_user(writer.get_extra_info("peercert"))
-        self.task = asyncio.current_task()
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+        self.transport: asyncio.Transport | None = None
+        self.client = self.host = ""
+        #: The user a verified client certificate names (HTTPS with ``client_ca``).
+        self.certified_user: str | None = None
         #: No byte of the next request has arrived yet.
         self.waiting = True
         #: Since when a kept-alive connection waits for its next request (loop time).
         self.kept_alive_since: float | None = None
+        #: Done once the connection is closed.
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._admitted = False
+        self._phase = _Phase.HEAD
         self._served = 0
+        self._head = bytearray()
+        self._body: list[bytes] = []
+        self._envelope: Envelope | None = None
+        #: The request being served, until its log line is written.
+        self._outcome: _Outcome | None = None
+        #: When the request must have arrived whole (loop time).
+        self._request_deadline = 0.0
         self._deadline = 0.0
+        self._on_deadline: Callable[[], None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._writable: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        #: The client closed its side: it sends nothing more.
+        self._eof = False
+
+    # --- asyncio's calls -------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.client = _peer(peer)
+        self.host = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        self.certified_user = certificate_user(transport.get_extra_info("peercert"))
         # Headers and body often go in separate segments; with Nagle's algorithm on, the
         # client's delayed ACK would hold each keep-alive reply back about 40 ms.
-        writer.transport.set_write_buffer_limits(high=_WRITE_BUFFER_BYTES)
-        sock = writer.get_extra_info("socket")
+        transport.set_write_buffer_limits(high=_WRITE_BUFFER_BYTES)
+        sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        refusal = self.group.admit(self)
+        if refusal is not None:
+            self._refuse_connection(refusal)
+            return
+        self._admitted = True
+        now = self._loop.time()
+        self._request_deadline = now + self.limits.read_timeout
+        self._expire_at(min(now + self.limits.head_timeout, self._request_deadline),
+                        self._head_overdue)
 
-    async def serve(self) -> None:
-        try:
-            while await self._exchange():
-                self.h11.start_next_cycle()
-        except (_ClientGone, ConnectionError, ssl.SSLError, OSError) as error:
-            log.debug("connection from %s ended: %s", self.client, error or type(error).__name__)
-        except Exception:
-            log.exception("unexpected error serving %s", self.client)
-        finally:
-            await self._close()
+    def data_received(self, data: bytes) -> None:
+        if self._phase is _Phase.CLOSING:
+            return  # read away (see _close)
+        self.h11.receive_data(data)
+        self._take_input(data)
 
-    async def refuse(self, refusal: Refusal) -> None:
-        """Answer ``refusal`` to a connection that will not be served, and close it."""
-        response, body = refusal_reply(refusal, close=True)
-        try:
-            await self._send(response, h11.Data(data=body), h11.EndOfMessage())
-        except (_ClientGone, ConnectionError, OSError):
-            pass
-        # Read away the request the client may have sent, but only briefly: this
-        # connection is not counted among the open ones.
-        await self._close(linger=min(self.limits.linger_timeout, 0.2))
+    def eof_received(self) -> bool:
+        self._eof = True
+        if self._phase is not _Phase.CLOSING:
+            self.h11.receive_data(b"")
+            self._take_input(b"")
+        elif self._on_deadline == self._end:
+            self._end()
+        # Over plain TCP, the reply to a request already received may still be written;
+        # TLS closes either way.
+        assert self.transport is not None
+        return self.transport.get_extra_info("sslcontext") is None
+
+    def pause_writing(self) -> None:
+        self._writable = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self._writable = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        phase, self._phase = self._phase, _Phase.CLOSING
+        self._on_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_exception(_ClientGone("client closed the connection"))
+            self._writable.exception()  # retrieved: nobody may be waiting
+        if self._outcome is not None and phase is not _Phase.ANSWERING:
+            self._outcome.description = self._outcome.description or "client closed the connection"
+            self._log()
+        if self._admitted:
+            self.group.forget(self)
+        log.debug("connection from %s ended: %s", self.client, exc or "closed")
+        self.closed.set_result(None)
 
     def close_now(self) -> None:
         """Close the connection from outside: its reads end, its writes fail."""
-        self.writer.transport.abort()
+        assert self.transport is not None
+        self.transport.abort()
 
-    # --- one request and its reply ---------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------------------
 
-    async def _exchange(self) -> bool:
-        """Serve one request; whether the connection may serve another."""
-        request = await self._next_request()
-        if request is None:
-            return False
-        envelope = Envelope(request)
-        outcome = _Outcome()
-        try:
-            await self._answer(envelope, outcome)
-        except TimeoutError:
-            outcome.description = "request not received in time"
-            await self._send_refusal(envelope, outcome, Refusal(408, outcome.description, close=True))
-        except (_ClientGone, ConnectionError, ssl.SSLError) as error:
-            outcome.description = str(error) or "client closed the connection"
-            return False
-        finally:
-            self._served += 1
-            _log_request(self.client, outcome)
-        return await self._finish_request()
+    def _take_input(self, data: bytes) -> None:
+        """Go on with what the new input allows."""
+        if self._phase is _Phase.HEAD:
+            if self.waiting and data:
+                self._first_byte()
+            self._head += data
+            self._read_head()
+        elif self._phase is _Phase.BODY:
+            self._read_body()
+        elif self._phase is _Phase.DISCARDING:
+            self._discard_body()
+        elif len(self.h11.trailing_data[0]) > _HELD_BYTES:
+            self._pause_reading()
 
-    async def _next_request(self) -> h11.Request | None:
-        """The next request head, within the deadlines; ``None`` when there is none to serve."""
-        received = bytearray(self.h11.trailing_data[0])
-        loop = asyncio.get_running_loop()
-        self.waiting = not received
-        if self._served and self.waiting:
-            self.kept_alive_since = loop.time()
-            try:
-                data = await self._receive(loop.time() + self.limits.keepalive_timeout)
-            except TimeoutError:
-                return None
-            finally:
-                self.kept_alive_since = None
-            if not data:
-                return None
-            self.waiting = False
-            received += data
-        now = loop.time()
-        self._deadline = now + self.limits.read_timeout
-        try:
-            return await self._read_head(received, min(now + self.limits.head_timeout,
-                                                       self._deadline))
-        except TimeoutError:
-            await self._refuse_head(Refusal(408, "request head not received in time", close=True))
-        except head.HeadError as error:
-            await self._refuse_head(Refusal(error.status, error.message, close=True))
-        return None
+    def _first_byte(self) -> None:
+        """The first byte of a request arrived: its head and the whole of it are now due."""
+        self.waiting = False
+        if self.kept_alive_since is None:
+            return  # the first request's deadlines run from the connection's start
+        self.kept_alive_since = None
+        now = self._loop.time()
+        self._request_deadline = now + self.limits.read_timeout
+        self._expire_at(min(now + self.limits.head_timeout, self._request_deadline),
+                        self._head_overdue)
 
-    async def _read_head(self, received: bytearray, deadline: float) -> h11.Request | None:
+    def _read_head(self) -> None:
         limits = self.limits
-        while True:
+        try:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as error:
-                head.check_lines(bytes(received), limits.max_line_bytes, limits.max_headers)
+                head.check_lines(bytes(self._head), limits.max_line_bytes, limits.max_headers)
                 raise head.HeadError(error.error_status_hint, str(error)) from error
             if event is h11.NEED_DATA:
-                head.check_lines(bytes(received), limits.max_line_bytes, limits.max_headers)
-                data = await self._receive(deadline)
-                if not data:
-                    return None
-                self.waiting = False
-                received += data
-                continue
+                head.check_lines(bytes(self._head), limits.max_line_bytes, limits.max_headers)
+                return
             if not isinstance(event, h11.Request):
-                return None  # ConnectionClosed
-            raw = bytes(received[: len(received) - len(self.h11.trailing_data[0])])
+                self._close()  # ConnectionClosed
+                return
+            raw = bytes(self._head[: len(self._head) - len(self.h11.trailing_data[0])])
             head.check_lines(raw, limits.max_line_bytes, limits.max_headers)
             head.check_fields(event.headers)
-            return event
-
-    async def _receive(self, deadline: float) -> bytes:
-        """The next bytes from the client, given to h11 too; empty once the client
-        closed its side. Raises ``TimeoutError`` at ``deadline`` (loop time)."""
-        async with asyncio.timeout_at(deadline):
-            data = await self.reader.read(_READ_BYTES)
-        self.h11.receive_data(data)
-        return data
-
-    async def _refuse_head(self, refusal: Refusal) -> None:
-        """Answer a request whose head was refused or did not arrive, then close."""
-        outcome = _Outcome(status=refusal.status, description=refusal.description)
-        response, body = refusal_reply(refusal, close=True)
-        try:
-            await self._send(response, h11.Data(data=body), h11.EndOfMessage())
-        except (_ClientGone, ConnectionError, OSError, h11.LocalProtocolError):
+        except head.HeadError as error:
+            self._refuse_head(Refusal(error.status, error.message, close=True))
             return
-        finally:
-            _log_request(self.client, outcome)
+        self._head.clear()
+        self._begin(Envelope(event))
 
-    async def _answer(self, envelope: Envelope, outcome: _Outcome) -> None:
+    def _begin(self, envelope: Envelope) -> None:
+        """Check a request whose head arrived: its route, then who sends it."""
+        self._envelope, self._outcome = envelope, _Outcome()
+        self._phase = _Phase.CHECKING
+        self._on_deadline = None  # a password check is bounded by its own means
         try:
             envelope.check_route()
-            outcome.user = await self._authenticate(envelope)
+            known, user = self._known_user(envelope)
+        except Refusal as refusal:
+            self._refuse(refusal)
+            return
+        if known:
+            self._proceed(user)
+        else:
+            self._run(self._check_password(envelope.authorization or ""))
+
+    def _known_user(self, envelope: Envelope) -> tuple[bool, str | None]:
+        """Whether the request's user is known without a password check, and who."""
+        authenticator = self.group.authenticator
+        if authenticator is None:
+            return True, None
+        if self.certified_user is not None:
+            return True, self.certified_user
+        authorization = envelope.authorization
+        if authorization is None:
+            raise _challenge()
+        user = authenticator.remembered(authorization)
+        return user is not None, user
+
+    async def _check_password(self, authorization: str) -> None:
+        authenticator = self.group.authenticator
+        assert authenticator is not None
+        user = await self.group.check_password(authorization, self.client)
+        if user is None:
+            # Slows guessing from this address down, holding no thread.
+            await asyncio.sleep(authenticator.failed(self.host))
+            if self._phase is _Phase.CHECKING:
+                self._refuse(_challenge())
+            return
+        authenticator.succeeded(self.host)
+        if self._phase is _Phase.CHECKING:
+            self._proceed(user)
+
+    def _proceed(self, user: str | None) -> None:
+        """The sender is known: check the CIM headers, then read the body."""
+        envelope, outcome = self._envelope, self._outcome
+        assert envelope is not None and outcome is not None
+        outcome.user = user
+        try:
             envelope.check_cim_headers()
             outcome.method, outcome.object = envelope.method, envelope.object
-            length = envelope.body_length(self.limits.max_body_bytes)
+            envelope.body_length(self.limits.max_body_bytes)
             if self.group.saturated:
                 log.warning("refusing a request from %s: %d requests wait for a worker",
                             self.client, self.limits.pending_requests)
                 raise busy("the server is busy")
-            body = await self._read_body(envelope, length)
-            request = envelope.cim_request(body, outcome.user, self.client)
-            reply = await self.group.handle(request)
-            if reply.status != 200:
-                raise Refusal(reply.status, reply.description, reply.cim_error)
         except Refusal as refusal:
-            await self._send_refusal(envelope, outcome, refusal)
+            self._refuse(refusal)
             return
-        outcome.status, outcome.cim_status = 200, reply.cim_status
-        if reply.streamed or envelope.trailers:
-            await self._send_streamed(envelope, outcome, reply)
-        else:
-            body = b"".join(reply.body)
-            await self._send(
-                envelope.reply(len(body), close=self.group.stopping),
-                h11.Data(data=body),
-                h11.EndOfMessage(),
-            )
-
-    async def _authenticate(self, envelope: Envelope) -> str | None:
-        authenticator = self.group.authenticator
-        if authenticator is None:
-            return None
-        if self.certified_user is not None:
-            return self.certified_user
-        authorization = envelope.authorization
-        user = authenticator.remembered(authorization)
-        if user is None and authorization is not None:
-            user = await self.group.check_password(authorization, self.client)
-            if user is None:
-                # Slows guessing from this address down, holding no thread.
-                await asyncio.sleep(authenticator.failed(self.host))
-            else:
-                authenticator.succeeded(self.host)
-        if user is None:
-            raise Refusal(
-                401, "authentication required", headers=[("WWW-Authenticate", f'Basic realm="{REALM}"')]
-            )
-        return user
-
-    async def _read_body(self, envelope: Envelope, length: int) -> bytes:
         if self.h11.they_are_waiting_for_100_continue:
-            await self._send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue"))
-        parts: list[bytes] = []
-        while (event := await self._next_event()) is not None:
+            self._write(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue"))
+        self._phase = _Phase.BODY
+        self._body = []
+        self._expire_at(self._request_deadline, self._request_overdue)
+        self._resume_reading()
+        self._read_body()
+
+    def _read_body(self) -> None:
+        while (event := self._next_body_event()) is not None:
             if isinstance(event, h11.EndOfMessage):
-                return b"".join(parts)
-            parts.append(event.data)
-        raise _ClientGone("client closed the connection in the request body")
+                self._dispatch(b"".join(self._body))
+                return
+            self._body.append(event.data)
 
-    async def _next_event(self) -> h11.Data | h11.EndOfMessage | None:
-        """The next part of the request body, by the request's deadline (``TimeoutError``
-        after); ``None`` when the client left."""
-        while True:
-            try:
-                event = self.h11.next_event()
-            except h11.RemoteProtocolError:
-                return None
-            if event is h11.NEED_DATA:
-                await self._receive(self._deadline)
-                continue
-            if isinstance(event, h11.Data | h11.EndOfMessage):
-                return event
-            return None
+    def _next_body_event(self) -> h11.Data | h11.EndOfMessage | None:
+        """The next part of the request body received; ``None`` until more arrives, or
+        when the client left (then the connection closes)."""
+        try:
+            event = self.h11.next_event()
+        except h11.RemoteProtocolError:
+            event = h11.ConnectionClosed()
+        if isinstance(event, h11.Data | h11.EndOfMessage):
+            return event
+        if event is not h11.NEED_DATA:
+            if self._outcome is not None:
+                self._outcome.description = "client closed the connection in the request body"
+            self._close()
+        return None
 
-    async def _finish_request(self) -> bool:
-        """Whether the connection may serve another request; reads away the body of a
-        refused request when that is cheaper than a new connection."""
-        state = self.h11
-        if state.our_state is not h11.DONE or self.group.stopping:
-            return False
-        if state.their_state is h11.SEND_BODY:
-            if state.they_are_waiting_for_100_continue:
-                return False
-            try:
-                while isinstance(await self._next_event(), h11.Data):
-                    pass
-            except TimeoutError:
-                return False
-        return state.their_state is h11.DONE
+    def _dispatch(self, body: bytes) -> None:
+        envelope, outcome = self._envelope, self._outcome
+        assert envelope is not None and outcome is not None
+        self._phase = _Phase.ANSWERING
+        self._on_deadline = None
+        self.group.dispatch(envelope.cim_request(body, outcome.user, self.client), self._replied)
 
-    # --- writing ----------------------------------------------------------------------------------
+    # --- answering --------------------------------------------------------------------------------
 
-    async def _send_refusal(self, envelope: Envelope, outcome: _Outcome, refusal: Refusal) -> None:
+    def _replied(self, reply: CIMReply | None, error: BaseException | None) -> None:
+        """A worker's answer to the request (on the loop)."""
+        envelope, outcome = self._envelope, self._outcome
+        assert envelope is not None and outcome is not None
+        if self._phase is not _Phase.ANSWERING:  # the client left meanwhile
+            if reply is not None and (reply.streamed or envelope.trailers):
+                self.group.in_worker(_close_iterator, iter(reply.body))
+            outcome.description = outcome.description or "client closed the connection"
+            self._log()
+            return
+        if error is not None or reply is None:
+            if not isinstance(error, Refusal):
+                log.error("request from %s failed: %r", self.client, error)
+                error = Refusal(500, "internal server error; see the server log")
+            self._refuse(error)
+        elif reply.status != 200:
+            self._refuse(Refusal(reply.status, reply.description, reply.cim_error))
+        elif reply.streamed or envelope.trailers:
+            outcome.status, outcome.cim_status = 200, reply.cim_status
+            self._run(self._send_streamed(envelope, outcome, reply))
+        else:
+            outcome.status, outcome.cim_status = 200, reply.cim_status
+            body = b"".join(reply.body)
+            self._write(envelope.reply(len(body), close=self.group.stopping),
+                        h11.Data(data=body), h11.EndOfMessage())
+            self._sent()
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """Answer the request being served with ``refusal``."""
+        envelope, outcome = self._envelope, self._outcome
+        assert envelope is not None and outcome is not None
         outcome.status, outcome.description = refusal.status, refusal.description
+        self._phase = _Phase.ANSWERING
         unread = self.h11.their_state is h11.SEND_BODY
         close = self.group.stopping or (unread and self.h11.they_are_waiting_for_100_continue)
         response, body = envelope.refusal(refusal, close)
-        await self._send(response, h11.Data(data=body), h11.EndOfMessage())
+        self._write(response, h11.Data(data=body), h11.EndOfMessage())
+        self._sent()
+
+    def _refuse_head(self, refusal: Refusal) -> None:
+        """Answer a request whose head was refused or did not arrive, then close."""
+        self._outcome = _Outcome(status=refusal.status, description=refusal.description)
+        response, body = refusal_reply(refusal, close=True)
+        try:
+            self._write(response, h11.Data(data=body), h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            pass
+        self._log()
+        self._close()
+
+    def _refuse_connection(self, refusal: Refusal) -> None:
+        """Answer ``refusal`` to a connection that will not be served, and close it."""
+        response, body = refusal_reply(refusal, close=True)
+        self._write(response, h11.Data(data=body), h11.EndOfMessage())
+        # Read away the request the client may have sent, but only briefly: this
+        # connection is not counted among the open ones.
+        self._close(linger=min(self.limits.linger_timeout, 0.2))
+
+    def _sent(self) -> None:
+        """The reply is written: once the client takes it, serve the next request."""
+        self._log()
+        if self._writable is None:
+            self._finish()
+        else:
+            self._run(self._drain_then_finish())
+
+    async def _drain_then_finish(self) -> None:
+        await self._drain()
+        self._finish()
+
+    def _finish(self) -> None:
+        """Serve the next request if the connection may; reads away the body of a refused
+        request when that is cheaper than a new connection."""
+        self._served += 1
+        state = self.h11
+        if state.our_state is not h11.DONE or self.group.stopping:
+            self._close()
+        elif state.their_state is h11.SEND_BODY and not state.they_are_waiting_for_100_continue:
+            self._phase = _Phase.DISCARDING
+            self._expire_at(self._request_deadline, self._close)
+            self._resume_reading()
+            self._discard_body()
+        elif state.their_state is h11.DONE:
+            self._next_request()
+        else:
+            self._close()
+
+    def _discard_body(self) -> None:
+        while (event := self._next_body_event()) is not None:
+            if isinstance(event, h11.EndOfMessage):
+                self._next_request()
+                return
+
+    def _next_request(self) -> None:
+        """Wait for the next request on a kept-alive connection, or read one already sent."""
+        self.h11.start_next_cycle()
+        self._phase = _Phase.HEAD
+        self._envelope = None
+        self._head = bytearray(self.h11.trailing_data[0])
+        self.waiting = not self._head
+        self._resume_reading()
+        if self.waiting:
+            self.kept_alive_since = self._loop.time()
+            self._expire_at(self.kept_alive_since + self.limits.keepalive_timeout, self._close)
+            return
+        now = self._loop.time()
+        self._request_deadline = now + self.limits.read_timeout
+        self._expire_at(min(now + self.limits.head_timeout, self._request_deadline),
+                        self._head_overdue)
+        # A request sent before this one was answered (pipelined) is read in the loop's
+        # next pass: answered here, a run of them refused at once would nest ever deeper.
+        self._loop.call_soon(self._read_pipelined)
+
+    def _read_pipelined(self) -> None:
+        if self._phase is _Phase.HEAD:
+            self._read_head()
 
     async def _send_streamed(self, envelope: Envelope, outcome: _Outcome, reply: CIMReply) -> None:
         """A chunked reply whose chunks are made by a worker a batch at a time.
@@ -338,9 +484,7 @@ class Connection:
         failure closes the connection before the last chunk.
         """
         trailers = envelope.trailers
-        self.writer.write(
-            self.h11.send(envelope.reply(None, trailers=trailers, close=self.group.stopping))
-        )
+        self._write(envelope.reply(None, trailers=trailers, close=self.group.stopping))
         chunks = iter(reply.body)
         # The worker makes the next batch while the loop sends this one.
         pending = self.group.in_worker(_next_batch, chunks)
@@ -354,36 +498,46 @@ class Connection:
             raise
         outcome.cim_status = batch.code or reply.cim_status
         if trailers:
-            await self._send(
-                *_data(batch.chunks), envelope.status_trailers(outcome.cim_status, batch.description)
-            )
+            self._write(*_data(batch.chunks),
+                        envelope.status_trailers(outcome.cim_status, batch.description))
         elif batch.description is None:
-            await self._send(*_data(batch.chunks), h11.EndOfMessage())
+            self._write(*_data(batch.chunks), h11.EndOfMessage())
         else:
             await self._send(*_data(batch.chunks))
             log.warning("aborted the reply to %s from %s: %s", outcome.method, self.client,
                         batch.description)
             outcome.description = batch.description
-            raise _ClientGone("reply aborted")
+            self._log()
+            self._close()
+            return
+        self._sent()
+
+    # --- writing and closing ----------------------------------------------------------------------
+
+    def _write(self, *events: h11.Event) -> None:
+        assert self.transport is not None
+        data = b"".join(self.h11.send(event) or b"" for event in events)
+        if not self.transport.is_closing():
+            self.transport.write(data)
 
     async def _send(self, *events: h11.Event) -> None:
-        self.writer.write(b"".join(self.h11.send(event) or b"" for event in events))
+        self._write(*events)
         await self._drain()
 
     async def _drain(self) -> None:
         """Wait until the client has taken enough of what was written; one that reads
         nothing for ``read_timeout`` is dropped."""
-        transport = self.writer.transport
-        if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
-            await self.writer.drain()  # returns at once, or fails if the client left
+        if self._phase is _Phase.CLOSING:
+            raise _ClientGone("client closed the connection")
+        if self._writable is None:
             return
         try:
             async with asyncio.timeout(self.limits.read_timeout):
-                await self.writer.drain()
+                await asyncio.shield(self._writable)
         except TimeoutError as error:
             raise _ClientGone("client stopped reading the reply") from error
 
-    async def _close(self, linger: float | None = None) -> None:
+    def _close(self, linger: float | None = None) -> None:
         """Close the connection.
 
         A client that may still be sending gets its input read away for
@@ -392,25 +546,103 @@ class Connection:
         kernel answer with a reset, which can destroy the last reply before the
         client read it.
         """
-        transport = self.writer.transport
+        transport = self.transport
+        if self._phase is _Phase.CLOSING or transport is None:
+            return
+        self._phase = _Phase.CLOSING
+        self._resume_reading()
         if linger is None:
             unread = self.h11.their_state not in (h11.DONE, h11.IDLE, h11.CLOSED, h11.MUST_CLOSE)
             linger = self.limits.linger_timeout if unread else 0.0
-        if linger and not transport.is_closing():
-            try:
-                if self.writer.can_write_eof():
-                    self.writer.write_eof()
-                async with asyncio.timeout(linger):
-                    while await self.reader.read(_READ_BYTES):
-                        pass
-            except (TimeoutError, ConnectionError, OSError):
-                pass
-        self.writer.close()
+        if linger and not self._eof and not transport.is_closing():
+            if transport.can_write_eof():
+                transport.write_eof()
+            self._expire_at(self._loop.time() + linger, self._end)
+        else:
+            self._end()
+
+    def _end(self) -> None:
+        """Close the transport; one whose client takes nothing more is cut after a while."""
+        assert self.transport is not None
+        self.transport.close()
+        self._expire_at(self._loop.time() + self.limits.linger_timeout, self.transport.abort)
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    # --- deadlines, tasks, the log ----------------------------------------------------------------
+
+    def _expire_at(self, deadline: float, action: Callable[[], None]) -> None:
+        """Call ``action`` at ``deadline`` (loop time) unless another deadline is set first.
+
+        One timer serves all of a connection's deadlines: one moved later (the
+        next request's) is noticed when the timer fires, so that serving a
+        request arms no timer at all.
+        """
+        self._deadline, self._on_deadline = deadline, action
+        if self._timer is not None and self._timer.when() > deadline:
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
+            self._timer = self._loop.call_at(deadline, self._deadline_reached)
+
+    def _deadline_reached(self) -> None:
+        self._timer = None
+        action = self._on_deadline
+        if action is None:
+            return
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._deadline_reached)
+            return
+        self._on_deadline = None
+        action()
+
+    def _head_overdue(self) -> None:
+        self._refuse_head(Refusal(408, "request head not received in time", close=True))
+
+    def _request_overdue(self) -> None:
+        if self._phase is _Phase.BODY:
+            self._refuse(Refusal(408, "request not received in time", close=True))
+
+    def _run(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run ``step`` of the current exchange as a task: it has something to wait for."""
+        task = self._loop.create_task(self._guarded(step))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+
+    async def _guarded(self, step: Coroutine[Any, Any, None]) -> None:
         try:
-            async with asyncio.timeout(self.limits.linger_timeout):
-                await self.writer.wait_closed()
-        except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
-            transport.abort()
+            await step
+        except (_ClientGone, ConnectionError, OSError) as error:
+            if self._outcome is not None:
+                self._outcome.description = str(error) or "client closed the connection"
+                self._log()
+            self._close()
+        except Exception:
+            log.exception("unexpected error serving %s", self.client)
+            self._close()
+
+    def _log(self) -> None:
+        if self._outcome is not None:
+            _log_request(self.client, self._outcome)
+            self._outcome = None
+
+
+#: The tasks of connections, held until they end (the loop keeps only weak references).
+_running: set[asyncio.Task[None]] = set()
+
+
+def _challenge() -> Refusal:
+    return Refusal(
+        401, "authentication required", headers=[("WWW-Authenticate", f'Basic realm="{REALM}"')]
+    )
 
 
 def _data(chunks: Sequence[bytes] | Any) -> list[h11.Data]:
@@ -454,4 +686,3 @@ def _log_request(client: str, outcome: _Outcome) -> None:
         (time.monotonic() - outcome.started) * 1000,
         f" error={outcome.description!r}" if outcome.description else "",
     )
-

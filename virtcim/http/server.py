@@ -185,9 +185,9 @@ class HTTPServerGroup:
 
     def start(self) -> None:
         """Serve from a background thread running the event loop."""
-        self._workers = Workers(self.limits.workers, "virtcim-worker")
-        self._checkers = Workers(2, "virtcim-auth")
         loop = asyncio.new_event_loop()
+        self._workers = Workers(self.limits.workers, "virtcim-worker", loop)
+        self._checkers = Workers(2, "virtcim-auth", loop)
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._loop = loop
         self._thread = threading.Thread(
@@ -292,10 +292,10 @@ class HTTPServerGroup:
             loop.close()
 
     async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
         for listener, sock in zip(self.listeners, self._sockets, strict=True):
-
-            server = await asyncio.start_server(
-                self._serve_connection,
+            server = await loop.create_server(
+                lambda: Connection(self),
                 sock=sock,
                 ssl=listener.tls,
                 ssl_handshake_timeout=self.limits.handshake_timeout if listener.tls else None,
@@ -310,9 +310,9 @@ class HTTPServerGroup:
         for connection in list(self._connections):
             if connection.waiting:
                 connection.close_now()
-        tasks = {connection.task for connection in self._connections if connection.task}
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=self.limits.shutdown_timeout)
+        closed = {connection.closed for connection in self._connections}
+        if closed:
+            _, late = await asyncio.wait(closed, timeout=self.limits.shutdown_timeout)
             if late:
                 log.warning("%d connections still busy at shutdown; closing them", len(late))
                 for connection in list(self._connections):
@@ -321,26 +321,9 @@ class HTTPServerGroup:
         self._servers.clear()
         self._sockets.clear()  # closed with their servers
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        connection = Connection(self, reader, writer)
-        refusal = self._admission(connection)
-        if refusal is not None:
-            await connection.refuse(refusal)
-            return
-        self._connections.add(connection)
-        self._per_client[connection.host] += 1
-        try:
-            await connection.serve()
-        finally:
-            self._connections.discard(connection)
-            self._per_client[connection.host] -= 1
-            if not self._per_client[connection.host]:
-                del self._per_client[connection.host]
-
-    def _admission(self, connection: Connection) -> Refusal | None:
-        """Why a new connection cannot be served, if it cannot; makes room when it can."""
+    def admit(self, connection: Connection) -> Refusal | None:
+        """Count a new connection in, making room when the server is full; or why it
+        cannot be served."""
         if self._stopping:
             return Refusal(503, "the server is stopping", close=True)
         limits = self.limits
@@ -355,7 +338,16 @@ class HTTPServerGroup:
                             limits.max_connections)
                 return busy("too many connections")
             min(idle, key=lambda c: c.kept_alive_since or 0.0).close_now()
+        self._connections.add(connection)
+        self._per_client[connection.host] += 1
         return None
+
+    def forget(self, connection: Connection) -> None:
+        """A connection :meth:`admit` counted in has closed."""
+        self._connections.discard(connection)
+        self._per_client[connection.host] -= 1
+        if not self._per_client[connection.host]:
+            del self._per_client[connection.host]
 
     @property
     def saturated(self) -> bool:
@@ -367,13 +359,19 @@ class HTTPServerGroup:
         assert self._workers is not None
         return self._workers.call(function, *args)
 
-    async def handle(self, request: CIMRequest) -> CIMReply:
-        """The handler's reply to ``request``, from a worker thread."""
+    def dispatch(
+        self, request: CIMRequest, done: Callable[[CIMReply | None, BaseException | None], None]
+    ) -> None:
+        """Have a worker thread answer ``request``; ``done(reply, error)`` is called on the
+        loop with the reply, or the :class:`Refusal` to answer instead."""
+        assert self._workers is not None
         self._queued += 1
-        try:
-            return await self.in_worker(self._call_handler, request)
-        finally:
+
+        def answered(reply: CIMReply | None, error: BaseException | None) -> None:
             self._queued -= 1
+            done(reply, error)
+
+        self._workers.submit(answered, self._call_handler, request)
 
     def _call_handler(self, request: CIMRequest) -> CIMReply:
         try:
