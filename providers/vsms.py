@@ -186,14 +186,19 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     def DestroySystem(
         self, ctx: RequestContext, target: CIMInstanceName, AffectedSystem: CIMInstanceName | None = None
     ) -> int:
-        """Power the guest off if it runs and remove its definition (disk images stay)."""
+        """Remove the guest's definition and power it off if it runs (disk images stay).
+
+        The definition goes first: a running guest then runs on, transient,
+        and a failure to power it off is undone by defining it again, where
+        the other order could not give it back its running state.
+        """
         domain = self._guest("DestroySystem AffectedSystem", AffectedSystem)
         persistent = domain.is_persistent()
         with domain.transaction():
-            if domain.is_active:
-                domain.destroy()
             if persistent:
                 domain.undefine()
+            if domain.is_active:
+                domain.destroy()
         _log.info("destroyed guest %r on %s", domain.name, self.hypervisor.uri)
         return SystemManagementReturnCode.COMPLETED
 
@@ -412,6 +417,8 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             try:
                 source = hv.domain(guest_of_vssd(hv, reference))
             except CIMError as error:
+                if error.status_code != CIM_ERR_NOT_FOUND:
+                    raise  # libvirt failed: not the parameter's fault
                 raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                f"DefineSystem ReferenceConfiguration: "
                                f"{error.status_description}") from None  # fmt: skip

@@ -417,13 +417,20 @@ class Hypervisor(StorageAndNetworks):
 
     def define(self, xml: DomainXML | etree._Element) -> Domain:
         """Define (or redefine) a persistent domain from an XML tree."""
+        return self.domain_by_uuid(self.define_xml(xml))
+
+    def define_xml(self, xml: DomainXML | etree._Element) -> str:
+        """Define (or redefine) a persistent domain from an XML tree; its UUID."""
         model = xml if isinstance(xml, DomainXML) else DomainXML(xml)
         text = model.to_string()
-        handle = self.run(
-            f"guest {model.name!r}", lambda conn: conn.defineXML(text), read=False, action="define"
-        )
-        self.invalidate(handle.UUIDString())
-        return self.domain_by_uuid(handle.UUIDString())
+        try:
+            uuid = self.run(f"guest {model.name!r}", lambda conn: conn.defineXML(text).UUIDString(),
+                            read=False, action="define")  # fmt: skip
+        finally:
+            if model.uuid:
+                self.invalidate(model.uuid)
+        self.invalidate(uuid)
+        return uuid
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction[Domain]]:
