@@ -56,6 +56,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError
 from providers.virt import errors, naming
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.locks import KeyedLocks
 from providers.virt.storage import StorageAndNetworks
 from providers.virt.transaction import Transaction
 
@@ -350,6 +351,8 @@ class Hypervisor(StorageAndNetworks):
         self._listeners_lock = threading.Lock()
         self._listeners: list[Callable[[Event], None]] = []
         self._driver = naming.driver_from_uri(uri)
+        #: Serialises changes of one guest's definition (see :meth:`editing`).
+        self._editing = KeyedLocks()
 
     def __repr__(self) -> str:
         return f"<Hypervisor {self.uri}>"
@@ -431,6 +434,18 @@ class Hypervisor(StorageAndNetworks):
                 self.invalidate(model.uuid)
         self.invalidate(uuid)
         return uuid
+
+    @contextmanager
+    def editing(self, *domains: Domain) -> Iterator[list[Domain]]:
+        """Hold the edit locks of ``domains`` (one per UUID) and yield them fetched afresh.
+
+        For a read-modify-write of definitions: a second change of one of
+        these guests waits until the block ends, so that it starts from what
+        this one wrote; changes of other guests go on meanwhile. The locks
+        hold within this process (another libvirt client is not held back).
+        """
+        with self._editing.holding(domain.uuid for domain in domains):
+            yield [self.domain_by_uuid(domain.uuid) for domain in domains]
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction[Domain]]:
