@@ -43,7 +43,6 @@ and its helpers); the mapping of each setting lives in
 from __future__ import annotations
 
 import logging
-import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -165,9 +164,8 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         xml = self._starting_definition(name, values, ReferenceConfiguration)
         where = "DefineSystem SystemSettings"
         _checked(where, lambda: system.apply_system_settings(xml, values))
-        # A new guest has its UUID from here on: libvirt then refuses a second
-        # definition of its name made meanwhile rather than take it as a change.
-        _checked(where, lambda: xml.set_uuid(uuid or str(uuid_module.uuid4())))
+        if uuid:
+            _checked(where, lambda: xml.set_uuid(uuid))
         seen: set[str] = set()
         for index, setting in enumerate(ResourceSettings or []):
             kind, setting_values = self._resource(f"DefineSystem ResourceSettings[{index}]", setting)

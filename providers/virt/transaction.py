@@ -161,7 +161,9 @@ class Transaction(UndoLog, Generic[D]):
         """Define ``xml``; on failure the previous definition (or none) is restored.
 
         A new definition is given a UUID first, so that its undo is recorded
-        before libvirt is asked and finds it whatever happens after.
+        before libvirt is asked and finds it whatever happens after, and so
+        that libvirt refuses a definition of the same name made meanwhile by
+        another request rather than take this one as a change of it.
         """
         existing = self._existing(xml)
         if existing is not None:

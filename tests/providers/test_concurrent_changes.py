@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from providers.virt import Domain, DomainXML, Hypervisor
-from tests.providers.cim_settings import disk, embedded, rasd, rasd_ref, vssd_ref
+from tests.providers.cim_settings import disk, embedded, rasd, rasd_ref, vssd, vssd_ref
 from tests.providers.conftest import minimal_domain_xml
 
 #: Seconds every thread has to finish in; a deadlock shows as threads still running.
@@ -162,3 +162,29 @@ def test_changes_of_different_guests_run_side_by_side(cim, hypervisor, guests, m
     monkeypatch.undo()
     assert failures == []
     assert all(persistent(hypervisor, name).find_device("vdb") is not None for name in guests)
+
+
+def test_two_definitions_of_one_new_name_at_once_make_one_guest(cim, hypervisor, guest_name,
+                                                                 monkeypatch):
+    # Both calls check that the name is free before either defines it.
+    both_checked = threading.Barrier(2, timeout=5)
+    real_define_xml = Hypervisor.define_xml
+
+    def define_xml(self: Hypervisor, xml: DomainXML) -> str:
+        both_checked.wait()
+        return real_define_xml(self, xml)
+
+    monkeypatch.setattr(Hypervisor, "define_xml", define_xml)
+    failures = run_together([
+        lambda path=path: cim.invoke(cim.service(), "DefineSystem",
+                                     SystemSettings=vssd(guest_name),
+                                     ResourceSettings=[disk("vda", path)])
+        for path in ("/images/first.img", "/images/second.img")])
+    monkeypatch.undo()
+    try:
+        # libvirt refuses the second: a name it has under another UUID is no change.
+        assert len(failures) == 1 and "already exists" in str(failures[0])
+        [source] = [d.source for d in persistent(hypervisor, guest_name).disks()]
+        assert source in ("/images/first.img", "/images/second.img")
+    finally:
+        hypervisor.domain(guest_name).undefine()
