@@ -21,16 +21,7 @@ from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import Hypervisor
 from tests.libvirt_faults import Faults, counted_connections, fail_each_call, libvirt_state
-from tests.providers.cim_settings import (
-    disk,
-    embedded,
-    memory,
-    nic,
-    rasd,
-    rasd_ref,
-    vssd,
-    vssd_ref,
-)
+from tests.providers.cim_settings import embedded, rasd, rasd_ref, vssd, vssd_ref
 from tests.providers.conftest import Cim
 from virtcim.interop import ProfileRegistry
 from virtcim.operations import Dispatcher
@@ -147,15 +138,20 @@ def setting(classname: str, **values: Any) -> CIMInstance:
     return embedded(f"Test_{classname}", values)
 
 
+MAC = "52:54:00:aa:bb:02"
 #: (service, method, parameters): every method of both services, with realistic parameters.
 VSMS = "VirtualSystemManagementService"
 RPCS = "ResourcePoolConfigurationService"
 METHODS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
     "define": (VSMS, "DefineSystem", lambda: {
         "SystemSettings": vssd("fresh", AutoStart=1, BootDevices=["hd"]),
-        "ResourceSettings": [disk(), nic(), memory(128), rasd("Proc", VirtualQuantity=2)]}),
+        "ResourceSettings": [
+            rasd("Disk", VirtualDevice="vdb", Address="/images/data.img"),
+            rasd("Net", NetworkType="network", NetworkName="default", Address=MAC),
+            rasd("Mem", VirtualQuantity=128, AllocationUnits="MegaBytes"),
+            rasd("Proc", VirtualQuantity=2)]}),
     "define-from-reference": (VSMS, "DefineSystem", lambda: {
-        "SystemSettings": vssd("copy"), "ResourceSettings": [disk("vdb", "/images/own.img")],
+        "SystemSettings": vssd("copy"), "ResourceSettings": [rasd("Disk", VirtualDevice="vdb", Address="/images/own.img")],
         "ReferenceConfiguration": vssd_ref("idle")}),
     "destroy-running": (VSMS, "DestroySystem", lambda: {
         "AffectedSystem": guest_ref("web")}),
@@ -167,9 +163,12 @@ METHODS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
             "AutoStart": 1})}),
     "add-running": (VSMS, "AddResourceSettings", lambda: {
         "AffectedConfiguration": vssd_ref("web"),
-        "ResourceSettings": [disk("vdc", "/images/extra.img"), nic("52:54:00:aa:bb:02")]}),
+        "ResourceSettings": [
+            rasd("Disk", VirtualDevice="vdc", Address="/images/extra.img"),
+            rasd("Net", NetworkType="network", NetworkName="default", Address=MAC)]}),
     "add-shut-off": (VSMS, "AddResourceSettings", lambda: {
-        "AffectedConfiguration": vssd_ref("idle"), "ResourceSettings": [disk("vdc")]}),
+        "AffectedConfiguration": vssd_ref("idle"),
+        "ResourceSettings": [rasd("Disk", VirtualDevice="vdc", Address="/images/data.img")]}),
     "modify-resources": (VSMS, "ModifyResourceSettings", lambda: {"ResourceSettings": [
         rasd("Mem", InstanceID="web/mem", VirtualQuantity=384, AllocationUnits="MiB"),
         rasd("Proc", InstanceID="web/proc", VirtualQuantity=2, Weight=300),
