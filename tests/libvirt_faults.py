@@ -220,8 +220,8 @@ def _pool_state(pool: libvirt.virStoragePool) -> dict[str, Any]:
         "persistent": persistent,
         "autostart": bool(pool.autostart()) if persistent else None,
         "xml": _without(pool.XMLDesc(0), *_HOST_SIZES),
-        "config": _where_offered(pool.XMLDesc, libvirt.VIR_STORAGE_XML_INACTIVE)
-        if persistent else None,
+        "config": _without(_where_offered(pool.XMLDesc, libvirt.VIR_STORAGE_XML_INACTIVE)
+                           or "<pool/>", *_HOST_SIZES) if persistent else None,
         "volumes": {volume.name(): _without(volume.XMLDesc(0), "target/timestamps")
                     for volume in pool.listAllVolumes()} if active else None,
     }
