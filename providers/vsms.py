@@ -21,12 +21,15 @@ or UUID in use and for libvirt's own refusals (:mod:`providers.virt.errors`).
 How a change is made, so that elements virtcim does not model survive and
 nothing is left half done:
 
-1. every setting is checked and applied to an editable copy of the guest's
-   persistent definition (its own XML tree) before libvirt is touched;
+1. the guest's edit lock is taken (:meth:`Hypervisor.editing`: a second
+   change of it waits, so that no change is lost) and every setting is
+   checked and applied to an editable copy of its persistent definition
+   (its own XML tree) before libvirt is touched;
 2. inside a transaction of the adapter, devices are attached or detached
    live (``AFFECT_LIVE | AFFECT_CONFIG``) when the guest runs, the edited
    tree is defined, then memory (balloon) and vCPU counts are set live;
-3. any failure undoes what was done, live and persistent, and is raised.
+3. any failure undoes what was done, live and persistent, and is raised
+   (saying so when undoing failed too).
 
 Live changes are made where the driver can make them: disks and interfaces
 are hot-plugged, a CD-ROM's medium changed, memory ballooned up to the
