@@ -302,9 +302,7 @@ class GuestLookup(PerGuestProvider):
     ) -> Iterable[CIMInstance]:
         """The instances of the guests a query names (``Name = 'web1'``), one lookup each."""
         (key,) = self.lookup_properties
-        for domain in guests_named(self.hypervisor, values[key]):
-            for classname in classnames:
-                yield from self.instances_of(ctx, classname, domain)
+        return self.instances_of_each(ctx, classnames, guests_named(self.hypervisor, values[key]))
 
 
 class ComputerSystemProvider(GuestLookup, MethodProvider):
