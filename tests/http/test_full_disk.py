@@ -7,16 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import libvirt
 import pytest
 import pywbem
 
 from tests.full_disk import SmallDisk, small_disk
 from tests.http.servers import RunningServer, running_server
+from tests.http.test_jobs import guest_path
 from virtcim.state import StateStore
 
-GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
-             "<os><type>hvm</type></os></domain>")
 QUERY = "SELECT * FROM CIM_InstCreation"
 #: A listener nobody answers: nothing is delivered in these tests.
 NOWHERE = "http://127.0.0.1:9/"
@@ -32,16 +30,6 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 def server(disk: SmallDisk, tmp_path: Path) -> Iterator[RunningServer]:
     with running_server(tmp_path, state_dir=disk.path / "state") as running:
         yield running
-
-
-@pytest.fixture
-def running_guest(libvirt_conn: libvirt.virConnect) -> Iterator[str]:
-    domain = libvirt_conn.defineXML(GUEST_XML.format(name="full-disk-guest"))
-    domain.create()
-    yield "full-disk-guest"
-    if domain.isActive():
-        domain.destroy()
-    domain.undefine()
 
 
 def stored(disk: SmallDisk) -> dict[str, list]:
@@ -118,8 +106,7 @@ def test_subscriptions_are_refused_clearly_and_stored_state_is_kept(server, disk
 def test_a_job_that_cannot_be_stored_is_refused_clearly_and_leaves_no_job(
         server, disk, running_guest):
     conn = server.connection()
-    guest = pywbem.CIMInstanceName("Test_ComputerSystem", {
-        "CreationClassName": "Test_ComputerSystem", "Name": running_guest}, namespace="root/virt")
+    guest = guest_path(running_guest)
     before = stored(disk)
     disk.fill()
     message = refused(disk, conn.InvokeMethod, "RequestStateChange", guest,
