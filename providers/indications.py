@@ -20,6 +20,7 @@ only while some subscription is enabled.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -37,6 +38,7 @@ from providers.computer_system import STATE_VIEWS, guest_path
 from providers.pools import pool_path
 from providers.virt import DomainState, Hypervisor, naming
 from providers.virt.connection import Event
+from providers.virt.errors import NoSuchGuest
 from virtcim.indications import IndicationBroker
 from virtcim.provider import RequestContext
 
@@ -166,7 +168,9 @@ class LibvirtIndications:
             try:
                 for domain in hv.domains():
                     inst = self._current(ctx, hv, domain.name)
-                    if inst is not None:
+                    if inst is None:
+                        continue
+                    with contextlib.suppress(NoSuchGuest):  # removed since it was read
                         known[(hv.uri, domain.uuid)] = (inst, domain.is_persistent())
             except CIMError as error:
                 log.error("guests of %s not read for indications: %s", hv.uri, error)

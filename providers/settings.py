@@ -226,8 +226,7 @@ class VirtualSystemSettingDataProvider(PerGuestProvider):
         """The settings of the guests a query names (``InstanceID = 'KVM:web1'``), one
         lookup each."""
         names = [name for name in map(self._guest_named, values["instanceid"]) if name]
-        for domain in guests_named(self.hypervisor, names):
-            yield vssd_instance(ctx, self.hypervisor, domain)
+        return self.instances_of_each(ctx, classnames, guests_named(self.hypervisor, names))
 
     def _guest_named(self, instance_id: object) -> str | None:
         """The guest a VSSD InstanceID of this hypervisor names, else ``None``."""

@@ -17,6 +17,7 @@ running reads as failed (10 Exception, "interrupted"), never as running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -138,10 +139,14 @@ class JobRegistry:
                   now, now)
         control = JobControl()
         control.progress = lambda percent: self._update(job.instance_id, percent=percent)
+        try:
+            self._save(job)
+        except CIMError as error:
+            raise CIMError(CIM_ERR_FAILED, f"job {name!r} not started: "
+                                           f"{error.status_description}") from error
         with self._lock:
             self._jobs[job.instance_id] = job
             self._controls[job.instance_id] = (control, cancel)
-        self._save(job)
         self._announce(None, job)
         thread = threading.Thread(target=self._run, args=(job.instance_id, work, control),
                                   name=f"job {name}", daemon=True)
@@ -193,7 +198,7 @@ class JobRegistry:
             changes["time_before_removal"] = time_before_removal
         if delete_on_completion is not None:
             changes["delete_on_completion"] = delete_on_completion
-        self._change(instance_id, **changes)
+        self._change(instance_id, asked=True, **changes)
 
     def instance(self, job: Job, classname: str = JOB_CLASS) -> CIMInstance:
         """The ``CIM_ConcreteJob`` instance of ``job``."""
@@ -262,7 +267,15 @@ class JobRegistry:
     def _update(self, instance_id: str, percent: int) -> None:
         self._change(instance_id, percent=max(0, min(100, int(percent))))
 
-    def _change(self, instance_id: str, **changes: Any) -> None:
+    def _change(self, instance_id: str, *, asked: bool = False, **changes: Any) -> None:
+        """Change a job in memory and in the store.
+
+        A change a client ``asked`` for is refused, and nothing changed, when
+        the store cannot take it. The job's own progress and end are kept in
+        memory even then (the store error is logged), so that the job still
+        ends as it did; the store keeps the job's last state it took, which
+        after a restart reads as interrupted if that was running.
+        """
         with self._lock:
             before = self._jobs.get(instance_id)
             if before is None:
@@ -270,8 +283,12 @@ class JobRegistry:
             after = replace(before, **changes)
             if after == before:
                 return
+            try:
+                self._save(after)
+            except CIMError:
+                if asked:
+                    raise
             self._jobs[instance_id] = after
-        self._save(after)
         self._announce(before, after)
 
     def _announce(self, before: Job | None, after: Job) -> None:
@@ -302,12 +319,13 @@ class JobRegistry:
                        if job.finished and job.delete_on_completion and job.ended is not None
                        and now - job.ended >= job.time_before_removal]
         for instance_id in expired:
-            self._forget(instance_id)
+            with contextlib.suppress(CIMError):  # logged; removed at a later try
+                self._forget(instance_id)
 
     def _forget(self, instance_id: str) -> None:
         with self._lock:
+            self._store.delete(("job", instance_id))
             self._jobs.pop(instance_id, None)
-        self._store.delete(("job", instance_id))
 
     def _save(self, job: Job) -> None:
         self._store.put("job", job.instance_id, _record(job))

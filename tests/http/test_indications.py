@@ -436,3 +436,34 @@ def test_networks_and_storage_pools_are_announced_as_their_pools(server, manager
     ]
     assert received[1]["SourceInstance"].classname == "Test_NetworkPool"
     assert listener.nothing_more()
+
+
+def test_a_guest_removed_while_the_first_subscription_reads_the_guests_is_left_out(
+        server, manager, listener, guests, libvirt_conn, monkeypatch):
+    guests.extend(["ind-stays", "ind-goes"])
+    staying = libvirt_conn.defineXML(GUEST_XML.format(name="ind-stays"))
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-goes"))
+    is_persistent = libvirt.virDomain.isPersistent
+
+    def removed_first(domain: libvirt.virDomain) -> int:
+        """Another client removes ind-goes just before its definition is asked about."""
+        if domain.name() == "ind-goes":
+            libvirt_conn.lookupByName("ind-goes").undefine()
+        return is_persistent(domain)
+
+    monkeypatch.setattr(libvirt.virDomain, "isPersistent", removed_first)
+    sm, server_id = manager
+    subscribe(sm, server_id, listener)
+    monkeypatch.undo()
+    with pytest.raises(libvirt.libvirtError):
+        libvirt_conn.lookupByName("ind-goes")
+    deleted = listener.next()
+    assert deleted.classname == "Test_ComputerSystemDeletedIndication"
+    assert deleted["SourceInstance"]["Name"] == "ind-goes"
+    staying.create()
+    started = listener.next()
+    # The guests read when the subscription was made are the starting point:
+    # ind-stays was known shut off, whatever became of ind-goes.
+    assert started["SourceInstance"]["Name"] == "ind-stays"
+    assert started["PreviousInstance"]["EnabledState"] == 3
+    assert started["SourceInstance"]["EnabledState"] == 2

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import libvirt
 import pytest
 import pywbem
 
@@ -14,19 +12,7 @@ from tests.http.servers import running_server
 from tests.http.test_indications import Listener, subscribe
 
 PORT = 27468
-GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
-             "<os><type>hvm</type></os></domain>")
 COMPLETED, EXCEPTION = 7, 10
-
-
-@pytest.fixture
-def running_guest(libvirt_conn: libvirt.virConnect) -> Iterator[str]:
-    dom = libvirt_conn.defineXML(GUEST_XML.format(name="job-guest"))
-    dom.create()
-    yield "job-guest"
-    if dom.isActive():
-        dom.destroy()
-    dom.undefine()
 
 
 def guest_path(name: str) -> pywbem.CIMInstanceName:

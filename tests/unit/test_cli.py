@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import virtcim
+from tests.full_disk import small_disk
 from virtcim.cli import main
 from virtcim.http.auth import UsersFile, read_users
 from virtcim.http.tls import server_context
@@ -110,3 +111,25 @@ def test_cert_makes_a_loadable_certificate_with_a_private_key(tmp_path, capsys):
 def test_cert_refuses_a_host_name_that_is_not_one(tmp_path, capsys):
     assert main(["cert", "--out", str(tmp_path), "--host", "x/CN=evil"]) == 2
     assert "not a host name" in capsys.readouterr().err
+
+
+def test_passwd_on_a_full_disk_says_so_and_leaves_the_users_file_as_it_was(
+        tmp_path, monkeypatch, capsys):
+    with small_disk(tmp_path / "disk") as disk:
+        users = disk.path / "users"
+        monkeypatch.setattr(sys, "stdin", FakeStdin("pw\npw\n"))
+        assert main(["passwd", "--users", str(users), "alice"]) == 0
+        before = users.read_bytes()
+        disk.fill()
+        capsys.readouterr()
+        for user in ("bob", "alice"):  # a new user, a new password
+            monkeypatch.setattr(sys, "stdin", FakeStdin("pw2\npw2\n"))
+            assert main(["passwd", "--users", str(users), user]) == 2
+            assert capsys.readouterr().err.strip() == (
+                f"virtcim: error: cannot write {users}: No space left on device")
+            assert users.read_bytes() == before
+            assert sorted(path.name for path in disk.path.iterdir()) == [".filler", "users"]
+        disk.free()
+        monkeypatch.setattr(sys, "stdin", FakeStdin("pw3\npw3\n"))
+        assert main(["passwd", "--users", str(users), "bob"]) == 0
+        assert sorted(read_users(users)) == ["alice", "bob"]

@@ -190,8 +190,7 @@ class IndicationServiceProvider(AssociationProvider):
             elif current.properties.get(name) is None or \
                     current.properties[name].value != value:
                 raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{SERVICE_CLASS}.{name} cannot be changed")
-        retry.attempts, retry.interval = attempts, interval
-        self.broker.save_retry_policy()
+        self.broker.set_retry_policy(attempts, interval)
 
     def _service_keys(self) -> dict[str, str]:
         return {"SystemCreationClassName": SYSTEM_CLASS, "SystemName": self.broker.host,

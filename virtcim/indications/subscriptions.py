@@ -16,6 +16,7 @@ Transient never written. Filters are always kept.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -229,7 +230,11 @@ class IndicationBroker:
                                                f"destinations")
             destination = _Destination(values, self._sender(values))
             if destination.permanent:
-                self._store.put("destination", destination.name, _plain(values))
+                try:
+                    self._store.put("destination", destination.name, _plain(values))
+                except CIMError:
+                    destination.sender.close(wait=0)
+                    raise
             self._destinations[destination.name] = destination
         return values
 
@@ -248,9 +253,9 @@ class IndicationBroker:
             if subs and found.permanent:
                 raise CIMError(CIM_ERR_FAILED, f"{DESTINATION_CLASS} {found.name!r} is in use "
                                                f"by a subscription; delete it first")
+            self._store.delete(("destination", found.name))
             for sub in subs:
                 del self._subscriptions[sub.key]
-            self._store.delete(("destination", found.name))
             del self._destinations[found.name]
         found.sender.close(wait=0)
         self._tell_watchers()
@@ -350,7 +355,16 @@ class IndicationBroker:
     # -- delivery failures ----------------------------------------------------
 
     def _delivery_failed(self, delivery: Delivery) -> None:
-        """A delivery failed every retry: its subscription's OnFatalErrorPolicy decides."""
+        """A delivery failed every retry: its subscription's OnFatalErrorPolicy decides.
+
+        When the store cannot take the change (logged there), the subscription
+        stays as stored; the next failed delivery tries again.
+        """
+        with contextlib.suppress(CIMError):
+            self._apply_fatal_error_policy(delivery)
+        self._tell_watchers()
+
+    def _apply_fatal_error_policy(self, delivery: Delivery) -> None:
         with self._lock:
             sub = self._subscriptions.get(delivery.subscription)  # type: ignore[call-overload]
             if sub is None:
@@ -369,7 +383,6 @@ class IndicationBroker:
                             *sub.key)
                 self._store.delete(("subscription", _subscription_name(sub.key)))
                 del self._subscriptions[sub.key]
-        self._tell_watchers()
 
     # -- helpers --------------------------------------------------------------
 
@@ -473,9 +486,10 @@ class IndicationBroker:
             sub = _Subscription(found_filter, destination, values)
             self._subscriptions[sub.key] = sub
 
-    def save_retry_policy(self) -> None:
-        self._store.put("setting", "retry", {"attempts": self.retry.attempts,
-                                              "interval": self.retry.interval})
+    def set_retry_policy(self, attempts: int, interval: float) -> None:
+        """Store the delivery retry policy, then apply it."""
+        self._store.put("setting", "retry", {"attempts": attempts, "interval": interval})
+        self.retry.attempts, self.retry.interval = attempts, interval
 
 
 def _check_settings(values: Mapping[str, Any]) -> None:
