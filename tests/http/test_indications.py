@@ -170,6 +170,95 @@ def test_filters_select_by_class_and_by_source_properties(server, manager, liste
     assert listener.nothing_more()
 
 
+SETTING_INDICATIONS = ("SELECT * FROM CIM_InstIndication "
+                       "WHERE SourceInstance ISA CIM_ResourceAllocationSettingData")
+GUEST_WITH_DISK_XML = ("<domain type='test'><name>{name}</name><uuid>{uuid}</uuid>"
+                       "<memory>131072</memory>"
+                       "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                       "<source file='/var/lib/libvirt/images/{name}.img'/>"
+                       "<target dev='vda' bus='virtio'/></disk></devices></domain>")
+
+
+def test_settings_changed_with_libvirt_are_announced_as_created_modified_deleted(
+        server, manager, listener, guests, libvirt_conn):
+    sm, server_id = manager
+    subscribe(sm, server_id, listener, SETTING_INDICATIONS)
+    guests.append("ind-rasd")
+    created, modified, deleted = (f"Test_ResourceAllocationSettingData{what}Indication"
+                                  for what in ("Created", "Modified", "Deleted"))
+    dom = libvirt_conn.defineXML(GUEST_XML.format(name="ind-rasd"))
+    first = listener.next()
+    assert first["SourceInstance"].classname in ("Test_MemResourceAllocationSettingData",
+                                                 "Test_ProcResourceAllocationSettingData")
+    assert first["SourceInstanceHost"]
+    rest = [(i.classname, i["SourceInstance"]["InstanceID"]) for i in [listener.next()]]
+    assert sorted([(first.classname, first["SourceInstance"]["InstanceID"]), *rest]) == [
+        (created, "ind-rasd/mem"), (created, "ind-rasd/proc")]
+    assert listener.nothing_more()
+
+    libvirt_conn.defineXML(GUEST_WITH_DISK_XML.format(name="ind-rasd", uuid=dom.UUIDString()))
+    changes = [listener.next(), listener.next()]
+    assert sorted((i.classname, i["SourceInstance"]["InstanceID"]) for i in changes) == [
+        (created, "ind-rasd/vda"), (modified, "ind-rasd/mem")]
+    [memory] = [i for i in changes if i.classname == modified]
+    assert memory["PreviousInstance"]["VirtualQuantity"] == 65536
+    assert memory["SourceInstance"]["VirtualQuantity"] == 131072
+    assert listener.nothing_more()
+
+    dom.undefine()
+    gone = [listener.next() for _ in range(3)]
+    assert sorted((i.classname, i["SourceInstance"]["InstanceID"]) for i in gone) == [
+        (deleted, "ind-rasd/mem"), (deleted, "ind-rasd/proc"), (deleted, "ind-rasd/vda")]
+    assert listener.nothing_more()
+
+
+def test_settings_changed_through_cim_reach_libvirt_cim_s_class_filters(
+        server, manager, listener, guests, libvirt_conn):
+    sm, server_id = manager
+    destination = sm.add_destination(server_id, listener.url, destination_id="rasd-classes")
+    for what in ("Created", "Modified", "Deleted"):
+        found = sm.add_filter(
+            server_id, ["root/virt"],
+            f"SELECT * FROM Test_ResourceAllocationSettingData{what}Indication",
+            filter_id=f"rasd-{what}")
+        sm.add_subscriptions(server_id, found.path, [destination.path])
+    guests.append("ind-rasd-cim")
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-rasd-cim"))
+    assert len([listener.next(), listener.next()]) == 2
+    conn = server.connection("root/virt")
+    [vsms] = conn.EnumerateInstanceNames("Test_VirtualSystemManagementService")
+    configuration = pywbem.CIMInstanceName(
+        "Test_VirtualSystemSettingData", {"InstanceID": "Test:ind-rasd-cim"}, namespace="root/virt")
+    disk = pywbem.CIMInstance("Test_DiskResourceAllocationSettingData", properties={
+        "VirtualDevice": "vdb", "Address": "/var/lib/libvirt/images/ind-rasd-cim.img"})
+    rv, out = conn.InvokeMethod("AddResourceSettings", vsms, AffectedConfiguration=configuration,
+                                ResourceSettings=[disk])
+    assert rv == 0
+    added = listener.next()
+    assert added.classname == "Test_ResourceAllocationSettingDataCreatedIndication"
+    assert added["SourceInstance"]["InstanceID"] == "ind-rasd-cim/vdb"
+    assert added["SourceInstance"]["Address"] == "/var/lib/libvirt/images/ind-rasd-cim.img"
+    assert added["IndicationFilterName"].endswith(":rasd-Created")
+
+    memory = pywbem.CIMInstance("Test_MemResourceAllocationSettingData", properties={
+        "InstanceID": "ind-rasd-cim/mem", "VirtualQuantity": pywbem.Uint64(128),
+        "AllocationUnits": "byte*2^20"})
+    rv, _ = conn.InvokeMethod("ModifyResourceSettings", vsms, ResourceSettings=[memory])
+    assert rv == 0
+    changed = listener.next()
+    assert changed.classname == "Test_ResourceAllocationSettingDataModifiedIndication"
+    assert changed["SourceInstance"]["VirtualQuantity"] == 131072
+    assert changed["PreviousInstance"]["VirtualQuantity"] == 65536
+
+    rv, _ = conn.InvokeMethod("RemoveResourceSettings", vsms,
+                              ResourceSettings=[out["ResultingResourceSettings"][0]])
+    assert rv == 0
+    removed = listener.next()
+    assert removed.classname == "Test_ResourceAllocationSettingDataDeletedIndication"
+    assert removed["SourceInstance"]["InstanceID"] == "ind-rasd-cim/vdb"
+    assert listener.nothing_more()
+
+
 def _filter(server: RunningServer, **values) -> pywbem.CIMInstance:
     inst = pywbem.CIMInstance("CIM_IndicationFilter")
     for name, value in values.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 from pathlib import Path
 
@@ -9,11 +10,17 @@ import pytest
 import pywbem
 
 from tests.http.servers import running_server
-from tests.http.test_indications import CS_INDICATIONS, Listener, subscribe
+from tests.http.test_indications import (
+    CS_INDICATIONS,
+    SETTING_INDICATIONS,
+    Listener,
+    subscribe,
+)
 
 pytestmark = [pytest.mark.http]
 
 PORT = 27467
+SETTINGS_PORT = 27469
 
 
 def virsh(uri: str, *args: str) -> None:
@@ -66,3 +73,55 @@ def test_guests_changed_with_virsh_are_announced_within_two_seconds(
     assert deleted["SourceInstance"]["OtherEnabledState"] == "Guest destroyed"
     numbers = [i["SequenceNumber"] for i in received]
     assert numbers == list(range(numbers[0], numbers[0] + len(received)))
+
+
+def test_a_disk_hot_plugged_with_virsh_is_announced_as_a_new_setting_within_two_seconds(
+        qemu_uri, qemu_conn, tiny_guest_xml, scratch_guest_name, tmp_path: Path):
+    name = scratch_guest_name()
+    definition = tmp_path / "guest.xml"
+    # ACPI, so that the PCI bus takes hot-plugged devices.
+    definition.write_text(tiny_guest_xml(name).replace("</os>", "</os><features><acpi/></features>"))
+    image = tmp_path / "data.img"
+    image.write_bytes(b"\0" * 1024 * 1024)
+    disk = tmp_path / "disk.xml"
+    disk.write_text(f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    f"<source file='{image}'/><target dev='vdb' bus='virtio'/></disk>")
+    listener = Listener(SETTINGS_PORT).start()
+    try:
+        with running_server(tmp_path / "server", uris=(qemu_uri,)) as server:
+            sm = pywbem.WBEMSubscriptionManager("qemu-settings")
+            server_id = sm.add_server(pywbem.WBEMServer(server.connection("interop")))
+            subscribe(sm, server_id, listener, SETTING_INDICATIONS)
+            virsh(qemu_uri, "define", str(definition))
+            defined = _quiet(listener)
+            virsh(qemu_uri, "start", name)
+            _quiet(listener)
+            virsh(qemu_uri, "attach-device", name, str(disk), "--live")
+            plugged = listener.next()  # within 2 s
+            _quiet(listener)
+            virsh(qemu_uri, "destroy", name)
+            _quiet(listener)
+            virsh(qemu_uri, "undefine", name)
+            gone = _quiet(listener)
+            sm.remove_server(server_id)
+    finally:
+        listener.stop()
+    assert {i.classname for i in defined} == {"KVM_ResourceAllocationSettingDataCreatedIndication"}
+    assert {i["SourceInstance"]["InstanceID"] for i in defined} >= {f"{name}/mem", f"{name}/proc"}
+    assert plugged.classname == "KVM_ResourceAllocationSettingDataCreatedIndication"
+    assert plugged["SourceInstance"].classname == "KVM_DiskResourceAllocationSettingData"
+    assert plugged["SourceInstance"]["InstanceID"] == f"{name}/vdb"
+    assert plugged["SourceInstance"]["Address"] == str(image)
+    deleted = {i["SourceInstance"]["InstanceID"] for i in gone
+               if i.classname == "KVM_ResourceAllocationSettingDataDeletedIndication"}
+    assert {f"{name}/mem", f"{name}/proc"} <= deleted
+
+
+def _quiet(listener: Listener) -> list[pywbem.CIMInstance]:
+    """The indications that come, each within 2 s of the last, until none does."""
+    found = []
+    while True:
+        try:
+            found.append(listener.next())
+        except queue.Empty:
+            return found

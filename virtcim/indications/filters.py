@@ -36,6 +36,9 @@ class FilterQuery(Protocol):
     def class_name(self) -> str:
         """The indication class it selects (with its subclasses)."""
 
+    def selects_class(self, classname: str) -> bool:
+        """Whether indications of ``classname`` can be selected (its condition aside)."""
+
     def matches(self, indication: CIMInstance) -> bool:
         """Whether ``indication`` is one the filter selects."""
 
@@ -71,9 +74,11 @@ class _IndicationQuery:
     class_name: str
     schema: IndicationSchema
 
+    def selects_class(self, classname: str) -> bool:
+        return self.schema.is_a(classname, self.class_name)
+
     def matches(self, indication: CIMInstance) -> bool:
-        return (self.schema.is_a(indication.classname, self.class_name)
-                and self.query.matches(indication))
+        return self.selects_class(indication.classname) and self.query.matches(indication)
 
 
 def compile_filter(language: str, text: str, repository: Repository, namespace: str) -> FilterQuery:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +140,13 @@ class IndicationBroker:
     def active(self) -> bool:
         """Whether any subscription is enabled (producers skip their work otherwise)."""
         return any(sub.enabled for sub in list(self._subscriptions.values()))
+
+    def selects(self, classnames: Iterable[str]) -> bool:
+        """Whether an enabled subscription's filter selects indications of one of ``classnames``
+        (as far as their class decides), so that a producer knows what is worth making."""
+        with self._lock:
+            queries = [sub.filter.query for sub in self._subscriptions.values() if sub.enabled]
+        return any(query.selects_class(name) for query in queries for name in classnames)
 
     def publish(self, indication: CIMInstance, namespace: str) -> None:
         """Queue ``indication`` (from ``namespace``) for every subscription that selects it."""
