@@ -342,6 +342,31 @@ def test_a_subscription_can_be_disabled(server, manager, listener, guests, libvi
     assert failure.value.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
 
 
+def test_a_subscription_ends_after_its_duration(server, listener):
+    conn = server.connection("interop")
+    destination = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_ListenerDestinationCIMXML", properties={"Name": "brief", "Destination": listener.url,
+                                                     "PersistenceType": pywbem.Uint16(3)}))
+    found = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationFilter", properties={"Name": "brief", "Query": CS_INDICATIONS,
+                                            "QueryLanguage": "WQL"}))
+    sub = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination,
+                                                  "SubscriptionDuration": pywbem.Uint64(60)}))
+    assert 59 <= conn.GetInstance(sub)["SubscriptionTimeRemaining"] <= 60
+    shortened = conn.GetInstance(sub)
+    shortened["SubscriptionDuration"] = pywbem.Uint64(1)
+    conn.ModifyInstance(shortened, PropertyList=["SubscriptionDuration"])
+    assert conn.GetInstance(sub)["SubscriptionTimeRemaining"] <= 1
+    deadline = time.monotonic() + 3
+    while conn.EnumerateInstanceNames("CIM_IndicationSubscription") and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert conn.EnumerateInstanceNames("CIM_IndicationSubscription") == []
+    conn.DeleteInstance(found)
+    conn.DeleteInstance(destination)
+
+
 def _permanent(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int) -> None:
     destination = conn.CreateInstance(pywbem.CIMInstance(
         "CIM_ListenerDestinationCIMXML",

@@ -3,8 +3,18 @@ that want them."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
-from pywbem import CIMInstance, CIMInstanceName, Uint64
+from pywbem import (
+    CIM_ERR_INVALID_PARAMETER,
+    CIMDateTime,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+    Uint64,
+)
 
 from providers.classes import INTEROP_NAMESPACE
 from providers.indications import setting_changes
@@ -51,17 +61,17 @@ def broker(repository):
     found.close()
 
 
-def subscribe(broker: IndicationBroker, query: str) -> None:
-    values = broker.create_filter(CIMInstance("CIM_IndicationFilter", properties={
+def subscribe(broker: IndicationBroker, query: str, **values: object) -> None:
+    found = broker.create_filter(CIMInstance("CIM_IndicationFilter", properties={
         "Name": query, "Query": query, "QueryLanguage": "DMTF:CQL"}))
     destination = broker.create_destination(CIMInstance(
         "CIM_ListenerDestinationCIMXML",
         properties={"Name": query, "Destination": "http://127.0.0.1:9/"}))
     broker.create_subscription(CIMInstance("CIM_IndicationSubscription", properties={
-        "Filter": CIMInstanceName(
-            "CIM_IndicationFilter", {"Name": values["Name"]}),
-        "Handler": CIMInstanceName(
-            "CIM_ListenerDestinationCIMXML", {"Name": destination["Name"]})}))
+        "Filter": CIMInstanceName("CIM_IndicationFilter", {"Name": found["Name"]}),
+        "Handler": CIMInstanceName("CIM_ListenerDestinationCIMXML",
+                                   {"Name": destination["Name"]}),
+        **values}))
 
 
 @pytest.mark.parametrize(("query", "selected"), [
@@ -76,3 +86,48 @@ def test_a_producer_learns_whether_a_filter_selects_its_classes(broker, query, s
     assert not broker.selects(classes)
     subscribe(broker, query)
     assert broker.selects(classes) is selected
+
+
+def test_a_subscription_with_a_duration_says_what_is_left_and_is_removed_when_it_ends(broker):
+    subscribe(broker, "SELECT * FROM CIM_InstCreation", SubscriptionDuration=Uint64(1))
+    [(key, values)] = broker.subscriptions()
+    assert values["SubscriptionDuration"] == 1
+    assert values["SubscriptionTimeRemaining"] == 1
+    assert broker.active
+    deadline = time.monotonic() + 3
+    while broker.subscriptions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert broker.subscriptions() == []
+    assert not broker.active
+
+
+def test_a_subscription_without_a_duration_has_no_time_remaining(broker):
+    subscribe(broker, "SELECT * FROM CIM_InstCreation")
+    [(_, values)] = broker.subscriptions()
+    assert "SubscriptionTimeRemaining" not in values
+
+
+@pytest.mark.parametrize("duration", [Uint64(0), "soon"])
+def test_a_duration_that_is_no_number_of_seconds_is_refused(broker, duration):
+    with pytest.raises(CIMError) as failure:
+        subscribe(broker, "SELECT * FROM CIM_InstCreation", SubscriptionDuration=duration)
+    assert failure.value.status_code == CIM_ERR_INVALID_PARAMETER
+    assert broker.subscriptions() == []
+
+
+def test_a_permanent_subscription_whose_time_ran_out_while_stopped_is_gone_at_start(
+        repository, tmp_path):
+    store = StateStore(tmp_path / "state.sqlite")
+    first = IndicationBroker(repository, INTEROP_NAMESPACE, "host", store)
+    subscribe(first, "SELECT * FROM CIM_InstCreation", SubscriptionDuration=Uint64(1),
+              SubscriptionStartTime=CIMDateTime(datetime.now(timezone.utc) - timedelta(hours=1)))
+    first.close()
+    second = IndicationBroker(repository, INTEROP_NAMESPACE, "host", store)
+    try:
+        deadline = time.monotonic() + 3
+        while second.subscriptions() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert second.subscriptions() == []
+        assert len(second.filters()) == 1
+    finally:
+        second.close()

@@ -12,11 +12,17 @@ names of the filter and destination they join (subscriptions). A
 destination's ``PersistenceType`` decides whether it and its subscriptions
 outlive the process: 2 Permanent (the default) and 1 Other are kept, 3
 Transient never written. Filters are always kept.
+
+A subscription with a ``SubscriptionDuration`` (seconds) ends that long
+after its ``SubscriptionStartTime``: it is removed then (also when the
+server was stopped at that time: at the next start), and until then its
+``SubscriptionTimeRemaining`` says how long it has left.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -33,8 +39,10 @@ from pywbem import (
     CIMError,
     CIMInstance,
     CIMInstanceName,
+    Uint64,
 )
 
+from virtcim.deadlines import Deadlines
 from virtcim.indications.export import Delivery, ListenerSender, RetryPolicy, checked_url
 from virtcim.indications.filters import FilterQuery, compile_filter
 from virtcim.repository.schema import Repository
@@ -132,6 +140,7 @@ class IndicationBroker:
         self._subscriptions: dict[tuple[str, str], _Subscription] = {}
         #: Called with ``True`` when the first subscription appears, ``False`` after the last.
         self._watchers: list[Callable[[bool], None]] = []
+        self._ends = Deadlines(self._expire, "subscription expiry")
         self._load()
 
     # -- what producers ask -----------------------------------------------------
@@ -169,6 +178,7 @@ class IndicationBroker:
             return sum(d.sender.dropped for d in self._destinations.values())
 
     def close(self) -> None:
+        self._ends.close()
         with self._lock:
             destinations = list(self._destinations.values())
         for destination in destinations:
@@ -256,7 +266,7 @@ class IndicationBroker:
                 raise CIMError(CIM_ERR_FAILED, f"{DESTINATION_CLASS} {found.name!r} is in use "
                                                f"by a subscription; delete it first")
             for sub in subs:
-                del self._subscriptions[sub.key]
+                self._forget(sub)
             self._store.delete(("destination", found.name))
             del self._destinations[found.name]
         found.sender.close(wait=0)
@@ -274,10 +284,11 @@ class IndicationBroker:
                            f"{SUBSCRIPTION_CLASS} needs its Filter and Handler references")
         values.setdefault("SubscriptionState", SubscriptionState.ENABLED)
         values.setdefault("OnFatalErrorPolicy", OnFatalErrorPolicy.IGNORE)
-        _check_settings(values)
         now = CIMDateTime.now()
         values.setdefault("SubscriptionStartTime", now)
         values["TimeOfLastStateChange"] = now
+        values.pop("SubscriptionTimeRemaining", None)
+        _check_settings(values)
         with self._lock:
             found_filter = self._referenced(self._filters, filter_path, FILTER_CLASS, "Filter")
             destination = self._referenced(self._destinations, handler_path, DESTINATION_CLASS,
@@ -291,15 +302,17 @@ class IndicationBroker:
                 raise CIMError(CIM_ERR_FAILED, f"no more than {MAX_SUBSCRIPTIONS} subscriptions")
             self._save(sub)
             self._subscriptions[sub.key] = sub
+            self._schedule(sub)
         self._tell_watchers()
         return sub.key
 
     def subscriptions(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
         with self._lock:
-            return [(key, sub.values) for key, sub in self._subscriptions.items()]
+            return [(key, self._shown(sub)) for key, sub in self._subscriptions.items()]
 
     def subscription(self, path: CIMInstanceName) -> dict[str, Any]:
-        return self._subscription(path).values
+        with self._lock:
+            return self._shown(self._subscription(path))
 
     def modify_subscription(self, path: CIMInstanceName, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (property name to value) to the subscription at ``path``.
@@ -310,7 +323,7 @@ class IndicationBroker:
             sub = self._subscription(path)
             values = dict(sub.values)
             for name, value in changes.items():
-                if name.lower() in ("filter", "handler"):
+                if name.lower() in ("filter", "handler", "subscriptiontimeremaining"):
                     continue
                 if name.lower() not in _MODIFIABLE:
                     if values.get(name) != value:
@@ -324,13 +337,12 @@ class IndicationBroker:
             updated = _Subscription(sub.filter, sub.destination, values)
             self._save(updated)
             self._subscriptions[sub.key] = updated
+            self._schedule(updated)
         self._tell_watchers()
 
     def delete_subscription(self, path: CIMInstanceName) -> None:
         with self._lock:
-            sub = self._subscription(path)
-            self._store.delete(("subscription", _subscription_name(sub.key)))
-            del self._subscriptions[sub.key]
+            self._forget(self._subscription(path))
         self._tell_watchers()
 
     def subscription_path(self, key: tuple[str, str]) -> CIMInstanceName:
@@ -374,9 +386,40 @@ class IndicationBroker:
             elif policy == OnFatalErrorPolicy.REMOVE:
                 log.warning("subscription of filter %r to %r removed after a failed delivery",
                             *sub.key)
-                self._store.delete(("subscription", _subscription_name(sub.key)))
-                del self._subscriptions[sub.key]
+                self._forget(sub)
         self._tell_watchers()
+
+    # -- durations ------------------------------------------------------------
+
+    def _schedule(self, sub: _Subscription) -> None:
+        """Remove ``sub`` when its SubscriptionDuration runs out (none: never)."""
+        end = _end(sub.values)
+        if end is None:
+            self._ends.cancel(sub.key)
+        else:
+            self._ends.set(sub.key, end)
+
+    def _expire(self, key: Any) -> None:
+        with self._lock:
+            sub = self._subscriptions.get(key)
+            if sub is None:
+                return
+            log.info("subscription of filter %r to %r removed: its SubscriptionDuration of "
+                     "%s s has run out", *key, sub.values.get("SubscriptionDuration"))
+            self._forget(sub)
+        self._tell_watchers()
+
+    def _shown(self, sub: _Subscription) -> dict[str, Any]:
+        """What a client reads of ``sub``: its values, and the time it has left."""
+        remaining = self._ends.remaining(sub.key)
+        if remaining is None:
+            return sub.values
+        return {**sub.values, "SubscriptionTimeRemaining": Uint64(math.ceil(remaining))}
+
+    def _forget(self, sub: _Subscription) -> None:
+        self._ends.cancel(sub.key)
+        self._store.delete(("subscription", _subscription_name(sub.key)))
+        del self._subscriptions[sub.key]
 
     # -- helpers --------------------------------------------------------------
 
@@ -479,6 +522,7 @@ class IndicationBroker:
             values = _typed(body.get("values", {}))
             sub = _Subscription(found_filter, destination, values)
             self._subscriptions[sub.key] = sub
+            self._schedule(sub)
 
     def save_retry_policy(self) -> None:
         self._store.put("setting", "retry", {"attempts": self.retry.attempts,
@@ -494,6 +538,22 @@ def _check_settings(values: Mapping[str, Any]) -> None:
     if policy not in OnFatalErrorPolicy.__members__.values():
         raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: OnFatalErrorPolicy "
                                                   f"{policy} is not 2, 3 or 4")
+    duration = values.get("SubscriptionDuration")
+    if duration is not None and (not isinstance(duration, int) or duration < 1):
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: SubscriptionDuration "
+                                                  f"{duration} is not a number of seconds")
+    start = values.get("SubscriptionStartTime")
+    if not isinstance(start, CIMDateTime) or start.datetime is None:
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: SubscriptionStartTime "
+                                                  f"{start} is not a point in time")
+
+
+def _end(values: Mapping[str, Any]) -> float | None:
+    """When a subscription with ``values`` ends (seconds since the epoch); ``None``: never."""
+    duration = values.get("SubscriptionDuration")
+    if duration is None:
+        return None
+    return float(values["SubscriptionStartTime"].datetime.timestamp() + int(duration))
 
 
 def _subscription_name(key: tuple[str, str]) -> str:
