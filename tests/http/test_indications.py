@@ -13,6 +13,7 @@ import pytest
 import pywbem
 
 from tests.http.servers import CLIENT_ENV, RunningServer, _tool, pywbemcli, running_server
+from virtcim.http.tls import make_self_signed
 
 #: This module's listener ports.
 PORTS = iter(range(27450, 27466))
@@ -399,6 +400,67 @@ def test_permanent_subscriptions_outlive_a_restart_and_transient_ones_do_not(
         assert created.classname == "Test_ComputerSystemCreatedIndication"
         assert created["SequenceNumber"] == 0
         assert created["IndicationFilterName"] == "kept"
+
+
+def _subscribe_directly(conn: pywbem.WBEMConnection, name: str, url: str) -> None:
+    destination = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_ListenerDestinationCIMXML", properties={"Name": name, "Destination": url,
+                                                     "PersistenceType": pywbem.Uint16(3)}))
+    found = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationFilter", properties={"Name": name, "Query": CS_INDICATIONS,
+                                            "QueryLanguage": "WQL"}))
+    conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination}))
+
+
+@pytest.fixture
+def https_listener(tmp_path: Path) -> Iterator[tuple[str, Path, queue.Queue]]:
+    """A WBEMListener on HTTPS only, with a self-signed certificate for 127.0.0.1."""
+    cert, key = make_self_signed(tmp_path / "listener", host="127.0.0.1")
+    port = next(PORTS)
+    received: queue.Queue[pywbem.CIMInstance] = queue.Queue()
+    listener = pywbem.WBEMListener("127.0.0.1", https_port=port, certfile=str(cert),
+                                   keyfile=str(key))
+    listener.add_callback(lambda indication, host: received.put(indication))
+    listener.start()
+    yield f"https://127.0.0.1:{port}", cert, received
+    listener.stop()
+
+
+def test_an_https_listener_whose_certificate_chains_to_the_listener_ca_receives(
+        tmp_path: Path, https_listener, guests, libvirt_conn):
+    url, cert, received = https_listener
+    with running_server(tmp_path / "server", listener_ca=cert) as trusting:
+        _subscribe_directly(trusting.connection("interop"), "tls", url)
+        guests.append("ind-tls")
+        libvirt_conn.defineXML(GUEST_XML.format(name="ind-tls"))
+        created = received.get(timeout=WITHIN)
+    assert created.classname == "Test_ComputerSystemCreatedIndication"
+    assert created["SourceInstance"]["Name"] == "ind-tls"
+
+
+def test_an_https_listener_that_cannot_prove_who_it_is_receives_nothing(
+        server, https_listener, guests, libvirt_conn, caplog):
+    url, _, received = https_listener
+    conn = server.connection("interop")
+    [service] = conn.EnumerateInstances("CIM_IndicationService")
+    service["DeliveryRetryAttempts"] = pywbem.Uint16(0)
+    conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
+    caplog.set_level("WARNING", logger="virtcim.indications.export")
+    try:
+        _subscribe_directly(conn, "untrusted", url)
+        guests.append("ind-untrusted")
+        libvirt_conn.defineXML(GUEST_XML.format(name="ind-untrusted"))
+        deadline = time.monotonic() + 5
+        while "no retry left" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+        assert received.empty()
+    finally:
+        for path in conn.EnumerateInstanceNames("CIM_IndicationSubscription"):
+            conn.DeleteInstance(path)
+        service["DeliveryRetryAttempts"] = pywbem.Uint16(3)
+        conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
 
 
 def test_delivery_is_retried_until_the_listener_comes_back(server, manager, guests,

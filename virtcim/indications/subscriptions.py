@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -121,12 +122,13 @@ class IndicationBroker:
     """The subscriptions of one server, and the way from an indication to its listeners.
 
     ``interop`` is the namespace the objects live in, ``host`` the system
-    name they are scoped to. Thread-safe.
+    name they are scoped to, ``tls`` how HTTPS listeners are verified
+    (:func:`virtcim.http.tls.listener_context`). Thread-safe.
     """
 
     def __init__(self, repository: Repository, interop: str, host: str,
                  store: StateStore, *, queue_capacity: int = 1000,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         self.repository = repository
         self.interop = interop
         self.host = host
@@ -134,6 +136,7 @@ class IndicationBroker:
         self._store = store
         self._capacity = queue_capacity
         self._timeout = timeout
+        self._tls = tls
         self._lock = threading.RLock()
         self._filters: dict[str, _Filter] = {}
         self._destinations: dict[str, _Destination] = {}
@@ -426,7 +429,7 @@ class IndicationBroker:
     def _sender(self, values: Mapping[str, Any]) -> ListenerSender:
         return ListenerSender(str(values["Name"]), str(values["Destination"]), self.retry,
                               self._delivery_failed, capacity=self._capacity,
-                              timeout=self._timeout)
+                              timeout=self._timeout, ssl_context=self._tls)
 
     def _scoped(self, inst: CIMInstance, classname: str) -> dict[str, Any]:
         """The client's values, with the keys it left out filled in."""
