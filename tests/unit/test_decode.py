@@ -257,6 +257,14 @@ def test_wbemcli_get_instance_with_untyped_keys():
                            "IncludeQualifiers": False, "IncludeClassOrigin": True}
 
 
+def test_whitespace_before_the_xml_declaration_is_read_as_libvirt_cim_s_brokers_read_it():
+    body = imethodcall("EnumerateInstanceNames", '<IPARAMVALUE NAME="ClassName">'
+                                                 '<CLASSNAME NAME="CIM_IndicationFilter"/>'
+                                                 "</IPARAMVALUE>")
+    call = decode_request(b"\n    " + body)
+    assert call.name == "EnumerateInstanceNames" and call.namespace == NAMESPACE
+
+
 def test_key_values_are_typed_by_valuetype_and_type():
     body = imethodcall("GetInstance", """<IPARAMVALUE NAME="InstanceName">
 <INSTANCENAME CLASSNAME="X">

@@ -174,8 +174,10 @@ def decode_embedded_object(text: str, embedding: int = 0) -> CIMInstance | CIMCl
 
 
 def _parse_xml(data: bytes, max_depth: int) -> Any:
+    # Whitespace before the XML declaration is not XML, but libvirt-cim's brokers read
+    # it and its clients send it (cimtest's indication subscriptions start with a newline).
     try:
-        root = etree.fromstring(data, _TOOLS.parser)
+        root = etree.fromstring(data.lstrip(b" \t\r\n"), _TOOLS.parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _Malformed(f"not well-formed XML: {exc}") from None
     docinfo = root.getroottree().docinfo
