@@ -67,7 +67,7 @@ from providers.valuemaps import (
 )
 from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
-from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
+from virtcim.jobs import JobControl, JobRegistry
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -405,7 +405,7 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
         path = guest_path(ctx, hv, domain.name)
         job = jobs.start(f"Shut down {domain.name}", VIRT_NAMESPACE, wait_until_off,
                          owner=path, affected=[path], cancel=wake.set)
-        return Result.JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+        return Result.JOB_STARTED, {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                                     InstanceID=job.instance_id)}
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:

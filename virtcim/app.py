@@ -141,7 +141,7 @@ def build_application(settings: Settings) -> Application:
                               tls=listener_context(settings.listener_ca))
     register_indications(registry, profiles, broker)
     jobs = JobRegistry(repository, state, broker.publish)
-    register_jobs(registry, MODEL_NAMESPACE, jobs)
+    register_jobs(registry, repository, MODEL_NAMESPACE, jobs)
     dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs,
                             authorizer=authorizer)
 
