@@ -368,6 +368,37 @@ def test_a_subscription_ends_after_its_duration(server, listener):
     conn.DeleteInstance(destination)
 
 
+def test_libvirt_cim_s_clients_subscribe_with_an_indication_handler(server, listener, guests,
+                                                                      libvirt_conn):
+    """cimtest creates the deprecated CIM_IndicationHandlerCIMXML and writes each key value
+    of its references on a line of its own."""
+    conn = server.connection("root/PG_InterOp")
+    handler = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationHandlerCIMXML",
+        properties={"Name": "TestHandler", "Destination": listener.url,
+                    "CreationClassName": "CIM_IndicationHandlerCIMXML"}))
+    assert handler.classname == "CIM_IndicationHandlerCIMXML"
+    found = conn.CreateInstance(pywbem.CIMInstance("CIM_IndicationFilter", properties={
+        "Name": "TestFilter", "QueryLanguage": "WQL",
+        "Query": " SELECT * FROM Test_ComputerSystemCreatedIndication\n   "}))
+    padded_filter, padded_handler = found.copy(), handler.copy()
+    padded_filter.keybindings["Name"] = "\n      TestFilter\n      "
+    padded_handler.keybindings["Name"] = "\n      TestHandler\n      "
+    sub = conn.CreateInstance(pywbem.CIMInstance("CIM_IndicationSubscription", properties={
+        "Filter": padded_filter, "Handler": padded_handler,
+        "SubscriptionState": pywbem.Uint16(2)}))
+    assert [d.classname for d in conn.EnumerateInstances("CIM_ListenerDestination")] == [
+        "CIM_IndicationHandlerCIMXML"]
+    assert conn.EnumerateInstances("CIM_ListenerDestinationCIMXML") == []
+    guests.append("ind-handler")
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-handler"))
+    assert listener.next().classname == "Test_ComputerSystemCreatedIndication"
+    conn.DeleteInstance(sub)
+    conn.DeleteInstance(found)
+    conn.DeleteInstance(handler)
+    assert conn.EnumerateInstances("CIM_ListenerDestination") == []
+
+
 def _permanent(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int) -> None:
     destination = conn.CreateInstance(pywbem.CIMInstance(
         "CIM_ListenerDestinationCIMXML",

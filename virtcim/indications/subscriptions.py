@@ -52,6 +52,7 @@ from virtcim.valuemaps import OnFatalErrorPolicy, PersistenceType, SubscriptionS
 
 __all__ = [
     "DESTINATION_CLASS",
+    "HANDLER_CLASS",
     "FILTER_CLASS",
     "SUBSCRIPTION_CLASS",
     "IndicationBroker",
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 
 FILTER_CLASS = "CIM_IndicationFilter"
 DESTINATION_CLASS = "CIM_ListenerDestinationCIMXML"
+#: Its deprecated forerunner, which libvirt-cim's clients (cimtest) still create.
+HANDLER_CLASS = "CIM_IndicationHandlerCIMXML"
 SUBSCRIPTION_CLASS = "CIM_IndicationSubscription"
 #: The system a filter or destination is scoped to, when the client names none.
 SYSTEM_CLASS = "CIM_ComputerSystem"
@@ -224,7 +227,7 @@ class IndicationBroker:
     # -- destinations ---------------------------------------------------------
 
     def create_destination(self, inst: CIMInstance) -> dict[str, Any]:
-        values = self._scoped(inst, DESTINATION_CLASS)
+        values = self._scoped(inst, DESTINATION_CLASS, HANDLER_CLASS)
         url = values.get("Destination")
         if not url:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
@@ -361,7 +364,7 @@ class IndicationBroker:
                                           {k: values[k] for k in _KEYS})
 
     def destination_path(self, values: Mapping[str, Any]) -> CIMInstanceName:
-        return self.repository.build_path(self.interop, DESTINATION_CLASS,
+        return self.repository.build_path(self.interop, values["CreationClassName"],
                                           {k: values[k] for k in _KEYS})
 
     def watch(self, watcher: Callable[[bool], None]) -> None:
@@ -431,11 +434,14 @@ class IndicationBroker:
                               self._delivery_failed, capacity=self._capacity,
                               timeout=self._timeout, ssl_context=self._tls)
 
-    def _scoped(self, inst: CIMInstance, classname: str) -> dict[str, Any]:
-        """The client's values, with the keys it left out filled in."""
-        if inst.classname.lower() != classname.lower():
+    def _scoped(self, inst: CIMInstance, *classnames: str) -> dict[str, Any]:
+        """The client's values, with the keys it left out filled in; ``inst`` must be of one
+        of ``classnames``."""
+        classname = next((name for name in classnames
+                          if name.lower() == inst.classname.lower()), None)
+        if classname is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{inst.classname} instances cannot be "
-                                                  f"created; create {classname}")
+                                                  f"created; create {classnames[0]}")
         values = {name: prop.value for name, prop in inst.properties.items()
                   if prop.value is not None}
         given = values.get("CreationClassName")
@@ -465,9 +471,11 @@ class IndicationBroker:
         return frozenset(canonical)
 
     def _named(self, table: Mapping[str, Any], path: CIMInstanceName, classname: str) -> Any:
+        """The object of ``table`` at ``path`` (of its own class): ``CIM_ERR_NOT_FOUND``
+        naming a ``classname`` otherwise."""
         name = path.keybindings.get("Name")
-        found = table.get(name) if isinstance(name, str) else None
-        if found is None or path.classname.lower() != classname.lower():
+        found = _by_name(table, name)
+        if found is None or path.classname.lower() != found.values["CreationClassName"].lower():
             raise CIMError(CIM_ERR_NOT_FOUND, f"no {classname} {name!r} in {self.interop}")
         return found
 
@@ -483,10 +491,12 @@ class IndicationBroker:
         keys = path.keybindings
         filter_path, handler_path = keys.get("Filter"), keys.get("Handler")
         if isinstance(filter_path, CIMInstanceName) and isinstance(handler_path, CIMInstanceName):
-            key = (filter_path.keybindings.get("Name"), handler_path.keybindings.get("Name"))
-            sub = self._subscriptions.get(key)  # type: ignore[arg-type]
-            if sub is not None:
-                return sub
+            found_filter = _by_name(self._filters, filter_path.keybindings.get("Name"))
+            destination = _by_name(self._destinations, handler_path.keybindings.get("Name"))
+            if found_filter is not None and destination is not None:
+                sub = self._subscriptions.get((found_filter.name, destination.name))
+                if sub is not None:
+                    return sub
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {SUBSCRIPTION_CLASS} {path} in {self.interop}")
 
     def _save(self, sub: _Subscription) -> None:
@@ -557,6 +567,15 @@ def _end(values: Mapping[str, Any]) -> float | None:
     if duration is None:
         return None
     return float(values["SubscriptionStartTime"].datetime.timestamp() + int(duration))
+
+
+def _by_name(table: Mapping[str, Any], name: object) -> Any:
+    """The object named ``name``, or ``None``. A name with whitespace around it finds the
+    object named without, as libvirt-cim's brokers found it: its clients write key values
+    on lines of their own."""
+    if not isinstance(name, str):
+        return None
+    return table.get(name) or table.get(name.strip())
 
 
 def _subscription_name(key: tuple[str, str]) -> str:
