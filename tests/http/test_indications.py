@@ -16,7 +16,7 @@ from tests.http.servers import CLIENT_ENV, RunningServer, _tool, pywbemcli, runn
 from virtcim.http.tls import make_self_signed
 
 #: This module's listener ports.
-PORTS = iter(range(27450, 27466))
+PORTS = iter([*range(27450, 27466), *range(27470, 27486)])
 #: How long an indication may take from libvirt's event to the listener (the issue's bound).
 WITHIN = 2.0
 GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
