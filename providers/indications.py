@@ -60,6 +60,8 @@ MODIFIED = "ComputerSystemModifiedIndication"
 SETTING_CREATED = "ResourceAllocationSettingDataCreatedIndication"
 SETTING_DELETED = "ResourceAllocationSettingDataDeletedIndication"
 SETTING_MODIFIED = "ResourceAllocationSettingDataModifiedIndication"
+#: The class every source of those is.
+SETTINGS_BASE = "CIM_ResourceAllocationSettingData"
 #: Events waiting to be read; past this, libvirt's thread drops (and logs) rather than waits.
 EVENT_QUEUE = 10_000
 #: The domain events that change what a guest's ComputerSystem or devices show.
@@ -162,7 +164,7 @@ class LibvirtIndications:
 
         Read here, before the request that made the subscription returns, and
         handed to the indication thread in order with the events."""
-        watching = (active, active and self._broker.selects(self._setting_classes))
+        watching = (active, active and self._broker.selects(self._setting_classes, SETTINGS_BASE))
         with self._lock:
             if watching == self._watching:
                 return

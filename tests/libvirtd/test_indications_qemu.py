@@ -20,7 +20,7 @@ from tests.http.test_indications import (
 pytestmark = [pytest.mark.http]
 
 PORT = 27467
-SETTINGS_PORT = 27469
+SETTINGS_PORT = 27490
 
 
 def virsh(uri: str, *args: str) -> None:

@@ -77,15 +77,23 @@ def subscribe(broker: IndicationBroker, query: str, **values: object) -> None:
 @pytest.mark.parametrize(("query", "selected"), [
     ("SELECT * FROM KVM_ResourceAllocationSettingDataCreatedIndication", True),
     ("SELECT * FROM CIM_InstCreation", True),
-    ("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ComputerSystem", True),
+    ("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ManagedElement", True),
+    ("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA "
+     "KVM_DiskResourceAllocationSettingData AND SourceInstance.Address IS NOT NULL", True),
+    ("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ComputerSystem "
+     "OR SourceInstance.InstanceID = 'web1/mem'", True),
+    ("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ComputerSystem", False),
+    ("SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA CIM_ConcreteJob "
+     "AND SourceInstance.JobState = 7", False),
     ("SELECT * FROM KVM_ComputerSystemCreatedIndication", False),
     ("SELECT * FROM CIM_InstDeletion", False),
 ])
 def test_a_producer_learns_whether_a_filter_selects_its_classes(broker, query, selected):
     classes = ["KVM_ResourceAllocationSettingDataCreatedIndication"]
-    assert not broker.selects(classes)
+    source = "CIM_ResourceAllocationSettingData"
+    assert not broker.selects(classes, source)
     subscribe(broker, query)
-    assert broker.selects(classes) is selected
+    assert broker.selects(classes, source) is selected
 
 
 def test_a_subscription_with_a_duration_says_what_is_left_and_is_removed_when_it_ends(broker):

@@ -156,12 +156,13 @@ class IndicationBroker:
         """Whether any subscription is enabled (producers skip their work otherwise)."""
         return any(sub.enabled for sub in list(self._subscriptions.values()))
 
-    def selects(self, classnames: Iterable[str]) -> bool:
+    def selects(self, classnames: Iterable[str], source: str | None = None) -> bool:
         """Whether an enabled subscription's filter selects indications of one of ``classnames``
-        (as far as their class decides), so that a producer knows what is worth making."""
+        (about a ``SourceInstance`` of class ``source``), as far as the classes decide, so that
+        a producer knows what is worth making."""
         with self._lock:
             queries = [sub.filter.query for sub in self._subscriptions.values() if sub.enabled]
-        return any(query.selects_class(name) for query in queries for name in classnames)
+        return any(query.selects_class(name, source) for query in queries for name in classnames)
 
     def publish(self, indication: CIMInstance, namespace: str) -> None:
         """Queue ``indication`` (from ``namespace``) for every subscription that selects it."""
