@@ -114,6 +114,9 @@ class _Malformed(Exception):
     """The elements are not what DSP0201 allows at this place."""
 
 
+#: The end of a request's root element.
+_CIM_END = b"</CIM>"
+
 # --------------------------------------------------------------------------
 # entry points
 
@@ -129,7 +132,7 @@ def decode_request(body: bytes, max_depth: int = MAX_DEPTH) -> IntrinsicCall | E
     except UnicodeDecodeError as exc:
         raise RequestError(400, "request-not-valid", f"request is not UTF-8: {exc}") from None
     try:
-        root = _parse_xml(body, max_depth)
+        root = _parse_xml(_document(body), max_depth)
     except _Malformed as exc:
         raise RequestError(400, "request-not-well-formed", str(exc)) from None
     try:
@@ -173,11 +176,24 @@ def decode_embedded_object(text: str, embedding: int = 0) -> CIMInstance | CIMCl
         raise _invalid(f"embedded object is not valid CIM-XML: {exc}") from None
 
 
+def _document(body: bytes) -> bytes:
+    """The CIM-XML document of a request body: what libvirt-cim's brokers read of it.
+
+    Whitespace before the XML declaration and text after the ``CIM`` element's
+    end are no XML, but cimtest's indication subscriptions start with a newline
+    and its deletions end with ``</CIM>;``. In a document the last ``</CIM>`` can
+    only be that end (the same text in a value is escaped), so what follows it
+    is no part of the request.
+    """
+    end = body.rfind(_CIM_END)
+    if end >= 0:
+        body = body[:end + len(_CIM_END)]
+    return body.lstrip(b" \t\r\n")
+
+
 def _parse_xml(data: bytes, max_depth: int) -> Any:
-    # Whitespace before the XML declaration is not XML, but libvirt-cim's brokers read
-    # it and its clients send it (cimtest's indication subscriptions start with a newline).
     try:
-        root = etree.fromstring(data.lstrip(b" \t\r\n"), _TOOLS.parser)
+        root = etree.fromstring(data, _TOOLS.parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _Malformed(f"not well-formed XML: {exc}") from None
     docinfo = root.getroottree().docinfo
