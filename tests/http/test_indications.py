@@ -343,17 +343,27 @@ def test_a_subscription_can_be_disabled(server, manager, listener, guests, libvi
     assert failure.value.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
 
 
-def test_a_subscription_ends_after_its_duration(server, listener):
-    conn = server.connection("interop")
+def _subscribe_directly(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int = 3,
+                        **values: object) -> tuple[pywbem.CIMInstanceName, ...]:
+    """A destination, a filter of guests' indications and their subscription (with
+    ``values``), all named ``name``, made with CreateInstance: their paths."""
     destination = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_ListenerDestinationCIMXML", properties={"Name": "brief", "Destination": listener.url,
-                                                     "PersistenceType": pywbem.Uint16(3)}))
+        "CIM_ListenerDestinationCIMXML",
+        properties={"Name": name, "Destination": url,
+                    "PersistenceType": pywbem.Uint16(persistence)}))
     found = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationFilter", properties={"Name": "brief", "Query": CS_INDICATIONS,
+        "CIM_IndicationFilter", properties={"Name": name, "Query": CS_INDICATIONS,
                                             "QueryLanguage": "WQL"}))
     sub = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination,
-                                                  "SubscriptionDuration": pywbem.Uint64(60)}))
+        "CIM_IndicationSubscription",
+        properties={"Filter": found, "Handler": destination, **values}))
+    return destination, found, sub
+
+
+def test_a_subscription_ends_after_its_duration(server, listener):
+    conn = server.connection("interop")
+    destination, found, sub = _subscribe_directly(conn, "brief", listener.url,
+                                                  SubscriptionDuration=pywbem.Uint64(60))
     assert 59 <= conn.GetInstance(sub)["SubscriptionTimeRemaining"] <= 60
     shortened = conn.GetInstance(sub)
     shortened["SubscriptionDuration"] = pywbem.Uint64(1)
@@ -399,24 +409,12 @@ def test_libvirt_cim_s_clients_subscribe_with_an_indication_handler(server, list
     assert conn.EnumerateInstances("CIM_ListenerDestination") == []
 
 
-def _permanent(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int) -> None:
-    destination = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_ListenerDestinationCIMXML",
-        properties={"Name": name, "Destination": url,
-                    "PersistenceType": pywbem.Uint16(persistence)}))
-    found = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationFilter", properties={"Name": name, "Query": CS_INDICATIONS,
-                                            "QueryLanguage": "WQL"}))
-    conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination}))
-
-
 def test_permanent_subscriptions_outlive_a_restart_and_transient_ones_do_not(
         tmp_path: Path, listener: Listener, libvirt_conn, guests):
     with running_server(tmp_path) as first:
         conn = first.connection("interop")
-        _permanent(conn, "kept", listener.url, 2)
-        _permanent(conn, "dropped", "http://127.0.0.1:1/", 3)
+        _subscribe_directly(conn, "kept", listener.url, 2)
+        _subscribe_directly(conn, "dropped", "http://127.0.0.1:1/", 3)
         assert len(conn.EnumerateInstances("CIM_IndicationSubscription")) == 2
     with running_server(tmp_path) as second:
         conn = second.connection("interop")
@@ -431,17 +429,6 @@ def test_permanent_subscriptions_outlive_a_restart_and_transient_ones_do_not(
         assert created.classname == "Test_ComputerSystemCreatedIndication"
         assert created["SequenceNumber"] == 0
         assert created["IndicationFilterName"] == "kept"
-
-
-def _subscribe_directly(conn: pywbem.WBEMConnection, name: str, url: str) -> None:
-    destination = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_ListenerDestinationCIMXML", properties={"Name": name, "Destination": url,
-                                                     "PersistenceType": pywbem.Uint16(3)}))
-    found = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationFilter", properties={"Name": name, "Query": CS_INDICATIONS,
-                                            "QueryLanguage": "WQL"}))
-    conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination}))
 
 
 @pytest.fixture
@@ -532,16 +519,8 @@ def test_a_failed_delivery_disables_a_subscription_that_asks_for_it(server, gues
     [service] = conn.EnumerateInstances("CIM_IndicationService")
     service["DeliveryRetryAttempts"] = pywbem.Uint16(0)
     conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
-    destination = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_ListenerDestinationCIMXML",
-        properties={"Name": "dead", "Destination": f"http://127.0.0.1:{next(PORTS)}",
-                    "PersistenceType": pywbem.Uint16(3)}))
-    found = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationFilter", properties={"Name": "dead", "Query": CS_INDICATIONS,
-                                            "QueryLanguage": "WQL"}))
-    sub = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination,
-                                                  "OnFatalErrorPolicy": pywbem.Uint16(3)}))
+    destination, found, sub = _subscribe_directly(
+        conn, "dead", f"http://127.0.0.1:{next(PORTS)}", OnFatalErrorPolicy=pywbem.Uint16(3))
     guests.append("ind-dead")
     libvirt_conn.defineXML(GUEST_XML.format(name="ind-dead"))
     deadline = time.monotonic() + 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import queue
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,28 @@ PORT = 27467
 SETTINGS_PORT = 27490
 
 
+def _data_disk(folder: Path) -> tuple[Path, Path]:
+    """A 1 MiB raw image in ``folder``, and a file of the device XML that attaches it (vdb)."""
+    image = folder / "data.img"
+    image.write_bytes(b"\0" * 1024 * 1024)
+    disk = folder / "disk.xml"
+    disk.write_text(f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    f"<source file='{image}'/><target dev='vdb' bus='virtio'/></disk>")
+    return image, disk
+
+
+@contextmanager
+def _serving(tmp_path: Path, uri: str, listener: Listener, query: str) -> Iterator[None]:
+    """A server on the daemon at ``uri`` whose indications ``query`` selects go to ``listener``
+    (subscribed with pywbem's subscription manager)."""
+    with running_server(tmp_path / "server", uris=(uri,)) as server:
+        sm = pywbem.WBEMSubscriptionManager(f"qemu-{listener.port}")
+        server_id = sm.add_server(pywbem.WBEMServer(server.connection("interop")))
+        subscribe(sm, server_id, listener, query)
+        yield
+        sm.remove_server(server_id)
+
+
 def virsh(uri: str, *args: str) -> None:
     subprocess.run(["virsh", "-c", uri, *args], check=True, capture_output=True, timeout=60)
 
@@ -32,10 +56,7 @@ def test_guests_changed_with_virsh_are_announced_within_two_seconds(
     name = scratch_guest_name()
     definition = tmp_path / "guest.xml"
     definition.write_text(tiny_guest_xml(name))
-    disk = tmp_path / "disk.xml"
-    disk.write_text(f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-                    f"<source file='{tmp_path / 'data.img'}'/><target dev='vdb' bus='virtio'/>"
-                    f"</disk>")
+    _, disk = _data_disk(tmp_path)
     listener = Listener(PORT).start()
     received: list[pywbem.CIMInstance] = []
 
@@ -50,10 +71,7 @@ def test_guests_changed_with_virsh_are_announced_within_two_seconds(
                 return indication
 
     try:
-        with running_server(tmp_path / "server", uris=(qemu_uri,)) as server:
-            sm = pywbem.WBEMSubscriptionManager("qemu")
-            server_id = sm.add_server(pywbem.WBEMServer(server.connection("interop")))
-            subscribe(sm, server_id, listener, CS_INDICATIONS)
+        with _serving(tmp_path, qemu_uri, listener, CS_INDICATIONS):
             virsh(qemu_uri, "define", str(definition))
             created = until("KVM_ComputerSystemCreatedIndication")
             virsh(qemu_uri, "start", name)
@@ -64,7 +82,6 @@ def test_guests_changed_with_virsh_are_announced_within_two_seconds(
             until("KVM_ComputerSystemModifiedIndication", 3)
             virsh(qemu_uri, "undefine", name)
             deleted = until("KVM_ComputerSystemDeletedIndication")
-            sm.remove_server(server_id)
     finally:
         listener.stop()
     assert created is received[0]
@@ -81,17 +98,10 @@ def test_a_disk_hot_plugged_with_virsh_is_announced_as_a_new_setting_within_two_
     definition = tmp_path / "guest.xml"
     # ACPI, so that the PCI bus takes hot-plugged devices.
     definition.write_text(tiny_guest_xml(name).replace("</os>", "</os><features><acpi/></features>"))
-    image = tmp_path / "data.img"
-    image.write_bytes(b"\0" * 1024 * 1024)
-    disk = tmp_path / "disk.xml"
-    disk.write_text(f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-                    f"<source file='{image}'/><target dev='vdb' bus='virtio'/></disk>")
+    image, disk = _data_disk(tmp_path)
     listener = Listener(SETTINGS_PORT).start()
     try:
-        with running_server(tmp_path / "server", uris=(qemu_uri,)) as server:
-            sm = pywbem.WBEMSubscriptionManager("qemu-settings")
-            server_id = sm.add_server(pywbem.WBEMServer(server.connection("interop")))
-            subscribe(sm, server_id, listener, SETTING_INDICATIONS)
+        with _serving(tmp_path, qemu_uri, listener, SETTING_INDICATIONS):
             virsh(qemu_uri, "define", str(definition))
             defined = _quiet(listener)
             virsh(qemu_uri, "start", name)
@@ -103,7 +113,6 @@ def test_a_disk_hot_plugged_with_virsh_is_announced_as_a_new_setting_within_two_
             _quiet(listener)
             virsh(qemu_uri, "undefine", name)
             gone = _quiet(listener)
-            sm.remove_server(server_id)
     finally:
         listener.stop()
     assert {i.classname for i in defined} == {"KVM_ResourceAllocationSettingDataCreatedIndication"}
