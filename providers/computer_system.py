@@ -67,7 +67,7 @@ from providers.valuemaps import (
 )
 from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
-from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
+from virtcim.jobs import JobControl, JobRegistry
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -407,7 +407,7 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
         except CIMError as error:
             raise CIMError(CIM_ERR_FAILED, f"guest {domain.name!r} on {hv.uri} was asked to shut "
                                            f"down, but {error.status_description}") from error
-        return Result.JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+        return Result.JOB_STARTED, {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                                     InstanceID=job.instance_id)}
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:

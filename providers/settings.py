@@ -41,8 +41,10 @@ __all__ = [
     "RESOURCE_KINDS",
     "VSSD",
     "ResourceAllocationSettingDataProvider",
+    "LIBVIRT_CIM_KINDS",
     "VirtualSystemSettingDataProvider",
     "guest_of_vssd",
+    "guest_settings",
     "rasd_at",
     "rasd_instance",
     "rasd_path",
@@ -54,6 +56,8 @@ __all__ = [
 VSSD = "VirtualSystemSettingData"
 #: Every resource setting class served, one provider each.
 RESOURCE_KINDS = tuple(Kind)
+#: The kinds libvirt-cim had, without the DSP1047 and DSP1050 1.1 forms of disks and NICs.
+LIBVIRT_CIM_KINDS = tuple(kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET))
 #: The setting each DMTF 1.1 form belongs to (its ``Parent``).
 _PARENT_KIND = {Kind.STORAGE: Kind.DISK, Kind.ETHERNET: Kind.NET}
 #: The pool kind of a disk's PoolID (``DiskPool/<storage pool>``).
@@ -158,6 +162,12 @@ def _rasd_memo(
         return [rasd_instance(ctx, hv, domain, setting) for setting in settings_of(domain, kinds)]
 
     return ("rasds", ctx.repository, ctx.namespace, *(kind.value for kind in kinds)), make
+
+
+def guest_settings(ctx: RequestContext, hv: Hypervisor, domain: Domain) -> list[CIMInstance]:
+    """The instances of ``domain``'s resource settings of libvirt-cim's classes, in order."""
+    key, make = _rasd_memo(ctx, hv, LIBVIRT_CIM_KINDS)
+    return domain.memo(key, make, domain)
 
 
 def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[resources.Setting]:

@@ -92,6 +92,11 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         help="PEM CA: client certificates it signed log in as their subject's common name",
     )
     parser.add_argument(
+        "--listener-ca", type=Path,
+        help="PEM CA that HTTPS indication listeners' certificates must chain to "
+             "(default: the system's trusted CAs)",
+    )
+    parser.add_argument(
         "--auth",
         choices=AUTH_METHODS,
         help="client authentication (default: none on loopback addresses only, else pam)",

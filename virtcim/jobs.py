@@ -68,6 +68,8 @@ class Job:
     instance_id: str
     name: str
     namespace: str
+    #: ``CIM_ConcreteJob`` or a subclass of it (libvirt-cim's ``KVM_MigrationJob``...).
+    classname: str
     owner: CIMInstanceName | None
     affected: tuple[CIMInstanceName, ...]
     state: JobState
@@ -127,16 +129,18 @@ class JobRegistry:
     def start(self, name: str, namespace: str, work: Callable[[JobControl], None], *,
               owner: CIMInstanceName | None = None,
               affected: Sequence[CIMInstanceName] = (),
-              cancel: Callable[[], None] | None = None) -> Job:
+              cancel: Callable[[], None] | None = None,
+              classname: str = JOB_CLASS) -> Job:
         """Run ``work`` in a thread of its own as a new job, Running.
 
         ``work`` returns when done and raises ``CIMError`` (or anything) when
         it fails; ``cancel`` is called (in the canceller's thread) when a
-        client terminates the job, to stop what libvirt is doing.
+        client terminates the job, to stop what libvirt is doing. The job is an
+        instance of ``classname``.
         """
         now = self._clock()
-        job = Job(str(uuid.uuid4()), name, namespace, owner, tuple(affected), JobState.RUNNING,
-                  now, now)
+        job = Job(str(uuid.uuid4()), name, namespace, classname, owner, tuple(affected),
+                  JobState.RUNNING, now, now)
         control = JobControl()
         control.progress = lambda percent: self._update(job.instance_id, percent=percent)
         try:
@@ -200,8 +204,13 @@ class JobRegistry:
             changes["delete_on_completion"] = delete_on_completion
         self._change(instance_id, asked=True, **changes)
 
-    def instance(self, job: Job, classname: str = JOB_CLASS) -> CIMInstance:
-        """The ``CIM_ConcreteJob`` instance of ``job``."""
+    def path(self, job: Job) -> CIMInstanceName:
+        """The path of ``job``, in its class."""
+        return self._repository.build_path(job.namespace, job.classname,
+                                           {"InstanceID": job.instance_id})
+
+    def instance(self, job: Job) -> CIMInstance:
+        """The instance of ``job``, of its class."""
         end = job.ended or self._clock()
         values = {
             "InstanceID": job.instance_id,
@@ -220,7 +229,7 @@ class JobRegistry:
             "ErrorDescription": job.error_description,
             "OperationalStatus": _operational_status(job.state),
         }
-        return self._repository.build_instance(job.namespace, classname, values)
+        return self._repository.build_instance(job.namespace, job.classname, values)
 
     def close(self) -> None:
         """Cancel the jobs still running (they are recorded as interrupted) and wait a
@@ -361,6 +370,7 @@ def _operational_status(state: JobState) -> list[OperationalStatus]:
 def _record(job: Job) -> dict[str, Any]:
     return {
         "instance_id": job.instance_id, "name": job.name, "namespace": job.namespace,
+        "classname": job.classname,
         "owner": _path_record(job.owner),
         "affected": [_path_record(path) for path in job.affected],
         "state": int(job.state), "started": job.started.isoformat(),
@@ -377,6 +387,7 @@ def _job(body: dict[str, Any]) -> Job:
     ended = body.get("ended")
     return Job(
         instance_id=body["instance_id"], name=body["name"], namespace=body["namespace"],
+        classname=str(body.get("classname", JOB_CLASS)),
         owner=_path(body.get("owner")),
         affected=tuple(p for p in map(_path, body.get("affected", [])) if p is not None),
         state=JobState(body["state"]), started=datetime.fromisoformat(body["started"]),

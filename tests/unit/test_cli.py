@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ssl
 import stat
 import sys
 import types
@@ -13,8 +14,9 @@ import pytest
 import virtcim
 from tests.full_disk import small_disk
 from virtcim.cli import main
+from virtcim.config import ConfigError
 from virtcim.http.auth import UsersFile, read_users
-from virtcim.http.tls import server_context
+from virtcim.http.tls import listener_context, make_self_signed, server_context
 
 
 class FakeStdin(io.StringIO):
@@ -106,6 +108,20 @@ def test_cert_makes_a_loadable_certificate_with_a_private_key(tmp_path, capsys):
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert server_context(cert, key) is not None
     assert str(cert) in capsys.readouterr().out
+
+
+def test_serve_takes_the_ca_of_https_listeners(served):
+    assert main(["serve", "--listener-ca", "/listeners.pem"]) == 0
+    assert served[-1].listener_ca == Path("/listeners.pem")
+
+
+def test_listener_certificates_are_checked_against_the_listener_ca_or_the_system_s(tmp_path):
+    cert, _ = make_self_signed(tmp_path, host="127.0.0.1")
+    for context in (listener_context(), listener_context(cert)):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert listener_context(cert).get_ca_certs()[0]["subject"]
+    with pytest.raises(ConfigError, match="listener CA"):
+        listener_context(tmp_path / "missing.pem")
 
 
 def test_cert_refuses_a_host_name_that_is_not_one(tmp_path, capsys):

@@ -85,7 +85,8 @@ class ClientObjectProvider(InstanceProvider):
 
     def enumerate_instances(self, ctx: RequestContext, classname: str,
                             property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [ctx.instance(classname, **values) for values in self._listing()]
+        return [ctx.instance(classname, **values) for values in self._listing()
+                if values["CreationClassName"].lower() == classname.lower()]
 
     def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
                      property_list: Sequence[str] | None) -> CIMInstance:
