@@ -2,9 +2,10 @@
 and string concatenation, with the CIM type of every result.
 
 * Numbers: ``+ - * /`` compute exactly, then take the result's CIM type: an
-  operand of a real type makes it ``real64``; two unsigned integers make it
-  ``uint64``; any other pair of integers ``sint64`` (an integer literal is a
-  ``sint64``). A result outside its type's range overflows; integer division
+  operand of a real type makes it ``real64``; two unsigned integers make a
+  sum, product or quotient ``uint64`` and a difference ``sint64`` (so that
+  ``State - PreviousState`` may be negative); any other pair of integers
+  ``sint64`` (an integer literal is a ``sint64``). A result outside its type's range overflows; integer division
   truncates towards zero; dividing by zero is an error.
 * Datetimes: a timestamp minus a timestamp is the interval between them; a
   timestamp plus or minus an interval is a timestamp; intervals add and
@@ -27,7 +28,8 @@ from typing import Any
 
 from pywbem import CIMDateTime, CIMFloat, CIMInt, Real64, Sint64, Uint64
 
-__all__ = ["compute", "concatenate", "evaluate", "negate", "number_type", "result_kind"]
+__all__ = ["compute", "concatenate", "evaluate", "negate", "number_type", "numeric_result",
+           "result_kind"]
 
 _RESULT_TYPES: dict[str, Callable[[Any], Any]] = {
     "uint64": Uint64, "sint64": Sint64, "real64": Real64}
@@ -49,11 +51,11 @@ def number_type(value: Any) -> str | None:
     return None
 
 
-def numeric_result(left: str, right: str) -> str:
+def numeric_result(op: str, left: str, right: str) -> str:
     """The CIM type of ``left op right`` for numbers of CIM types ``left`` and ``right``."""
     if left.startswith("real") or right.startswith("real"):
         return "real64"
-    if left.startswith("uint") and right.startswith("uint"):
+    if op != "-" and left.startswith("uint") and right.startswith("uint"):
         return "uint64"
     return "sint64"
 
@@ -73,7 +75,7 @@ def compute(op: str, left: Any, right: Any) -> Any:
     values, :class:`ArithmeticError` for a result that cannot be."""
     a, b = number_type(left), number_type(right)
     if a is not None and b is not None:
-        return _numbers(op, left, right, numeric_result(a, b))
+        return _numbers(op, left, right, numeric_result(op, a, b))
     if isinstance(left, CIMDateTime) or isinstance(right, CIMDateTime):
         return _datetimes(op, left, right)
     raise TypeError(f"{op} takes numbers or datetimes, not {left!r} and {right!r}")
@@ -145,7 +147,7 @@ def negate(value: Any) -> Any:
     if kind is None:
         return None
     try:
-        return _numbers("-", 0, value, numeric_result("sint64", kind))
+        return _numbers("-", 0, value, numeric_result("-", "sint64", kind))
     except OverflowError:
         return None
 
@@ -164,7 +166,7 @@ def result_kind(op: str, left: str, right: str) -> str | None:
         return "number"
     if left == right == "datetime" and op in "+-":
         return "datetime"
-    if (left, right) == ("datetime", "number") or (op == "*" and (left, right) == (
-            "number", "datetime")):
+    if (op in "*/" and (left, right) == ("datetime", "number")) or (
+            op == "*" and (left, right) == ("number", "datetime")):
         return "datetime"
     return None

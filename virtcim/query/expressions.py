@@ -67,7 +67,7 @@ class Arithmetic(Operand):
             raise checker.error(self.at, f"{self.op} cannot take a {a} and a {b}")
         if kind == "datetime":
             return Type("datetime", cimtype="datetime")
-        return Type("number", cimtype=numeric_result(cimtype_of(self.left, a),
+        return Type("number", cimtype=numeric_result(self.op, cimtype_of(self.left, a),
                                                       cimtype_of(self.right, b)))
 
 
@@ -87,7 +87,8 @@ class Negation(Operand):
             return holds
         if holds.kind != "number":
             raise checker.error(self.pos, f"- cannot take a {holds}")
-        return Type("number", cimtype=numeric_result("sint64", cimtype_of(self.operand, holds)))
+        return Type("number", cimtype=numeric_result("-", "sint64",
+                                                      cimtype_of(self.operand, holds)))
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,11 @@ class Call(Operand):
         return self.function(args)
 
     def check(self, checker: Checker) -> Type | None:
-        for arg, kind in zip(self.args, self.function.takes, strict=False):
+        for arg, kinds in zip(self.args, self.function.takes, strict=False):
             holds = _single(checker, arg, self.function.name)
-            if holds is not None and holds.kind not in (kind, "null"):
-                raise checker.error(arg.pos, f"{self.function.name} takes a {kind}, "
-                                             f"not a {holds}")
+            if holds is not None and holds.kind not in kinds | {"null"}:
+                raise checker.error(arg.pos, f"{self.function.name} takes a "
+                                             f"{' or a '.join(sorted(kinds))}, not a {holds}")
         gives = self.function.gives
         return Type(kind_of_type(gives), cimtype=gives)
 

@@ -9,9 +9,11 @@ Supported, by name (case-insensitive):
   ``CURRENTDATETIME()`` (now, UTC), ``DATETIMETOMICROSECOND(d)`` (uint64: an
   interval's length, or a timestamp's distance from 0000-01-01 00:00:00
   UTC), and back: ``MICROSECONDTOTIMESTAMP(n)``, ``MICROSECONDTOINTERVAL(n)``;
-* paths: ``OBJECTPATH([o])`` (the instance path of ``o``, an embedded
-  instance or the instance itself, as a reference), ``CLASSPATH([o])`` (the
-  WBEM URI of its class, a string).
+* paths: ``OBJECTPATH([o])``, a reference: the path of ``o``, an embedded
+  instance or the instance itself (``o`` left out), or the path a WBEM URI
+  string ``o`` writes (the inverse of ``REFERENCETOSTRING``);
+  ``CLASSPATH([o])``, the WBEM URI of the class of ``o`` (or of the class a
+  URI string names), a string: a class path is no instance reference.
 
 A NULL argument gives NULL, as does a value the function cannot convert
 (``STRINGTOUINT('x')``). :data:`UNSUPPORTED` names DSP0202's functions that
@@ -36,8 +38,8 @@ __all__ = ["FUNCTIONS", "UNSUPPORTED", "Function"]
 @dataclass(frozen=True)
 class Function:
     name: str
-    #: The kind (:func:`~virtcim.query.values.kind_of_type`) each argument must be.
-    takes: tuple[str, ...]
+    #: The kinds (:func:`~virtcim.query.values.kind_of_type`) each argument may be.
+    takes: tuple[frozenset[str], ...]
     #: The CIM type of the result (``instance``: an embedded instance).
     gives: str
     compute: Callable[..., Any]
@@ -98,32 +100,43 @@ def _to_interval(microseconds: Any) -> CIMDateTime:
     return CIMDateTime(timedelta(microseconds=int(microseconds)))
 
 
-def _object_path(instance: CIMInstance) -> CIMInstanceName | None:
+def _object_path(instance: CIMInstance | str) -> CIMInstanceName | None:
+    if isinstance(instance, str):
+        return CIMInstanceName.from_wbem_uri(instance)
     return instance.path
 
 
-def _class_path(instance: CIMInstance) -> str:
-    namespace = instance.path.namespace if instance.path is not None else None
-    if namespace is None:
-        return str(instance.classname)
-    return str(CIMClassName(instance.classname, namespace=namespace).to_wbem_uri())
+def _class_path(instance: CIMInstance | str) -> str:
+    if isinstance(instance, str):
+        path = CIMClassName.from_wbem_uri(instance)
+    else:
+        namespace = instance.path.namespace if instance.path is not None else None
+        path = CIMClassName(instance.classname, namespace=namespace)
+    if path.namespace is None:
+        return str(path.classname)
+    return str(path.to_wbem_uri())
 
+
+_STRING = frozenset({"string"})
+_NUMBER = frozenset({"number"})
+_DATETIME = frozenset({"datetime"})
+_OBJECT = frozenset({"instance", "string"})
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
-    Function("STRINGTOUINT", ("string",), "uint64", _parsed(_UNSIGNED, int, Uint64)),
-    Function("STRINGTOSINT", ("string",), "sint64", _parsed(_SIGNED, int, Sint64)),
-    Function("STRINGTOREAL", ("string",), "real64", _parsed(_REAL, float, Real64)),
-    Function("NUMERICTOSTRING", ("number",), "string", _numeric_to_string),
-    Function("REFERENCETOSTRING", ("reference",), "string", _reference_to_string),
-    Function("UPPERCASE", ("string",), "string", str.upper),
-    Function("LOWERCASE", ("string",), "string", str.lower),
-    Function("DATETIME", ("string",), "datetime", CIMDateTime),
+    Function("STRINGTOUINT", (_STRING,), "uint64", _parsed(_UNSIGNED, int, Uint64)),
+    Function("STRINGTOSINT", (_STRING,), "sint64", _parsed(_SIGNED, int, Sint64)),
+    Function("STRINGTOREAL", (_STRING,), "real64", _parsed(_REAL, float, Real64)),
+    Function("NUMERICTOSTRING", (_NUMBER,), "string", _numeric_to_string),
+    Function("REFERENCETOSTRING", (frozenset({"reference"}),), "string", _reference_to_string),
+    Function("UPPERCASE", (_STRING,), "string", str.upper),
+    Function("LOWERCASE", (_STRING,), "string", str.lower),
+    Function("DATETIME", (_STRING,), "datetime", CIMDateTime),
     Function("CURRENTDATETIME", (), "datetime", CIMDateTime.now),
-    Function("DATETIMETOMICROSECOND", ("datetime",), "uint64", _to_microseconds),
-    Function("MICROSECONDTOTIMESTAMP", ("number",), "datetime", _to_timestamp),
-    Function("MICROSECONDTOINTERVAL", ("number",), "datetime", _to_interval),
-    Function("OBJECTPATH", ("instance",), "reference", _object_path, optional=1),
-    Function("CLASSPATH", ("instance",), "string", _class_path, optional=1),
+    Function("DATETIMETOMICROSECOND", (_DATETIME,), "uint64", _to_microseconds),
+    Function("MICROSECONDTOTIMESTAMP", (_NUMBER,), "datetime", _to_timestamp),
+    Function("MICROSECONDTOINTERVAL", (_NUMBER,), "datetime", _to_interval),
+    Function("OBJECTPATH", (_OBJECT,), "reference", _object_path, optional=1),
+    Function("CLASSPATH", (_OBJECT,), "string", _class_path, optional=1),
 )}
 
 _AGGREGATE = ("an aggregation (DSP0202's Aggregations feature) sums up many instances into "

@@ -365,12 +365,14 @@ def _start(meta: Any) -> int:
     return 0 if meta.empty else int(meta.start_pos)
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'",
+            '"': '"'}
 
 
 def _unquote(text: str, token: Token) -> str:
     """A string literal's value: a doubled quote is one quote; ``\\n``, ``\\t``, ``\\r``,
-    ``\\\\``, ``\\'``, ``\\"`` and ``\\uXXXX`` stand for what they say in every language."""
+    ``\\b``, ``\\f``, ``\\\\``, ``\\'``, ``\\"`` and ``\\uXXXX`` stand for what they say in
+    every language."""
     quote, body = token[0], token[1:-1]
     out = []
     i = 0
