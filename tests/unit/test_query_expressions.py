@@ -471,3 +471,32 @@ def test_indication_filters_with_expressions(where, expected):
     indication = CIMInstance("T_InstModification", properties={
         "SourceInstance": thing(), "PreviousInstance": thing(State=Uint16(3))})
     assert query.matches(indication) is expected
+
+
+# DSP0202 Array Range: the items an index picks, as an array.
+@pytest.mark.parametrize("condition, expected", [
+    ("Tags[0..1] = {'a', 'b'}", True), ("Tags[1..] = {'b', 'web'}", True),
+    ("Tags[..0] = {'a'}", True), ("Tags[..] = Tags", True), ("Tags[0, 2] = {'a', 'web'}", True),
+    ("Tags[2, 0] = {'web', 'a'}", True), ("Tags[0..0, 2..] = {'a', 'web'}", True),
+    ("Tags[5..] = {}", True), ("Tags[2..1] = {}", True), ("Tags[1..9] = {'b', 'web'}", True),
+    ("ANY Tags[1..2] = 'a'", False), ("ANY Tags[0..1] = 'a'", True),
+    ("EVERY Sizes[1..] > 1", True), ("EVERY Sizes[..1] > 1", False),
+    ("ANY s IN Sizes[1..2] SATISFIES (s = 1)", False), ("Setting.Tags[1..] = {'y'}", True),
+    ("NullArray[0..1] IS NULL", True), ("Tags[0] = 'a'", True), ("Tags[*] = Tags", True),
+])
+def test_array_ranges(condition, expected):
+    assert fql_cql(condition) is expected
+
+
+@pytest.mark.parametrize("language, text, position, words", [
+    ("DMTF:CQL", "SELECT * FROM T_Thing WHERE Name[0..1] = 'a'", 29, "Name is not an array"),
+    ("DMTF:CQL", "SELECT * FROM T_Thing WHERE Tags[0..1] = 'a'", 29, "an array is compared with ANY"),
+    ("DMTF:CQL", "SELECT * FROM T_Thing WHERE Tags[0...1] = {}", 37, "unexpected '.1'"),
+    ("DMTF:CQL", "SELECT * FROM T_Thing WHERE Tags[0,] = {}", 36, "unexpected ']'"),
+    ("DMTF:FQL", "Tags[0..1] = {}", 7, "unexpected"),
+])
+def test_array_range_errors(language, text, position, words):
+    with pytest.raises(CIMError) as exc:
+        parse(language, text, schema=SCHEMA, class_name="T_Thing")
+    message = exc.value.status_description
+    assert f"at position {position}:" in message and words in message, message

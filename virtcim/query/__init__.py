@@ -148,20 +148,20 @@ class Query:
             elif name is not None:
                 if name in props:
                     shown.append(props[name])
-            else:
-                shown.append(self._computed(column, instance))
+            elif column.alias is not None:  # (an unnamed path that is no property: unchecked)
+                shown.append(self._computed(column, column.alias, instance))
         return CIMInstance(instance.classname, path=instance.path, properties=shown)
 
-    def _computed(self, column: Column, instance: CIMInstance) -> CIMProperty:
-        assert column.operand is not None and column.alias is not None
+    def _computed(self, column: Column, name: str, instance: CIMInstance) -> CIMProperty:
+        assert column.operand is not None
         value = column.operand.value(self._scope(instance))
         if isinstance(value, CIMInstance):
-            return CIMProperty(column.alias, value, embedded_object="instance")
-        declared = dict(self.column_types).get(column.alias.lower())
+            return CIMProperty(name, value, embedded_object="instance")
+        declared = dict(self.column_types).get(name.lower())
         if declared is not None and declared.kind == "instance":
-            return CIMProperty(column.alias, None, type="string", embedded_object="instance")
+            return CIMProperty(name, None, type="string", embedded_object="instance")
         cim_type, is_array = (declared.cimtype, declared.is_array) if declared else _typed(value)
-        return CIMProperty(column.alias, value, type=cim_type, is_array=is_array)
+        return CIMProperty(name, value, type=cim_type, is_array=is_array)
 
     def computed_columns(self) -> list[tuple[str, Type | None]]:
         """The columns the query computes rather than selects, each by its name and what it

@@ -30,6 +30,7 @@ from virtcim.query.conditions import (
     Operand,
     Or,
     Path,
+    Picks,
     Quantified,
     Satisfies,
     Step,
@@ -115,6 +116,7 @@ def _expected(error: UnexpectedInput) -> str:
 
 _READABLE = {"$END": "the end", "SCOPE": "'::'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
              "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'",
+             "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "CONCAT": "'||'", "RANGE": "'..'",
              "COMPARISON": "a comparison operator", "NAME": "a name", "STRING": "a string",
              "INTEGER": "an integer", "REAL": "a real number", "HEX": "a hex number"}
 
@@ -186,6 +188,9 @@ class _Build(Transformer[Token, Statement]):
             if alias is not None:
                 raise invalid(self._text, alias.start_pos or 0, "'.*' cannot be named")
             return Column(None, None, operand.pos, operand.of)
+        if alias is None and not isinstance(operand, Path):
+            raise invalid(self._text, operand.pos, "only properties are selected unnamed; "
+                                                   "name any other column with AS")
         return Column(operand, None if alias is None else str(alias), operand.pos)
 
     def order_by(self, *orderings: tuple[Operand, bool]) -> tuple[tuple[Operand, bool], ...]:
@@ -258,8 +263,17 @@ class _Build(Transformer[Token, Statement]):
         index = parts[at + 1] if at + 1 < len(parts) else None
         return Step(str(parts[at]), scope, index)
 
-    def index(self, token: Token) -> int | str:
-        return ALL_ITEMS if token.type == "STAR" else int(token)
+    def index(self, *picks: Any) -> int | str | Picks:
+        if len(picks) == 1 and isinstance(picks[0], Token):
+            return ALL_ITEMS if picks[0].type == "STAR" else int(picks[0])
+        return tuple(pick if isinstance(pick, tuple) else int(pick) for pick in picks)
+
+    def run(self, *parts: Token) -> tuple[int | None, int | None]:
+        """``n..m``, ``n..`` or ``..m`` (the RANGE token among them)."""
+        at = next(i for i, part in enumerate(parts) if part.type == "RANGE")
+        first = int(parts[0]) if at == 1 else None
+        last = int(parts[-1]) if at == len(parts) - 2 else None
+        return first, last
 
     def string(self, token: Token) -> Literal:
         return Literal(_unquote(self._text, token), "string", token.start_pos or 0)
