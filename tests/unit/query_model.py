@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from pywbem import (
+    CIM_ERR_INVALID_QUERY,
     CIMDateTime,
+    CIMError,
     CIMInstance,
     CIMInstanceName,
     CIMProperty,
@@ -14,6 +17,8 @@ from pywbem import (
     Uint32,
     Uint64,
 )
+
+from virtcim.query import parse
 
 
 @dataclass(frozen=True)
@@ -90,3 +95,13 @@ def thing(classname: str = "T_KVMThing", **changes) -> CIMInstance:
                                  reference_class="T_Host" if decl.type == "reference" else None))
     return CIMInstance(classname, properties=props,
                        path=CIMInstanceName(classname, {"Name": values["Name"]}))
+
+
+def assert_invalid(position: int, words: str, language: str, text: str, **options) -> None:
+    """``parse(language, text, **options)`` is CIM_ERR_INVALID_QUERY naming ``position``
+    (from 1) and saying ``words``."""
+    with pytest.raises(CIMError) as exc:
+        parse(language, text, **options)
+    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
+    message = exc.value.status_description
+    assert f"at position {position}:" in message and words in message, message

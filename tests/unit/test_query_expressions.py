@@ -9,16 +9,14 @@ from datetime import timedelta
 
 import pytest
 from pywbem import (
-    CIM_ERR_INVALID_QUERY,
     CIMDateTime,
-    CIMError,
     CIMInstanceName,
     Uint16,
     Uint32,
     Uint64,
 )
 
-from tests.unit.query_model import FakeSchema, thing
+from tests.unit.query_model import FakeSchema, assert_invalid, thing
 from virtcim.query import parse
 
 SCHEMA = FakeSchema()
@@ -277,11 +275,7 @@ TYPE_ERRORS = [
 
 @pytest.mark.parametrize("text, position, words", TYPE_ERRORS, ids=[t for t, _, _ in TYPE_ERRORS])
 def test_type_errors_name_position_and_reason(text, position, words):
-    with pytest.raises(CIMError) as exc:
-        parse("DMTF:CQL", text, schema=SCHEMA)
-    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
-    message = exc.value.status_description
-    assert f"at position {position}:" in message and words in message, message
+    assert_invalid(position, words, "DMTF:CQL", text, schema=SCHEMA)
 
 
 # Errors found when the text is read, before any class is known.
@@ -337,11 +331,7 @@ READ_ERRORS = [
 @pytest.mark.parametrize("language, text, position, words", READ_ERRORS,
                          ids=[t for _, t, _, _ in READ_ERRORS])
 def test_read_errors_name_position_and_reason(language, text, position, words):
-    with pytest.raises(CIMError) as exc:
-        parse(language, text)
-    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
-    message = exc.value.status_description
-    assert f"at position {position}:" in message and words in message, message
+    assert_invalid(position, words, language, text)
 
 
 @pytest.mark.parametrize("language, condition", [
@@ -496,7 +486,4 @@ def test_array_ranges(condition, expected):
     ("DMTF:FQL", "Tags[0..1] = {}", 7, "unexpected"),
 ])
 def test_array_range_errors(language, text, position, words):
-    with pytest.raises(CIMError) as exc:
-        parse(language, text, schema=SCHEMA, class_name="T_Thing")
-    message = exc.value.status_description
-    assert f"at position {position}:" in message and words in message, message
+    assert_invalid(position, words, language, text, schema=SCHEMA, class_name="T_Thing")
