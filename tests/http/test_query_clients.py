@@ -167,3 +167,14 @@ def test_cql_expression_errors_reach_the_client(conn, query, words):
     with pytest.raises(pywbem.CIMError) as exc:
         conn.OpenQueryInstances("DMTF:CQL", query)
     assert exc.value.status_code == CIM_ERR_INVALID_QUERY and words in exc.value.status_description
+
+
+def test_symbolic_constants_read_the_values_qualifier(conn):
+    found = conn.ExecQuery("DMTF:CQL", "SELECT Name FROM CIM_ComputerSystem WHERE Name = 'test' "
+                                       "AND EnabledState = #'Enabled' "
+                                       "AND CIM_ComputerSystem.EnabledState#'Disabled' = 3")
+    assert [inst["Name"] for inst in found] == ["test"]
+    with pytest.raises(pywbem.CIMError) as exc:
+        conn.ExecQuery("DMTF:CQL", "SELECT * FROM CIM_ComputerSystem WHERE EnabledState = #'On'")
+    assert "CIM_ComputerSystem.EnabledState has no value named 'On'" in (
+        exc.value.status_description)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from pywbem import (
@@ -27,11 +27,12 @@ class Decl:
     type: str
     is_array: bool = False
     embedded_object: str | None = None
+    symbols: dict[str, object] = field(default_factory=dict)
 
 
 _ELEMENT = [Decl("Caption", "string"), Decl("ElementName", "string")]
 _THING = _ELEMENT + [
-    Decl("Name", "string"), Decl("State", "uint16"), Decl("Memory", "uint64"),
+    Decl("Name", "string"), Decl("State", "uint16", symbols={"enabled": 2, "disabled": 3, "not applicable": 5}), Decl("Memory", "uint64"),
     Decl("Load", "real32"), Decl("Enabled", "boolean"), Decl("Letter", "char16"),
     Decl("Tags", "string", True), Decl("Sizes", "uint32", True), Decl("Empty", "string", True),
     Decl("NullArray", "string", True), Decl("Created", "datetime"),

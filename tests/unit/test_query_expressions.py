@@ -487,3 +487,40 @@ def test_array_ranges(condition, expected):
 ])
 def test_array_range_errors(language, text, position, words):
     assert_invalid(position, words, language, text, schema=SCHEMA, class_name="T_Thing")
+
+
+# Symbolic constants: the value a property's Values qualifier names (State: 2 'Enabled',
+# 3 'Disabled', 5 'Not Applicable').
+@pytest.mark.parametrize("condition, expected", [
+    ("State = State#'Enabled'", True), ("State = State#'enabled'", True),
+    ("State#'Enabled' = State", True), ("State = #'Enabled'", True), ("#'Enabled' = State", True),
+    ("State <> #'Disabled'", True), ("State = #'Disabled'", False),
+    ("T_Thing.State#'Enabled' = 2", True), ("t.State#'Not Applicable' = 5", True),
+    ("T_Thing::State#'Disabled' = 3", True), ("t.T_Thing::State = #'Enabled'", True),
+    ("State + 1 = State#'Disabled'", True), ("State#'Disabled' - State#'Enabled' = 1", True),
+    ("State = #'Enabled' AND Name = 'web1'", True),
+])
+def test_symbolic_constants(condition, expected):
+    query = parse("DMTF:CQL", f"SELECT * FROM T_Thing AS t WHERE {condition}", schema=SCHEMA)
+    assert query.matches(thing()) is expected
+
+
+def test_symbolic_constants_as_columns():
+    query = parse("DMTF:CQL", "SELECT State#'Disabled' AS off FROM T_Thing", schema=SCHEMA)
+    assert next(query.select([thing()])).properties["off"].value == 3
+
+
+@pytest.mark.parametrize("text, position, words", [
+    ("SELECT * FROM T_Thing WHERE State = State#'Bogus'", 37,
+     "T_Thing.State has no value named 'Bogus'"),
+    ("SELECT * FROM T_Thing WHERE Name = #'x'", 36, "T_Thing.Name has no value named 'x'"),
+    ("SELECT * FROM T_Thing WHERE #'Enabled' = 2", 29, "#'Enabled' alone stands for a value"),
+    ("SELECT * FROM T_Thing WHERE ANY Sizes = #'Enabled'", 41, "alone stands for a value"),
+    ("SELECT * FROM T_Thing WHERE T_Host.State#'Enabled' = 2", 29,
+     "T_Host has no property 'State'"),
+    ("SELECT * FROM T_Thing WHERE T_Nothing.State#'Enabled' = 2", 29, "no class 'T_Nothing'"),
+    ("SELECT * FROM T_Thing WHERE Tags[0]#'x' = 'a'", 29, "a symbolic constant follows a property"),
+    ("SELECT * FROM T_Thing WHERE State#'Enabled' = 'x'", 29, "a uint16 cannot be compared"),
+])
+def test_symbolic_constant_errors(text, position, words):
+    assert_invalid(position, words, "DMTF:CQL", text, schema=SCHEMA)

@@ -55,6 +55,10 @@ class Declaration(Protocol):
     @property
     def embedded_object(self) -> str | None: ...
 
+    @property
+    def symbols(self) -> Mapping[str, Any]:
+        """Its values by the lower-cased names its Values qualifier gives them."""
+
 
 class Schema(Protocol):
     """The classes a query is checked against and its ISA follows."""

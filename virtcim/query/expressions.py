@@ -20,7 +20,7 @@ from virtcim.query.conditions import Checker, Literal, Operand, Path, Scope, Typ
 from virtcim.query.functions import Function
 from virtcim.query.values import kind_of_type
 
-__all__ = ["Arithmetic", "Call", "Column", "Concatenation", "Everything", "Negation",
+__all__ = ["Arithmetic", "Call", "Column", "Concatenation", "Everything", "Negation", "Symbol",
            "cimtype_of"]
 
 
@@ -133,6 +133,55 @@ class Call(Operand):
                                              f"{' or a '.join(sorted(kinds))}, not a {holds}")
         gives = self.function.gives
         return Type(kind_of_type(gives), cimtype=gives)
+
+
+@dataclass(frozen=True)
+class Symbol(Operand):
+    """``[Class.]Prop#'Name'``: the value of ``Prop`` its Values qualifier calls ``Name``
+    (DSP0202 symbolic constants), looked up in the schema. ``prop`` is ``None`` for
+    ``#'Name'`` alone, which a comparison with a property binds (:meth:`of`)."""
+
+    classname: str | None
+    prop: str | None
+    name: str
+    pos: int
+
+    def of(self, path: Path) -> Symbol:
+        """``#'Name'`` as a value of the property ``path`` names."""
+        steps = path.steps
+        if steps[-1].index is not None or len(steps) > 2:
+            return self
+        owner = steps[-1].scope or (steps[0].name if len(steps) == 2 else None)
+        return Symbol(owner, steps[-1].name, self.name, self.pos)
+
+    def _classname(self, names: frozenset[str], selected: str) -> str:
+        if self.classname is None or self.classname.lower() in names:
+            return selected
+        return self.classname
+
+    def value(self, scope: Scope) -> Any:
+        if scope.schema is None or self.prop is None:
+            return None
+        classname = self._classname(scope.names, scope.instance.classname)
+        decl = (scope.schema.properties(classname) or {}).get(self.prop.lower())
+        return None if decl is None else decl.symbols.get(self.name.lower())
+
+    def check(self, checker: Checker) -> Type | None:
+        if self.prop is None:
+            raise checker.error(self.pos, f"#{self.name!r} alone stands for a value of the "
+                                          f"property it is compared with; name the property "
+                                          f"(Prop#{self.name!r})")
+        classname = self._classname(checker.names, checker.classname)
+        props = checker.schema.properties(classname)
+        if props is None:
+            raise checker.error(self.pos, f"no class {classname!r}")
+        decl = props.get(self.prop.lower())
+        if decl is None:
+            raise checker.error(self.pos, f"{classname} has no property {self.prop!r}")
+        if self.name.lower() not in decl.symbols:
+            raise checker.error(self.pos, f"{classname}.{decl.name} has no value named "
+                                          f"{self.name!r} (its Values qualifier names them)")
+        return Type(kind_of_type(decl.type), cimtype=decl.type)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,15 @@ from virtcim.query.conditions import (
     Step,
     invalid,
 )
-from virtcim.query.expressions import Arithmetic, Call, Column, Concatenation, Everything, Negation
+from virtcim.query.expressions import (
+    Arithmetic,
+    Call,
+    Column,
+    Concatenation,
+    Everything,
+    Negation,
+    Symbol,
+)
 from virtcim.query.functions import FUNCTIONS, UNSUPPORTED
 
 __all__ = ["ClassName", "Statement", "read"]
@@ -117,6 +125,7 @@ def _expected(error: UnexpectedInput) -> str:
 _READABLE = {"$END": "the end", "SCOPE": "'::'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
              "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'",
              "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "CONCAT": "'||'", "RANGE": "'..'",
+             "HASH": "'#'",
              "COMPARISON": "a comparison operator", "NAME": "a name", "STRING": "a string",
              "INTEGER": "an integer", "REAL": "a real number", "HEX": "a hex number"}
 
@@ -215,6 +224,7 @@ class _Build(Transformer[Token, Statement]):
         return Not(part)
 
     def compare(self, left: Operand, op: Token, right: Operand) -> Condition:
+        left, right = _bound(left, right), _bound(right, left)
         return Compare(left, "<>" if op == "!=" else str(op), right)
 
     def is_null(self, operand: Operand) -> Condition:
@@ -305,6 +315,20 @@ class _Build(Transformer[Token, Statement]):
             raise invalid(self._text, at, "division by zero")
         return Arithmetic(str(op), left, right, left.pos, at)
 
+    def symbol(self, *parts: Any) -> Operand:
+        *owner, mark, name = parts
+        value = _unquote(self._text, name)
+        pos = owner[0].pos if owner else mark.start_pos or 0
+        bare = Symbol(None, None, value, pos)
+        if not owner:
+            return bare
+        path = owner[0]
+        bound = bare.of(path) if isinstance(path, Path) else bare
+        if bound.prop is None:
+            raise invalid(self._text, pos, "a symbolic constant follows a property, "
+                                           "[Class.]Prop or Class::Prop")
+        return bound
+
     def negate(self, sign: Token, operand: Operand) -> Operand:
         if _is_number(operand):
             return Literal(-operand.value_, "number", sign.start_pos or 0)
@@ -369,6 +393,13 @@ class _First:
     """``SELECT FIRST n``, on its way to the statement."""
 
     count: int
+
+
+def _bound(operand: Operand, other: Operand) -> Operand:
+    """``#'Name'`` alone, compared with a property: that property's value of that name."""
+    if isinstance(operand, Symbol) and operand.prop is None and isinstance(other, Path):
+        return operand.of(other)
+    return operand
 
 
 def _is_number(operand: Operand) -> TypeGuard[Literal]:
