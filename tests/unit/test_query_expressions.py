@@ -524,3 +524,20 @@ def test_symbolic_constants_as_columns():
 ])
 def test_symbolic_constant_errors(text, position, words):
     assert_invalid(position, words, "DMTF:CQL", text, schema=SCHEMA)
+
+
+def test_keywords_functions_and_aliases_are_case_insensitive():
+    query = parse("DMTF:CQL", "select distinct first 2 T.name as N, upperCASE(t.NAME) As u "
+                             "from T_Thing As t where T.state + 1 = 3 AND state = #'ENABLED' "
+                             "order by t.Name desc", schema=SCHEMA)
+    assert [dict(inst.items()) for inst in query.select([thing()])] == [{"N": "web1", "u": "WEB1"}]
+
+
+def test_literal_columns_take_the_types_their_values_have():
+    query = parse("DMTF:CQL", "SELECT NULL AS n, {1, 2} AS a, {1.5, 2} AS r, {} AS e, TRUE AS b, "
+                             "'x' AS s, -1 AS i FROM T_Thing", schema=SCHEMA)
+    shown = next(query.select([thing()]))
+    assert [(p.name, p.value, p.type, p.is_array) for p in shown.properties.values()] == [
+        ("n", None, "string", False), ("a", [1, 2], "sint64", True),
+        ("r", [1.5, 2.0], "real64", True), ("e", [], "string", True),
+        ("b", True, "boolean", False), ("s", "x", "string", False), ("i", -1, "sint64", False)]

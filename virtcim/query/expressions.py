@@ -28,9 +28,12 @@ def cimtype_of(operand: Operand, holds: Type) -> str:
     """The CIM type of what ``operand`` holds (a literal: ``sint64``, ``real64``, ...)."""
     if holds.cimtype:
         return holds.cimtype
-    if isinstance(operand, Literal) and holds.kind == "number":
-        return "real64" if isinstance(operand.value_, float) else "sint64"
-    return {"instance": "string"}.get(holds.kind, holds.kind)
+    if holds.kind == "number":
+        values = operand.value_ if isinstance(operand, Literal) else None
+        items = values if isinstance(values, list) else [values]
+        return "real64" if any(isinstance(item, float) for item in items) else "sint64"
+    # NULL, an embedded instance, an empty or mixed array literal: shown as strings
+    return holds.kind if holds.kind in ("boolean", "datetime", "reference") else "string"
 
 
 def _single(checker: Checker, operand: Operand, what: str) -> Type | None:

@@ -45,7 +45,7 @@ from virtcim.query.expressions import (
     Negation,
     Symbol,
 )
-from virtcim.query.functions import FUNCTIONS, UNSUPPORTED
+from virtcim.query.functions import FUNCTIONS, UNSUPPORTED, Function
 
 __all__ = ["ClassName", "Statement", "read"]
 
@@ -178,8 +178,7 @@ class _Build(Transformer[Token, Statement]):
                 order = part
         return Statement(class_name, alias, selection, condition, order, distinct, first)
 
-    @v_args(meta=True)
-    def distinct(self, meta: Any, _: list[Any]) -> _Distinct:
+    def distinct(self) -> _Distinct:
         return _Distinct()
 
     def first(self, count: Token) -> _First:
@@ -188,7 +187,7 @@ class _Build(Transformer[Token, Statement]):
     def selection(self, *items: Any) -> tuple[Column, ...] | None:
         if len(items) == 1 and isinstance(items[0], Token):
             return None  # *
-        # WQL lists paths; CQL columns
+        # WQL's are paths, CQL's columns
         return tuple(item if isinstance(item, Column) else Column(item, None, item.pos)
                      for item in items)
 
@@ -351,7 +350,7 @@ class _Build(Transformer[Token, Statement]):
         self._function(name)
         raise invalid(self._text, star.start_pos or 0, f"{name.upper()} takes no '*'")
 
-    def _function(self, name: Token) -> Any:
+    def _function(self, name: Token) -> Function:
         upper = name.upper()
         if upper in UNSUPPORTED:
             raise invalid(self._text, name.start_pos or 0,
