@@ -10,13 +10,16 @@ from datetime import timedelta
 import pytest
 from pywbem import (
     CIMDateTime,
+    CIMInstance,
     CIMInstanceName,
+    CIMProperty,
     Uint16,
     Uint32,
     Uint64,
 )
 
 from tests.unit.query_model import FakeSchema, assert_invalid, thing
+from virtcim.indications.filters import compile_filter
 from virtcim.query import parse
 
 SCHEMA = FakeSchema()
@@ -456,7 +459,6 @@ def test_string_escapes(text, value):
     ("CLASSPATH(PreviousInstance) = 'T_KVMThing'", True),
 ])
 def test_indication_filters_with_expressions(where, expected):
-    from pywbem import CIMInstance
     query = parse("DMTF:CQL", f"SELECT * FROM T_InstModification WHERE {where}", schema=SCHEMA)
     indication = CIMInstance("T_InstModification", properties={
         "SourceInstance": thing(), "PreviousInstance": thing(State=Uint16(3))})
@@ -541,3 +543,24 @@ def test_literal_columns_take_the_types_their_values_have():
         ("n", None, "string", False), ("a", [1, 2], "sint64", True),
         ("r", [1.5, 2.0], "real64", True), ("e", [], "string", True),
         ("b", True, "boolean", False), ("s", "x", "string", False), ("i", -1, "sint64", False)]
+
+
+# An indication filter over the model's own classes (the interop namespace's schema).
+def _modification(state: int, previous: int) -> CIMInstance:
+    def guest(value: int) -> CIMInstance:
+        return CIMInstance("KVM_ComputerSystem", properties=[
+            CIMProperty("EnabledState", Uint16(value)), CIMProperty("Name", "web1")])
+    return CIMInstance("CIM_InstModification", properties={
+        "SourceInstance": guest(state), "PreviousInstance": guest(previous)})
+
+
+def test_indication_filters_compute_and_name_values(repository):
+    guest_state = "SourceInstance.CIM_ComputerSystem::EnabledState"
+    flt = compile_filter(
+        "DMTF:CQL", "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA "
+                    f"CIM_ComputerSystem AND {guest_state} = #'Enabled' AND "
+                    f"PreviousInstance.CIM_ComputerSystem::EnabledState - {guest_state} = 1 AND "
+                    "UPPERCASE(SourceInstance.CIM_ComputerSystem::Name) = 'WEB1'",
+        repository, "root/interop")
+    assert flt.matches(_modification(2, 3))
+    assert not flt.matches(_modification(3, 2)) and not flt.matches(_modification(2, 4))
