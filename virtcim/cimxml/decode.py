@@ -1,7 +1,8 @@
 """CIM-XML request bodies to call objects (DSP0200 / DSP0201), without I/O.
 
-:func:`decode_request` reads one ``SIMPLEREQ`` with a hardened lxml parser
-(no DTD, no entities, no network, a depth cap) and returns an
+:func:`decode_request` reads one ``SIMPLEREQ`` with the hardened parser of
+:mod:`virtcim.cimxml.untrusted` (no DTD, no entities, no network, bounds on
+depth and sizes) and returns an
 :class:`~virtcim.cimxml.messages.IntrinsicCall` or
 :class:`~virtcim.cimxml.messages.ExtrinsicCall` holding pywbem objects.
 
@@ -25,11 +26,9 @@ instance in a parameter of a request), and they share the typing of values.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from lxml import etree
 from pywbem import (
     CIM_ERR_FAILED,
     CIM_ERR_INVALID_PARAMETER,
@@ -45,7 +44,6 @@ from pywbem import (
     CIMQualifierDeclaration,
 )
 
-from virtcim.cimxml.limits import MAX_ARRAY_ITEMS, MAX_PARAMETERS, MAX_VALUE_CHARS
 from virtcim.cimxml.messages import (
     CallError,
     ExtrinsicCall,
@@ -54,6 +52,7 @@ from virtcim.cimxml.messages import (
     RequestError,
 )
 from virtcim.cimxml.mofinstance import looks_like_mof_instance, parse_mof_instance
+from virtcim.cimxml.untrusted import Malformed, check_sizes, parse
 from virtcim.cimxml.values import parse_boolean, parse_numeric, parse_value
 
 __all__ = [
@@ -75,43 +74,7 @@ UNPARSABLE_EMBEDDED = "Unable to parse embedded object"
 
 
 
-class _ThreadTools(threading.local):
-    """The hardened parser and the depth tests, one set per thread.
-
-    lxml lets one parser (or XPath) serve one thread at a time and makes the
-    others wait: shared, they serialise the server's worker threads.
-    """
-
-    def __init__(self) -> None:
-        self.parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        self.depth_tests: dict[int, etree.XPath] = {}
-        self.largest_array = etree.XPath(
-            "(//VALUE.ARRAY[count(*) > $items] | //VALUE.REFARRAY[count(*) > $items])[1]"
-        )
-        self.longest_text = etree.XPath("(//text()[string-length(.) > $chars])[1]")
-
-    def deeper_than(self, depth: int) -> etree.XPath:
-        """An XPath test, evaluated in C in time linear in the element count."""
-        test = self.depth_tests.get(depth)
-        if test is None:
-            test = self.depth_tests[depth] = etree.XPath("boolean(/*" + "/*" * depth + ")")
-        return test
-
-
-_TOOLS = _ThreadTools()
 _EMBEDDED_ATTRIBUTES = ("EmbeddedObject", "EMBEDDEDOBJECT")
-
-
-class _Malformed(Exception):
-    """The elements are not what DSP0201 allows at this place."""
 
 
 # --------------------------------------------------------------------------
@@ -129,21 +92,21 @@ def decode_request(body: bytes, max_depth: int = MAX_DEPTH) -> IntrinsicCall | E
     except UnicodeDecodeError as exc:
         raise RequestError(400, "request-not-valid", f"request is not UTF-8: {exc}") from None
     try:
-        root = _parse_xml(body, max_depth)
-    except _Malformed as exc:
+        root = parse(body, max_depth)
+    except Malformed as exc:
         raise RequestError(400, "request-not-well-formed", str(exc)) from None
     try:
         message_id, call = _envelope(root)
         name = _attribute(call, "NAME")
-    except _Malformed as exc:
+    except Malformed as exc:
         raise RequestError(400, "request-not-valid", str(exc)) from None
     intrinsic = call.tag == "IMETHODCALL"
     try:
-        _check_sizes(call, parameters=True)
+        check_sizes(call, body, parameters=True)
         if intrinsic:
             return _intrinsic_call(call, message_id, name)
         return _extrinsic_call(call, message_id, name)
-    except _Malformed as exc:
+    except Malformed as exc:
         raise RequestError(400, "request-not-valid", f"{name}: {exc}") from None
     except CIMError as exc:
         raise CallError(exc, message_id, name, intrinsic) from None
@@ -162,45 +125,16 @@ def decode_embedded_object(text: str, embedding: int = 0) -> CIMInstance | CIMCl
     if looks_like_mof_instance(text):
         return parse_mof_instance(text)
     try:
-        root = _parse_xml(text.encode("utf-8"), MAX_DEPTH)
-        _check_sizes(root)
+        data = text.encode("utf-8")
+        root = parse(data, MAX_DEPTH)
+        check_sizes(root, data)
         if root.tag == "INSTANCE":
             return _instance(root, embedding + 1)
         if root.tag == "CLASS":
             return _class(root, embedding + 1)
-        raise _Malformed(f"expected INSTANCE or CLASS, found {root.tag}")
-    except _Malformed as exc:
+        raise Malformed(f"expected INSTANCE or CLASS, found {root.tag}")
+    except Malformed as exc:
         raise _invalid(f"embedded object is not valid CIM-XML: {exc}") from None
-
-
-def _parse_xml(data: bytes, max_depth: int) -> Any:
-    try:
-        root = etree.fromstring(data, _TOOLS.parser)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _Malformed(f"not well-formed XML: {exc}") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _Malformed("a DOCTYPE is not allowed in CIM-XML")
-    if _TOOLS.deeper_than(max_depth)(root):
-        raise _Malformed(f"elements nest deeper than {max_depth} levels")
-    return root
-
-
-def _check_sizes(element: Any, parameters: bool = False) -> None:
-    """Refuse arrays, values and (for a call) parameter lists over the bounds of
-    :mod:`virtcim.cimxml.limits`; the XPath tests run in C, in linear time."""
-    if parameters and len(element) > MAX_PARAMETERS + 1:  # + the namespace or target
-        raise _invalid(f"more than {MAX_PARAMETERS} parameters")
-    array = _TOOLS.largest_array(element, items=MAX_ARRAY_ITEMS)
-    if array:
-        raise _invalid(
-            f"an array of {len(array[0])} items is over the limit of {MAX_ARRAY_ITEMS}"
-        )
-    text = _TOOLS.longest_text(element, chars=MAX_VALUE_CHARS)
-    if text:
-        raise _invalid(
-            f"a value of {len(text[0])} characters is over the limit of {MAX_VALUE_CHARS}"
-        )
 
 
 def _invalid(message: str) -> CIMError:
@@ -214,7 +148,7 @@ def _invalid(message: str) -> CIMError:
 def _envelope(root: Any) -> tuple[str, Any]:
     """The message id and the IMETHODCALL or METHODCALL element."""
     if root.tag != "CIM":
-        raise _Malformed(f"the root element must be CIM, not {root.tag}")
+        raise Malformed(f"the root element must be CIM, not {root.tag}")
     _check_version(root, "CIMVERSION", "unsupported-cim-version")
     _check_version(root, "DTDVERSION", "unsupported-dtd-version")
     message = _only_child(root, ("MESSAGE",))
@@ -230,7 +164,7 @@ def _envelope(root: Any) -> tuple[str, Any]:
     calls = [child for child in _children(request, ("CORRELATOR", "IMETHODCALL", "METHODCALL"))
              if child.tag != "CORRELATOR"]
     if len(calls) != 1:
-        raise _Malformed("SIMPLEREQ must hold one IMETHODCALL or METHODCALL")
+        raise Malformed("SIMPLEREQ must hold one IMETHODCALL or METHODCALL")
     return message_id, calls[0]
 
 
@@ -247,12 +181,12 @@ def _check_version(root: Any, attribute: str, cim_error: str) -> None:
 def _intrinsic_call(call: Any, message_id: str, name: str) -> IntrinsicCall:
     children = list(call)
     if not children or children[0].tag != "LOCALNAMESPACEPATH":
-        raise _Malformed("IMETHODCALL must start with LOCALNAMESPACEPATH")
+        raise Malformed("IMETHODCALL must start with LOCALNAMESPACEPATH")
     namespace = _local_namespace_path(children[0])
     params: dict[str, Any] = {}
     for child in children[1:]:
         if child.tag != "IPARAMVALUE":
-            raise _Malformed(f"IMETHODCALL cannot contain {child.tag}")
+            raise Malformed(f"IMETHODCALL cannot contain {child.tag}")
         pname = _attribute(child, "NAME")
         if pname in params:
             raise _invalid(f"parameter {pname!r} is given twice")
@@ -387,12 +321,12 @@ def _in_namespace(value: Any, namespace: str) -> Any:
 def _extrinsic_call(call: Any, message_id: str, name: str) -> ExtrinsicCall:
     children = list(call)
     if not children or children[0].tag not in ("LOCALCLASSPATH", "LOCALINSTANCEPATH"):
-        raise _Malformed("METHODCALL must start with LOCALCLASSPATH or LOCALINSTANCEPATH")
+        raise Malformed("METHODCALL must start with LOCALCLASSPATH or LOCALINSTANCEPATH")
     target = _path(children[0])
     params: dict[str, ParamValue] = {}
     for child in children[1:]:
         if child.tag != "PARAMVALUE":
-            raise _Malformed(f"METHODCALL cannot contain {child.tag}")
+            raise Malformed(f"METHODCALL cannot contain {child.tag}")
         param = _paramvalue(child, target.namespace)
         if param.name in params:
             raise _invalid(f"parameter {param.name!r} is given twice")
@@ -532,7 +466,7 @@ def _namespace_path(element: Any) -> tuple[str, str]:
 def _local_namespace_path(element: Any) -> str:
     parts = [_attribute(child, "NAME") for child in _children(element, ("NAMESPACE",))]
     if not parts:
-        raise _Malformed("LOCALNAMESPACEPATH holds no NAMESPACE")
+        raise Malformed("LOCALNAMESPACEPATH holds no NAMESPACE")
     return "/".join(parts)
 
 
@@ -564,7 +498,7 @@ def _keyvalue(element: Any, what: str) -> Any:
     if valuetype == "boolean":
         return _typed(text, "boolean", what)
     if valuetype != "numeric":
-        raise _Malformed(f"KEYVALUE VALUETYPE {valuetype!r} is not string, boolean or numeric")
+        raise Malformed(f"KEYVALUE VALUETYPE {valuetype!r} is not string, boolean or numeric")
     try:
         return parse_numeric(text)
     except ValueError as exc:
@@ -608,7 +542,7 @@ def _property(element: Any, classname: str, embedding: int) -> CIMProperty:
     qualifiers = [_qualifier(child) for child in children if child.tag == "QUALIFIER"]
     values = [child for child in children if child.tag != "QUALIFIER"]
     if len(values) > 1:
-        raise _Malformed(f"{what} has more than one value")
+        raise Malformed(f"{what} has more than one value")
     value_element = values[0] if values else None
     embedded = _embedded_attribute(element)
     if element.tag == "PROPERTY.REFERENCE":
@@ -766,34 +700,34 @@ def _children(element: Any, allowed: tuple[str, ...]) -> list[Any]:
     children = list(element)
     for child in children:
         if child.tag not in allowed:
-            raise _Malformed(f"{element.tag} cannot contain {child.tag}")
+            raise Malformed(f"{element.tag} cannot contain {child.tag}")
     return children
 
 
 def _only_child(element: Any, allowed: tuple[str, ...], required: bool = True) -> Any:
     children = _children(element, allowed)
     if len(children) > 1 or (required and not children):
-        raise _Malformed(f"{element.tag} must hold exactly one of {', '.join(allowed)}")
+        raise Malformed(f"{element.tag} must hold exactly one of {', '.join(allowed)}")
     return children[0] if children else None
 
 
 def _two_children(element: Any) -> list[Any]:
     children = list(element)
     if len(children) != 2:
-        raise _Malformed(f"{element.tag} must hold two elements, not {len(children)}")
+        raise Malformed(f"{element.tag} must hold two elements, not {len(children)}")
     return children
 
 
 def _expect(element: Any, tag: str) -> Any:
     if element.tag != tag:
-        raise _Malformed(f"expected {tag}, found {element.tag}")
+        raise Malformed(f"expected {tag}, found {element.tag}")
     return element
 
 
 def _attribute(element: Any, name: str) -> str:
     value = element.get(name)
     if value is None:
-        raise _Malformed(f"{element.tag} lacks the {name} attribute")
+        raise Malformed(f"{element.tag} lacks the {name} attribute")
     return value
 
 
@@ -804,7 +738,7 @@ def _flag(element: Any, name: str) -> bool | None:
     try:
         return parse_boolean(value)
     except ValueError as exc:
-        raise _Malformed(f"{element.tag} {name}: {exc}") from None
+        raise Malformed(f"{element.tag} {name}: {exc}") from None
 
 
 def _embedded_attribute(element: Any) -> str | None:
@@ -812,12 +746,12 @@ def _embedded_attribute(element: Any) -> str | None:
         value = element.get(attribute)
         if value is not None:
             if value not in ("instance", "object"):
-                raise _Malformed(f"{attribute}={value!r} is neither 'instance' nor 'object'")
+                raise Malformed(f"{attribute}={value!r} is neither 'instance' nor 'object'")
             return value
     return None
 
 
 def _text(element: Any) -> str:
     if len(element):
-        raise _Malformed(f"{element.tag} cannot contain {element[0].tag}")
+        raise Malformed(f"{element.tag} cannot contain {element[0].tag}")
     return element.text or ""
