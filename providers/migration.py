@@ -58,7 +58,7 @@ from providers.valuemaps import (
 )
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
-from virtcim.jobs import JOB_CLASS, JobControl
+from virtcim.jobs import JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
 
 __all__ = [
@@ -79,6 +79,8 @@ _log = logging.getLogger(__name__)
 MIGRATION_SERVICE = "VirtualSystemMigrationService"
 MIGRATION_CAPABILITIES = "VirtualSystemMigrationCapabilities"
 MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
+#: The class of a move's job (libvirt-cim's ``KVM_MigrationJob``), a ``CIM_ConcreteJob``.
+MIGRATION_JOB = "MigrationJob"
 SERVICE_NAME = "MigrationService"
 CAPABILITIES_ID = "MigrationCapabilities"
 SETTING_DATA_ID = "MigrationSettingData"
@@ -274,8 +276,9 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         job = ctx.jobs.start(f"Migrate {domain.name} to {host}", VIRT_NAMESPACE, move,
                              owner=migration_service_path(ctx, hv),
                              affected=[guest_path(ctx, hv, domain.name)],
-                             cancel=lambda: _abort(hv, domain.uuid))
-        return JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+                             cancel=lambda: _abort(hv, domain.uuid),
+                             classname=naming.classname(hv.prefix, MIGRATION_JOB))
+        return JOB_STARTED, {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                              InstanceID=job.instance_id)}
 
     def _guest(self, method: str, system: CIMInstanceName | None) -> Domain:

@@ -32,7 +32,15 @@ from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
 from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
 from providers.lookup import or_none
 from providers.memo import guests
-from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path, settings_of, vssd_path
+from providers.settings import (
+    LIBVIRT_CIM_KINDS,
+    VSSD,
+    guest_of_vssd,
+    rasd_at,
+    rasd_path,
+    settings_of,
+    vssd_path,
+)
 from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind
@@ -128,8 +136,7 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
 
 #: The resource setting kinds each component association links to the VSSD.
 COMPONENT_KINDS = {
-    "VirtualSystemSettingDataComponent": tuple(
-        kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET)),
+    "VirtualSystemSettingDataComponent": LIBVIRT_CIM_KINDS,
     "AllocationSettingDataComponent": (Kind.STORAGE, Kind.ETHERNET),
 }
 
