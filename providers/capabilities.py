@@ -59,15 +59,8 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 from providers.classes import VIRT_NAMESPACE
 from providers.links import Link
 from providers.lookup import or_none
-from providers.pools import (
-    POOL_CLASSES,
-    Pool,
-    PoolKind,
-    all_pools,
-    find_pool,
-    pool_at,
-    pool_path,
-)
+from providers.paths import ALLOCATION_CAPABILITIES, allocation_capabilities_path, pool_path
+from providers.pools import POOL_CLASSES, Pool, PoolKind, all_pools, find_pool, pool_at
 from providers.settings import ResourceAllocationSettingDataProvider
 from providers.valuemaps import (
     EmulatedType,
@@ -87,7 +80,6 @@ from providers.virt.mapping import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
-    "ALLOCATION_CAPABILITIES",
     "POOL_CAPABILITIES",
     "POOL_SETTING_CLASSES",
     "SETTING_TEMPLATES",
@@ -96,12 +88,10 @@ __all__ = [
     "Role",
     "SettingsWithTemplatesProvider",
     "Template",
-    "allocation_capabilities_path",
     "network_ranges",
     "templates_of",
 ]
 
-ALLOCATION_CAPABILITIES = "AllocationCapabilities"
 STORAGE_VOLUME = "StorageVolumeResourceAllocationSettingData"
 DISK_POOL_SETTING = "DiskPoolResourceAllocationSettingData"
 NET_POOL_SETTING = "NetPoolResourceAllocationSettingData"
@@ -423,11 +413,6 @@ def _pool_of_template_key(key: str) -> str | None:
 # --- providers ---------------------------------------------------------------------------
 
 
-def allocation_capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
-    classname = naming.classname(hv.prefix, ALLOCATION_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=pool_id)
-
-
 class AllocationCapabilitiesProvider(InstanceProvider):
     """``<Prefix>_AllocationCapabilities``: one per pool (DSP1043)."""
 
@@ -547,10 +532,6 @@ class PoolSettingsProvider(InstanceProvider):
             return volume_setting(ctx, hv, hv.volume(instance_id))
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {path.classname} {instance_id!r} on "
                                           f"{self.hypervisor.uri}")
-
-
-
-
 
 
 def volume_setting(ctx: RequestContext, hv: Hypervisor, volume: Volume) -> CIMInstance:

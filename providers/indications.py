@@ -33,8 +33,8 @@ import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, Uint16
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import STATE_VIEWS, guest_path
-from providers.pools import pool_path
+from providers.computer_system import STATE_VIEWS
+from providers.paths import guest_path, pool_path
 from providers.virt import DomainState, Hypervisor, naming
 from providers.virt.connection import Event
 from virtcim.indications import IndicationBroker

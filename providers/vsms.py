@@ -58,11 +58,18 @@ from pywbem import (
 )
 
 import virtcim
-from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import existing_guest, guest_name_at, guest_path
-from providers.host import HOST_SYSTEM
+from providers.computer_system import existing_guest, guest_name_at
 from providers.lookup import or_none
-from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
+from providers.paths import (
+    MANAGEMENT_CAPABILITIES_ID,
+    MANAGEMENT_SERVICE_NAME,
+    VSSD,
+    guest_path,
+    management_capabilities_path,
+    management_service_path,
+    rasd_path,
+)
+from providers.settings import guest_of_vssd, rasd_at
 from providers.singleton import SingletonProvider
 from providers.valuemaps import (
     EnabledState,
@@ -75,22 +82,12 @@ from providers.virt.mapping import Kind, SettingsRefused, processor, resources, 
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
-    "MANAGEMENT_CAPABILITIES",
-    "MANAGEMENT_CAPABILITIES_ID",
-    "MANAGEMENT_SERVICE",
-    "SERVICE_NAME",
     "VirtualSystemManagementCapabilitiesProvider",
     "VirtualSystemManagementServiceProvider",
-    "management_capabilities_path",
-    "management_service_path",
 ]
 
 _log = logging.getLogger(__name__)
 
-MANAGEMENT_SERVICE = "VirtualSystemManagementService"
-MANAGEMENT_CAPABILITIES = "VirtualSystemManagementCapabilities"
-SERVICE_NAME = "Management Service"
-MANAGEMENT_CAPABILITIES_ID = "ManagementCapabilities"
 #: The libvirt-cim revision (``hg`` numbering: commits since the first) and
 #: changeset whose behaviour virtcim matches: its last, a5a073c. libvirt-cim's
 #: clients read them to choose which behaviour to expect.
@@ -98,25 +95,6 @@ LIBVIRT_CIM_REVISION = "1346"
 LIBVIRT_CIM_CHANGESET = "a5a073c"
 #: Prefixes of classes any hypervisor's methods accept besides its own.
 _GENERIC_PREFIXES = ("CIM", "Virt")
-
-
-def management_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s management service in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MANAGEMENT_SERVICE)
-    return ctx.path(
-        classname,
-        namespace=VIRT_NAMESPACE,
-        SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-        SystemName=hv.hostname,
-        CreationClassName=classname,
-        Name=SERVICE_NAME,
-    )
-
-
-def management_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s management capabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MANAGEMENT_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=MANAGEMENT_CAPABILITIES_ID)
 
 
 # --- the service -----------------------------------------------------------------------------
@@ -132,7 +110,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         hv = self.hypervisor
         hypervisor_type = hv.hypervisor_type()
         return {
-            "ElementName": SERVICE_NAME,
+            "ElementName": MANAGEMENT_SERVICE_NAME,
             "Caption": f"{hypervisor_type} {_dotted(hv.version())}",
             "Description": f"Defines and changes the guests of {hv.uri}",
             "EnabledState": EnabledState.ENABLED,
