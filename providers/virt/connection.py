@@ -56,12 +56,12 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError
 from providers.virt import errors, naming
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.events import Event
 from providers.virt.storage import StorageAndNetworks
 from providers.virt.transaction import Transaction
 
 __all__ = [
     "DomainListing",
-    "Event",
     "Hypervisor",
     "NodeInfo",
     "start_event_loop",
@@ -170,24 +170,6 @@ def _log_libvirt_error(_context: object, error: tuple[Any, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class Event:
-    """A libvirt event: ``kind`` is ``domain``, ``pool`` or ``network``; ``event_id``
-    the ``VIR_*_EVENT_ID_*`` constant; ``detail`` the event's own arguments."""
-
-    kind: str
-    name: str
-    uuid: str
-    event_id: int
-    detail: tuple[Any, ...]
-
-    @property
-    def undefines_domain(self) -> bool:
-        """Whether this event says a domain was undefined."""
-        return (self.kind == "domain" and self.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
-                and self.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,))
-
-
-@dataclass(frozen=True)
 class NodeInfo:
     """The host, from ``virNodeGetInfo`` (memory at MiB precision)."""
 
@@ -199,10 +181,6 @@ class NodeInfo:
     sockets: int
     cores: int
     threads: int
-
-
-
-
 
 
 @dataclass
