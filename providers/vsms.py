@@ -78,7 +78,15 @@ from providers.valuemaps import (
     SystemManagementReturnCode,
 )
 from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming
-from providers.virt.mapping import Kind, SettingsRefused, processor, resources, system
+from providers.virt.mapping import (
+    Kind,
+    SettingsRefused,
+    device_tags,
+    is_device,
+    processor,
+    resources,
+    system,
+)
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -148,7 +156,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             kind, setting_values = self._resource(f"DefineSystem ResourceSettings[{index}]", setting)
             ident = self._apply(f"DefineSystem ResourceSettings[{index}]", xml, kind,
                                 setting_values)  # fmt: skip
-            if kind.is_device and ident in seen:
+            if is_device(kind) and ident in seen:
                 raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                f"DefineSystem ResourceSettings[{index}]: a second device "
                                f"{ident!r} for guest {name!r}")  # fmt: skip
@@ -218,7 +226,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         for index, setting in enumerate(_required("AddResourceSettings", ResourceSettings)):
             where = f"AddResourceSettings ResourceSettings[{index}]"
             kind, values = self._resource(where, setting)
-            if not kind.is_device:
+            if not is_device(kind):
                 raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                f"{where}: a guest has one {kind.value}; change it with "
                                "ModifyResourceSettings")  # fmt: skip
@@ -308,7 +316,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         values = _with_default_network(hv, kind, values)
         ident = _checked(where, lambda: resources.apply_resource(xml, kind, values, driver=hv.driver,
                                                             defining=True))  # fmt: skip
-        _check_network(hv.uri, where, xml.find_device(ident) if kind.is_device else None)
+        _check_network(hv.uri, where, xml.find_device(ident) if is_device(kind) else None)
         return ident
 
     def _add_device(
@@ -435,13 +443,13 @@ class _GuestChange:
         self, where: str, kind: Kind, ident: str, values: Mapping[str, Any], driver: str
     ) -> str:
         network = None
-        if kind.is_device:
+        if is_device(kind):
             self._existing(where, kind, ident)
             network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
             where, lambda: resources.apply_resource(self.config, kind, values, ident, driver=driver)
         )
-        changed = self.config.find_device(new_ident) if kind.is_device else None
+        changed = self.config.find_device(new_ident) if is_device(kind) else None
         if changed is not None and _network_of(changed) != network:
             _check_network(self.domain.hypervisor.uri, where, changed)
         if kind is Kind.MEM:
@@ -455,7 +463,7 @@ class _GuestChange:
         return new_ident
 
     def remove(self, where: str, kind: Kind, ident: str) -> None:
-        if not kind.is_device:
+        if not is_device(kind):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: the {kind.value} of guest {self.domain.name!r} cannot be "
                            "removed")  # fmt: skip
@@ -471,7 +479,7 @@ class _GuestChange:
             raise CIMError(CIM_ERR_NOT_FOUND,
                            f"{where}: No such instance ({instance_id}): guest "
                            f"{self.domain.name!r} has no device {ident!r}")  # fmt: skip
-        if element.tag not in kind.tags:
+        if element.tag not in device_tags(kind):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: device {ident!r} of guest {self.domain.name!r} is a "
                            f"<{element.tag}>, not a {kind.value}")  # fmt: skip

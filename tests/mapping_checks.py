@@ -15,6 +15,7 @@ from lxml import etree
 from providers.virt import DomainXML
 from providers.virt.mapping import (
     DEVICES,
+    KINDS_OF_TAG,
     Kind,
     console,
     controller,
@@ -24,7 +25,6 @@ from providers.virt.mapping import (
     input,
     interface,
 )
-from providers.virt.mapping.base import KINDS_OF_TAG
 from providers.virt.mapping.graphics import PASSWORD_MASK
 
 #: How each device's record (the devices' view) and its settings (the RASDs' view)
