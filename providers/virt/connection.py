@@ -107,7 +107,7 @@ _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: how many threads, where each call is a round trip to a daemon: the round
 #: trips overlap (200 QEMU guests: 34 ms one after another, 14 ms four at a
 #: time).
-_READ_AHEAD = 32
+READ_AHEAD = 32
 _READ_AHEAD_THREADS = 4
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
@@ -225,7 +225,7 @@ class DomainListing:
     may interleave but not run in different threads at once.
 
     With a ``reader`` (and the states known up front), the first walk has
-    the XML of the next :data:`_READ_AHEAD` domains asked for in its threads,
+    the XML of the next :data:`READ_AHEAD` domains asked for in its threads,
     so that round trips to the daemon overlap; a walk that stops early leaves
     at most that many answers unread.
     """
@@ -276,7 +276,7 @@ class DomainListing:
     def _read_ahead(self, index: int) -> None:
         if self._reader is None:
             return
-        end = min(index + _READ_AHEAD, len(self._handles))
+        end = min(index + READ_AHEAD, len(self._handles))
         for ahead in range(max(index, self._read_up_to), end):
             if self._looks[ahead] is not None:
                 self._ahead[ahead] = self._reader.submit(self._handles[ahead].XMLDesc,

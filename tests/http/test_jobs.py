@@ -10,8 +10,8 @@ import libvirt
 import pytest
 import pywbem
 
+from tests.http.indication_listener import Listener, subscribe
 from tests.http.servers import running_server
-from tests.http.test_indications import Listener, subscribe
 
 PORT = 27468
 GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"

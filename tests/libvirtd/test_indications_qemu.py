@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import pywbem
 
+from tests.http.indication_listener import CS_INDICATIONS, Listener, subscribe
 from tests.http.servers import running_server
-from tests.http.test_indications import CS_INDICATIONS, Listener, subscribe
 
 pytestmark = [pytest.mark.http]
 
