@@ -397,6 +397,13 @@ def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
                  and naming.classname(hv.prefix, template.generic_class).lower() == wanted), None)
 
 
+def _template_instance(ctx: RequestContext, hv: Hypervisor, path: CIMInstanceName
+                      ) -> CIMInstance | None:
+    """The template ``path`` names, as an instance; ``None`` when it names none."""
+    template = template_at(hv, path)
+    return None if template is None else template.instance(ctx, hv)
+
+
 def _pool_of_template_key(key: str) -> str | None:
     """``DiskPool/default`` from ``DiskPool/default[/...]/<role>``, else ``None``."""
     parts = key.split("/")
@@ -483,10 +490,8 @@ class SettingsWithTemplatesProvider(ResourceAllocationSettingDataProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        template = template_at(self.hypervisor, path)
-        if template is not None:
-            return template.instance(ctx, self.hypervisor)
-        return super().get_instance(ctx, path, property_list)
+        template = _template_instance(ctx, self.hypervisor, path)
+        return template if template is not None else super().get_instance(ctx, path, property_list)
 
 
 class PoolSettingsProvider(InstanceProvider):
@@ -523,9 +528,9 @@ class PoolSettingsProvider(InstanceProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        template = template_at(self.hypervisor, path)
+        template = _template_instance(ctx, self.hypervisor, path)
         if template is not None:
-            return template.instance(ctx, self.hypervisor)
+            return template
         instance_id = str(path.keybindings.get("InstanceID"))
         if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
