@@ -8,8 +8,9 @@ build by hand: a host by its name, a guest by its domain name, a device by
 capabilities and settings of the singletons by a fixed InstanceID. Every
 path is in ``root/virt``, whatever the namespace of the request.
 
-This module depends on the adapter's naming rules and the pool kinds only,
-so that any family module may import it.
+It imports only the adapter, the provider API and, for the kinds of pool,
+:mod:`providers.pools`, none of which imports it back: any family module may
+import it without a cycle.
 """
 
 from __future__ import annotations
