@@ -16,7 +16,11 @@ Clients are separate processes, each with one keep-alive connection sending
 the same request a fixed number of times; each server's rate is the best of
 three such rounds. Ratios are over the ``stdlib`` rate and over the
 ``transport`` rate (the share of the transport's capacity left after the CIM
-work). ``VIRTCIM_CHECKOUT=DIR`` measures the code of another checkout, for
+work). Beside the rates, the server process's CPU time per request (user and
+system, from ``/proc``, the least of the rounds) and the ``stdlib`` server's
+over it: on a machine shared with other work the rates swing by a fifth or
+more between runs, the CPU a request costs much less, and with one
+interpreter lock the CPU per request is what bounds the rate. ``VIRTCIM_CHECKOUT=DIR`` measures the code of another checkout, for
 before-and-after comparisons.
 
 Run: ``.venv/bin/python benchmarks/getinstance.py [--clients 4] [--requests 2000]``
@@ -131,6 +135,20 @@ def client(port: int, body: bytes, requests: int, start: multiprocessing.synchro
     conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(server: subprocess.Popen, port: int, body: bytes, clients: int,
+             requests: int) -> tuple[float, float]:
+    """The rate of one round (:func:`rate`) and the server's CPU seconds per request in it."""
+    before = cpu_seconds(server.pid)
+    value = rate(port, body, clients, requests)
+    return value, (cpu_seconds(server.pid) - before) / (clients * requests)
+
+
 def rate(port: int, body: bytes, clients: int, requests: int) -> float:
     """Requests per second over all clients, from the first start to the last finish."""
     start = multiprocessing.Event()
@@ -154,6 +172,7 @@ def main() -> int:
     args = parser.parse_args()
     servers = []
     rates = {}
+    cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             port = free_port()
@@ -166,29 +185,35 @@ def main() -> int:
             canned = Path(tmp, "reply.xml")
             canned.write_bytes(post(http.client.HTTPConnection("127.0.0.1", port), body))
             ports = {"virtcim": port}
+            processes = {"virtcim": servers[0]}
             for name, script in (("transport", BASELINE_SERVER), ("stdlib", STDLIB_SERVER)):
                 ports[name] = free_port()
                 servers.append(subprocess.Popen([PYTHON, "-c", script, str(canned),
                                                  str(ports[name])], cwd=CHECKOUT, env=server_env()))
+                processes[name] = servers[-1]
                 wait_for(ports[name])
             # Best of a few rounds, as the timings elsewhere are best of a few runs:
             # others' load on a shared machine only ever lowers a rate.
             for name in ("stdlib", "transport", "virtcim"):
-                rates[name] = max(rate(ports[name], body, args.clients, args.requests)
-                                  for _ in range(ROUNDS))
+                rounds = [measured(processes[name], ports[name], body, args.clients,
+                                   args.requests) for _ in range(ROUNDS)]
+                rates[name] = max(value for value, _ in rounds)
+                cpu[name] = min(seconds for _, seconds in rounds)
         finally:
             for server in servers:
                 server.terminate()
                 server.wait(timeout=30)
     print(f"GetInstance, keep-alive, {args.clients} clients x {args.requests} requests, "
           f"{os.cpu_count()} cores, best of {ROUNDS} rounds, code of {CHECKOUT}")
-    print(f"{'server':<10} {'req/s':>10} {'/stdlib':>8} {'/transport':>11}  goal")
+    print(f"{'server':<10} {'req/s':>10} {'/stdlib':>8} {'/transport':>11} {'CPU us/req':>11} "
+          f"{'stdlib CPU/':>12}  goal")
     for name, value in rates.items():
         goal = ""
         if name == "virtcim":
             goal = f"{'ok' if value >= GOAL_RATE else 'MISSED'} (>= {GOAL_RATE} req/s)"
         print(f"{name:<10} {value:>10.0f} {value / rates['stdlib']:>8.2f} "
-              f"{value / rates['transport']:>11.2f}  {goal}")
+              f"{value / rates['transport']:>11.2f} {cpu[name] * 1e6:>11.0f} "
+              f"{cpu['stdlib'] / cpu[name]:>12.2f}  {goal}")
     return 0
 
 

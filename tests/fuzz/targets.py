@@ -22,8 +22,7 @@ from pywbem import (
     Uint16,
 )
 
-from virtcim.cimxml.decode import decode_request
-from virtcim.cimxml.elements import decode_embedded_object
+from virtcim.cimxml.decode import decode_embedded_object, decode_request
 from virtcim.cimxml.messages import CallError, RequestError
 from virtcim.cimxml.mofinstance import parse_mof_instance
 from virtcim.http import head as raw_head

@@ -23,7 +23,7 @@ from pywbem import (
 )
 
 from tests.unit.cimxml_bodies import LOCAL_NAMESPACE, envelope, imethodcall, methodcall
-from virtcim.cimxml.decode import decode_request
+from virtcim.cimxml.decode import MAX_EMBEDDING, decode_embedded_object, decode_request
 from virtcim.cimxml.messages import CallError, ExtrinsicCall, IntrinsicCall, RequestError
 
 NAMESPACE = "root/virt"
@@ -323,6 +323,16 @@ def test_escaped_cim_xml_without_the_attribute_is_decoded():
     assert decode_request(body).params["S"].value["InstanceID"] == "KVM:web1"
 
 
+def test_embedded_instances_nest_inside_properties():
+    innermost = CIMInstance("Inner", {"Depth": "2"})
+    middle = CIMInstance("Middle", properties=[CIMProperty("Child", innermost,
+                                                            embedded_object="instance")])
+    outer = decode_embedded_object(CIMInstance(
+        "Outer", properties=[CIMProperty("Child", middle, embedded_object="instance")]
+    ).tocimxmlstr())
+    assert outer["Child"]["Child"]["Depth"] == "2"
+
+
 def test_plain_strings_stay_strings():
     body = methodcall("Echo", '<PARAMVALUE NAME="Text"><VALUE> an instance of nothing</VALUE>'
                               "</PARAMVALUE>")
@@ -497,3 +507,18 @@ def test_broken_cimxml_in_an_embedded_method_parameter_is_unable_to_parse_embedd
         decode_request(body)
     assert raised.value.error.status_code == CIM_ERR_FAILED
     assert "Unable to parse embedded object" in raised.value.error.status_description
+
+
+def nested_instances(levels: int) -> CIMInstance:
+    instance = CIMInstance("Leaf", {"A": "x"})
+    for _ in range(levels - 1):
+        instance = CIMInstance("Wrap", properties=[
+            CIMProperty("Child", instance, embedded_object="instance")])
+    return instance
+
+
+@pytest.mark.timeout(5)
+def test_embedded_objects_nested_too_deep_are_refused():
+    assert decode_embedded_object(nested_instances(MAX_EMBEDDING).tocimxmlstr()).classname == "Wrap"
+    with pytest.raises(pywbem.CIMError, match="nest deeper"):
+        decode_embedded_object(nested_instances(MAX_EMBEDDING + 1).tocimxmlstr())

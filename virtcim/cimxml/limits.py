@@ -4,7 +4,7 @@ A request body is at most ``max_body_bytes`` (32 MiB) long; within that,
 these bounds keep each part of it to what a real client sends, so that a
 hostile one cannot make the server build a million-item array or hand a
 provider a 30 MB string. Each is refused with ``CIM_ERR_INVALID_PARAMETER``
-naming the bound. (Element nesting is bounded in :mod:`virtcim.cimxml.elements`.)
+naming the bound. (Element nesting is bounded in :mod:`virtcim.cimxml.decode`.)
 """
 
 #: The most parameters one call passes (DSP0200's operations take at most 13).
