@@ -21,12 +21,15 @@ or UUID in use and for libvirt's own refusals (:mod:`providers.virt.errors`).
 How a change is made, so that elements virtcim does not model survive and
 nothing is left half done:
 
-1. every setting is checked and applied to an editable copy of the guest's
-   persistent definition (its own XML tree) before libvirt is touched;
+1. the guest's edit lock is taken (:meth:`Hypervisor.editing`: a second
+   change of it waits, so that no change is lost) and every setting is
+   checked and applied to an editable copy of its persistent definition
+   (its own XML tree) before libvirt is touched;
 2. inside a transaction of the adapter, devices are attached or detached
    live (``AFFECT_LIVE | AFFECT_CONFIG``) when the guest runs, the edited
    tree is defined, then memory (balloon) and vCPU counts are set live;
-3. any failure undoes what was done, live and persistent, and is raised.
+3. any failure undoes what was done, live and persistent, and is raised
+   (saying so when undoing failed too).
 
 Live changes are made where the driver can make them: disks and interfaces
 are hot-plugged, a CD-ROM's medium changed, memory ballooned up to the
@@ -43,7 +46,8 @@ and its helpers); the mapping of each setting lives in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
@@ -172,14 +176,18 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     def DestroySystem(
         self, ctx: RequestContext, target: CIMInstanceName, AffectedSystem: CIMInstanceName | None = None
     ) -> int:
-        """Power the guest off if it runs and remove its definition (disk images stay)."""
-        domain = self._guest("DestroySystem AffectedSystem", AffectedSystem)
-        persistent = domain.is_persistent()
-        with domain.transaction():
+        """Remove the guest's definition and power it off if it runs (disk images stay).
+
+        The definition goes first: a running guest then runs on, transient,
+        and a failure to power it off is undone by defining it again, where
+        the other order could not give it back its running state.
+        """
+        found = self._guest("DestroySystem AffectedSystem", AffectedSystem)
+        with self.hypervisor.editing(found) as [domain], domain.transaction():
+            if domain.is_persistent():
+                domain.undefine()
             if domain.is_active:
                 domain.destroy()
-            if persistent:
-                domain.undefine()
         _log.info("destroyed guest %r on %s", domain.name, self.hypervisor.uri)
         return SystemManagementReturnCode.COMPLETED
 
@@ -190,21 +198,22 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         """Change a guest's system settings in its definition (and its autostart flag)."""
         where = "ModifySystemSettings SystemSettings"
         values = self._system_values("ModifySystemSettings", SystemSettings)
-        domain = self._guest_of_settings(where, values)
-        config = domain.config()
+        found = self._guest_of_settings(where, values)
         asked_name = values.get("VirtualSystemIdentifier")
-        if asked_name and asked_name != domain.name:
+        if asked_name and asked_name != found.name:
             raise CIMError(CIM_ERR_FAILED,
-                           f"{where}: guest {domain.name!r} cannot be renamed to {asked_name!r}")  # fmt: skip
-        uuid = values.get("UUID")
-        if uuid and uuid.lower() != (config.uuid or "").lower():
-            self._refuse_new_uuid(where, domain, uuid)
-        _checked(where, lambda: system.apply_system_settings(config, values))
-        autostart = values.get("AutoStart")
-        with domain.transaction():
-            domain.redefine(config)
-            if autostart is not None:
-                domain.set_autostart(bool(autostart))
+                           f"{where}: guest {found.name!r} cannot be renamed to {asked_name!r}")  # fmt: skip
+        with self.hypervisor.editing(found) as [domain]:
+            config = domain.config()
+            uuid = values.get("UUID")
+            if uuid and uuid.lower() != (config.uuid or "").lower():
+                self._refuse_new_uuid(where, domain, uuid)
+            _checked(where, lambda: system.apply_system_settings(config, values))
+            autostart = values.get("AutoStart")
+            with domain.transaction():
+                domain.redefine(config)
+                if autostart is not None:
+                    domain.set_autostart(bool(autostart))
         return SystemManagementReturnCode.COMPLETED
 
     @cim_method
@@ -220,19 +229,20 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         if AffectedConfiguration is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            "AddResourceSettings: AffectedConfiguration is required")  # fmt: skip
-        domain = hv.domain(guest_of_vssd(hv, AffectedConfiguration))
-        config = domain.config()
-        added: list[tuple[Kind, str]] = []
-        for index, setting in enumerate(_required("AddResourceSettings", ResourceSettings)):
-            where = f"AddResourceSettings ResourceSettings[{index}]"
-            kind, values = self._resource(where, setting)
-            if not is_device(kind):
-                raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                               f"{where}: a guest has one {kind.value}; change it with "
-                               "ModifyResourceSettings")  # fmt: skip
-            added.append((kind, self._add_device(where, config, kind, values)))
-        live = [_attach(domain, config.find_device(ident)) for _, ident in added]
-        self._commit(domain, config, live)
+        found = hv.domain(guest_of_vssd(hv, AffectedConfiguration))
+        with hv.editing(found) as [domain]:
+            config = domain.config()
+            added: list[tuple[Kind, str]] = []
+            for index, setting in enumerate(_required("AddResourceSettings", ResourceSettings)):
+                where = f"AddResourceSettings ResourceSettings[{index}]"
+                kind, values = self._resource(where, setting)
+                if not is_device(kind):
+                    raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                                   f"{where}: a guest has one {kind.value}; change it with "
+                                   "ModifyResourceSettings")  # fmt: skip
+                added.append((kind, self._add_device(where, config, kind, values)))
+            live = [_attach(domain, config.find_device(ident)) for _, ident in added]
+            self._commit(domain, config, live)
         resulting = [rasd_path(ctx, hv, kind, domain.name, ident) for kind, ident in added]
         return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
@@ -245,19 +255,16 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     ) -> tuple[int, dict[str, Any]]:
         """Change resources named by InstanceID; only the properties given change."""
         hv = self.hypervisor
-        changes: dict[str, _GuestChange] = {}
-        resulting = []
+        asked = []
         for index, setting in enumerate(_required("ModifyResourceSettings", ResourceSettings)):
             where = f"ModifyResourceSettings ResourceSettings[{index}]"
             kind, values = self._resource(where, setting)
-            name, ident = rasd_at(hv, values.get("InstanceID"))
-            change = changes.get(name) or changes.setdefault(name, _GuestChange(hv.domain(name)))
-            new_ident = change.modify(where, kind, ident, values, hv.driver)
-            resulting.append(rasd_path(ctx, hv, kind, name, new_ident))
-        with hv.transaction() as transaction:
-            for change in changes.values():
-                transaction.track(change.domain)
-                self._apply_change(change)
+            asked.append((where, kind, values, *rasd_at(hv, values.get("InstanceID"))))
+        resulting = []
+        with self._changing([name for *_, name, _ in asked]) as changes:
+            for where, kind, values, name, ident in asked:
+                new_ident = changes[name].modify(where, kind, ident, values, hv.driver)
+                resulting.append(rasd_path(ctx, hv, kind, name, new_ident))
         return SystemManagementReturnCode.COMPLETED, {"ResultingResourceSettings": resulting}
 
     @cim_method
@@ -269,17 +276,14 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     ) -> int:
         """Remove devices: unplugged when the guest runs, always from its definition."""
         hv = self.hypervisor
-        changes: dict[str, _GuestChange] = {}
+        asked = []
         for index, path in enumerate(_required("RemoveResourceSettings", ResourceSettings)):
             where = f"RemoveResourceSettings ResourceSettings[{index}]"
             kind = self._kind_of_class(where, path.classname, {})
-            name, ident = rasd_at(hv, path.keybindings.get("InstanceID"))
-            change = changes.get(name) or changes.setdefault(name, _GuestChange(hv.domain(name)))
-            change.remove(where, kind, ident)
-        with hv.transaction() as transaction:
-            for change in changes.values():
-                transaction.track(change.domain)
-                self._apply_change(change)
+            asked.append((where, kind, *rasd_at(hv, path.keybindings.get("InstanceID"))))
+        with self._changing([name for *_, name, _ in asked]) as changes:
+            for where, kind, name, ident in asked:
+                changes[name].remove(where, kind, ident)
         return SystemManagementReturnCode.COMPLETED
 
     # -- helpers ------------------------------------------------------------------------------
@@ -398,6 +402,8 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             try:
                 source = hv.domain(guest_of_vssd(hv, reference))
             except CIMError as error:
+                if error.status_code != CIM_ERR_NOT_FOUND:
+                    raise  # libvirt failed: not the parameter's fault
                 raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                f"DefineSystem ReferenceConfiguration: "
                                f"{error.status_description}") from None  # fmt: skip
@@ -415,6 +421,20 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
                 for step in live:
                     _where_supported(domain, step)
             domain.redefine(config)
+
+    @contextmanager
+    def _changing(self, names: Sequence[str]) -> Iterator[dict[str, _GuestChange]]:
+        """The edits of the guests ``names``, made in the block and then applied
+        together, each guest's edit lock held from reading its definition on."""
+        hv = self.hypervisor
+        found = {name: hv.domain(name) for name in names}
+        with hv.editing(*found.values()) as domains:
+            changes = {name: _GuestChange(domain) for name, domain in zip(found, domains, strict=True)}
+            yield changes
+            with hv.transaction() as transaction:
+                for change in changes.values():
+                    transaction.track(change.domain)
+                    self._apply_change(change)
 
     def _apply_change(self, change: _GuestChange) -> None:
         domain = change.domain

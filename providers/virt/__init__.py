@@ -11,6 +11,7 @@ Providers reach libvirt only through this package:
 * :mod:`providers.virt.mapping` — each device element, the domain and the system settings
   to and from CIM settings;
 * :class:`~providers.virt.transaction.Transaction` — changes undone together on failure;
+* :mod:`providers.virt.locks` — one lock per guest, so that its changes come one after another;
 * :mod:`providers.virt.naming` — class prefixes, InstanceIDs, device ids;
 * :mod:`providers.virt.errors` — libvirt errors as CIM errors;
 * :mod:`providers.virt.units` — AllocationUnits and libvirt units.

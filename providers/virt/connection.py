@@ -57,6 +57,7 @@ from providers.virt import errors, naming
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
 from providers.virt.events import Event
+from providers.virt.locks import KeyedLocks
 from providers.virt.storage import StorageAndNetworks
 from providers.virt.transaction import Transaction
 
@@ -328,6 +329,8 @@ class Hypervisor(StorageAndNetworks):
         self._listeners_lock = threading.Lock()
         self._listeners: list[Callable[[Event], None]] = []
         self._driver = naming.driver_from_uri(uri)
+        #: Serialises changes of one guest's definition (see :meth:`editing`).
+        self._editing = KeyedLocks()
 
     def __repr__(self) -> str:
         return f"<Hypervisor {self.uri}>"
@@ -395,13 +398,32 @@ class Hypervisor(StorageAndNetworks):
 
     def define(self, xml: DomainXML | etree._Element) -> Domain:
         """Define (or redefine) a persistent domain from an XML tree."""
+        return self.domain_by_uuid(self.define_xml(xml))
+
+    def define_xml(self, xml: DomainXML | etree._Element) -> str:
+        """Define (or redefine) a persistent domain from an XML tree; its UUID."""
         model = xml if isinstance(xml, DomainXML) else DomainXML(xml)
         text = model.to_string()
-        handle = self.run(
-            f"guest {model.name!r}", lambda conn: conn.defineXML(text), read=False, action="define"
-        )
-        self.invalidate(handle.UUIDString())
-        return self.domain_by_uuid(handle.UUIDString())
+        try:
+            uuid = self.run(f"guest {model.name!r}", lambda conn: conn.defineXML(text).UUIDString(),
+                            read=False, action="define")  # fmt: skip
+        finally:
+            if model.uuid:
+                self.invalidate(model.uuid)
+        self.invalidate(uuid)
+        return uuid
+
+    @contextmanager
+    def editing(self, *domains: Domain) -> Iterator[list[Domain]]:
+        """Hold the edit locks of ``domains`` (one per UUID) and yield them fetched afresh.
+
+        For a read-modify-write of definitions: a second change of one of
+        these guests waits until the block ends, so that it starts from what
+        this one wrote; changes of other guests go on meanwhile. The locks
+        hold within this process (another libvirt client is not held back).
+        """
+        with self._editing.holding(domain.uuid for domain in domains):
+            yield [self.domain_by_uuid(domain.uuid) for domain in domains]
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction[Domain]]:

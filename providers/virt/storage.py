@@ -15,11 +15,10 @@ from typing import TypeVar
 
 import libvirt
 from lxml import etree
-from pywbem import CIMError
 
-from providers.virt import errors
 from providers.virt.domainxml import parse_xml
 from providers.virt.runner import Runner
+from providers.virt.transaction import UndoLog
 
 __all__ = ["Network", "StorageAndNetworks", "StoragePool", "Volume"]
 
@@ -115,23 +114,23 @@ class StorageAndNetworks(Runner):
         """
         text = etree.tostring(xml, encoding="unicode")
         what = f"storage pool {xml.findtext('name')!r}"
-        handle = self.run(what, lambda conn: conn.storagePoolDefineXML(text, 0),
-                          read=False, action="define")  # fmt: skip
-        built = xml.get("type") == "dir"
-        try:
-            if built:
-                self.run(what, lambda _conn: handle.build(0), read=False, action="build")
-            self.run(what, lambda _conn: handle.create(0), read=False, action="start")
+        with UndoLog(self.uri) as undo:
+            handle = self.run(what, lambda conn: conn.storagePoolDefineXML(text, 0),
+                              read=False, action="define")  # fmt: skip
+            undo.record(f"undefine {what}", lambda: self._call(what, "undefine", handle.undefine))
+            if xml.get("type") == "dir":
+                self._call(what, "build", handle.build, 0)
+                undo.record(f"remove the folder of {what}",
+                            lambda: self._call(what, "remove the folder of", handle.delete, 0))
+            self._call(what, "start", handle.create, 0)
+            undo.record(f"stop {what}", lambda: self._call(what, "stop", handle.destroy))
             if autostart:
-                self.run(what, lambda _conn: handle.setAutostart(1), read=False,
-                         action="autostart")  # fmt: skip
-        except CIMError:
-            _undo_pool(handle, built)
-            raise
+                self._call(what, "autostart", handle.setAutostart, 1)
 
     def delete_storage_pool(self, name: str) -> None:
         """Stop and undefine a storage pool (its volumes and folder stay)."""
-        self._stop_and_undefine(f"storage pool {name!r}", self.storage_pool(name).handle)
+        handle = self.storage_pool(name).handle
+        self._stop_and_undefine(f"storage pool {name!r}", handle, lambda: handle.create(0))
 
     def refresh_storage_pool(self, pool: StoragePool) -> None:
         """Have libvirt look again at what ``pool`` holds."""
@@ -171,11 +170,11 @@ class StorageAndNetworks(Runner):
     def create_volume(self, pool: StoragePool, xml: etree._Element) -> Volume:
         """Create a volume from its XML in ``pool``."""
         text = etree.tostring(xml, encoding="unicode")
-        name = xml.findtext("name")
-        handle = self.run(f"volume {name!r} in storage pool {pool.name!r}",
-                          lambda _conn: pool.handle.createXML(text, 0),
-                          read=False, action="create")  # fmt: skip
-        return self.run(f"volume {name!r}", lambda _conn: _volume(handle, pool.name))
+        what = f"volume {xml.findtext('name')!r} in storage pool {pool.name!r}"
+        with UndoLog(self.uri) as undo:
+            handle = self._call(what, "create", pool.handle.createXML, text, 0)
+            undo.record(f"delete {what}", lambda: self._call(what, "delete", handle.delete, 0))
+            return self.run(what, lambda _conn: _volume(handle, pool.name))
 
     def delete_volume(self, volume: Volume) -> None:
         """Delete a volume and its storage."""
@@ -203,25 +202,35 @@ class StorageAndNetworks(Runner):
         """Define and start a network; one that does not start is undefined again."""
         text = etree.tostring(xml, encoding="unicode")
         what = f"network {xml.findtext('name')!r}"
-        handle = self.run(what, lambda conn: conn.networkDefineXML(text), read=False,
-                          action="define")  # fmt: skip
-        try:
-            self.run(what, lambda _conn: handle.create(), read=False, action="start")
-        except CIMError:
-            errors.ignoring(handle.undefine)
-            raise
+        with UndoLog(self.uri) as undo:
+            handle = self.run(what, lambda conn: conn.networkDefineXML(text), read=False,
+                              action="define")  # fmt: skip
+            undo.record(f"undefine {what}", lambda: self._call(what, "undefine", handle.undefine))
+            self._call(what, "start", handle.create)
 
     def delete_network(self, name: str) -> None:
         """Stop and undefine a network."""
-        self._stop_and_undefine(f"network {name!r}", self.network(name).handle)
+        handle = self.network(name).handle
+        self._stop_and_undefine(f"network {name!r}", handle, handle.create)
 
     # plumbing
 
-    def _stop_and_undefine(self, what: str, handle: libvirt.virStoragePool | libvirt.virNetwork
-                           ) -> None:  # fmt: skip
-        if self.run(what, lambda _conn: handle.isActive()):
-            self.run(what, lambda _conn: handle.destroy(), read=False, action="stop")
-        self.run(what, lambda _conn: handle.undefine(), read=False, action="undefine")
+    def _call(self, what: str, action: str, call: Callable[..., T], *args: object) -> T:
+        """``call(*args)``: a change to ``what`` on a handle already fetched."""
+        return self.run(what, lambda _conn: call(*args), read=False, action=action)
+
+    def _stop_and_undefine(self, what: str, handle: libvirt.virStoragePool | libvirt.virNetwork,
+                           start: Callable[[], object]) -> None:
+        """Stop an active pool or network, then undefine it; started again when that fails.
+
+        (libvirt refuses to undefine an active storage pool, so a stop comes
+        first; a pool started again finds its volumes where they were.)
+        """
+        with UndoLog(self.uri) as undo:
+            if self.run(what, lambda _conn: handle.isActive()):
+                self._call(what, "stop", handle.destroy)
+                undo.record(f"start {what} again", lambda: self._call(what, "start", start))
+            self._call(what, "undefine", handle.undefine)
 
     def _each_volume(self, pool: StoragePool, read: Callable[[libvirt.virStorageVol], T]
                      ) -> list[T]:  # fmt: skip
@@ -275,12 +284,3 @@ def _network(handle: libvirt.virNetwork) -> Network:
         xml=parse_xml(handle.XMLDesc(0)),
         handle=handle,
     )
-
-
-def _undo_pool(handle: libvirt.virStoragePool, built: bool) -> None:
-    """Remove a pool whose start failed: stopped, its folder removed if we made it, undefined."""
-    if errors.ignoring(handle.isActive):
-        errors.ignoring(handle.destroy)
-    if built:
-        errors.ignoring(handle.delete, 0)
-    errors.ignoring(handle.undefine)

@@ -69,3 +69,19 @@ def test_successful_transaction_keeps_every_change(hypervisor, rich_xml):
         domain.start()
     after = hypervisor.domain(domain.name)
     assert after.state is DomainState.RUNNING and after.xml.current_memory_kib == 131072
+
+
+def test_an_undo_that_fails_is_reported_with_the_failure(hypervisor, rich_xml):
+    domain = hypervisor.define(DomainXML.from_string(rich_xml))
+    failing = patch.object(libvirt.virConnect, "defineXML",
+                           side_effect=libvirt.libvirtError("define refused"))
+    with pytest.raises(CIMError) as error, failing, domain.transaction():
+        domain.set_autostart(True)
+        domain.redefine(domain.config())  # fails, and so does restoring the definition
+    message = error.value.status_description
+    assert message.startswith(f"cannot define guest {domain.name!r}")
+    assert "undoing the change failed too, so libvirt at test:///default may be left changed" \
+        in message
+    assert f"could not restore the definition of guest {domain.name!r}" in message
+    # the steps after the failed one still ran: autostart is off again
+    assert hypervisor.domain(domain.name).autostart() is False
