@@ -47,6 +47,7 @@ __all__ = [
     "INTEROP_LEAVES",
     "INTEROP_NAMESPACE",
     "NAMESPACES",
+    "PEGASUS_INTEROP",
     "PREFIX_BASES",
     "STANDARD_PREFIXES",
     "VIRT_NAMESPACE",
@@ -59,6 +60,9 @@ __all__ = [
 VIRT_NAMESPACE = "root/virt"
 INTEROP_NAMESPACE = "root/interop"
 INTEROP_ALIAS = "interop"
+#: OpenPegasus's interop namespace, where libvirt-cim's clients (cimtest's indication
+#: tests) make their subscriptions.
+PEGASUS_INTEROP = "root/PG_InterOp"
 NAMESPACES = (VIRT_NAMESPACE, INTEROP_NAMESPACE)
 #: Prefix of the hypervisor-independent base classes.
 BASE_PREFIX = "Virt"
@@ -98,7 +102,7 @@ def build_repository(
     leaves = leaf_classes_mof(base, prefixes_of(hypervisors))
     return load_repository(
         namespaces=list(NAMESPACES),
-        aliases={INTEROP_ALIAS: INTEROP_NAMESPACE},
+        aliases={INTEROP_ALIAS: INTEROP_NAMESPACE, PEGASUS_INTEROP: INTEROP_NAMESPACE},
         extra_mof=[leaves],
         cache_dir=cache_subdir(cache_dir, "model"),
     )

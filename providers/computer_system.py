@@ -68,7 +68,7 @@ from providers.valuemaps import (
 )
 from providers.valuemaps import RequestStateChangeResult as Result
 from providers.virt import Domain, DomainState, Event, Hypervisor, naming
-from virtcim.jobs import JOB_CLASS, JobControl, JobRegistry
+from virtcim.jobs import JobControl, JobRegistry
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
@@ -285,9 +285,7 @@ class GuestLookup(PerGuestProvider):
     ) -> Iterable[CIMInstance]:
         """The instances of the guests a query names (``Name = 'web1'``), one lookup each."""
         (key,) = self.lookup_properties
-        for domain in guests_named(self.hypervisor, values[key]):
-            for classname in classnames:
-                yield from self.instances_of(ctx, classname, domain)
+        return self.instances_of_each(ctx, classnames, guests_named(self.hypervisor, values[key]))
 
 
 class ComputerSystemProvider(GuestLookup, MethodProvider):
@@ -386,9 +384,13 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
         domain.shutdown()
         self._requests.record(domain.uuid, RequestedState.SHUT_DOWN)
         path = guest_path(ctx, hv, domain.name)
-        job = jobs.start(f"Shut down {domain.name}", VIRT_NAMESPACE, wait_until_off,
-                         owner=path, affected=[path], cancel=wake.set)
-        return Result.JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+        try:
+            job = jobs.start(f"Shut down {domain.name}", VIRT_NAMESPACE, wait_until_off,
+                             owner=path, affected=[path], cancel=wake.set)
+        except CIMError as error:
+            raise CIMError(CIM_ERR_FAILED, f"guest {domain.name!r} on {hv.uri} was asked to shut "
+                                           f"down, but {error.status_description}") from error
+        return Result.JOB_STARTED, {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                                     InstanceID=job.instance_id)}
 
     def _instance(self, ctx: RequestContext, classname: str, domain: Domain) -> CIMInstance:

@@ -13,6 +13,14 @@ A storage pool's or network's lifecycle event gives a ``CIM_InstCreation``
 (defined), ``CIM_InstDeletion`` (undefined) or ``CIM_InstModification``
 (started, stopped...) of its ``DiskPool`` or ``NetworkPool``. Nothing polls.
 
+A guest's resource settings (its ``<Prefix>_*ResourceAllocationSettingData``)
+are compared before and after each of its events, as its ``ComputerSystem``
+is: a setting that appeared gives a
+``<Prefix>_ResourceAllocationSettingDataCreatedIndication``, one that went a
+``…DeletedIndication``, one that changed a ``…ModifiedIndication`` with its
+``PreviousInstance``; so does every setting of a guest defined or undefined.
+Settings are read only while a subscription selects these classes.
+
 libvirt's event thread only queues the event; one thread of this module
 reads the guest and publishes, in the order libvirt gave the events, and
 only while some subscription is enabled.
@@ -20,13 +28,15 @@ only while some subscription is enabled.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, Uint16
@@ -34,6 +44,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMIns
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import STATE_VIEWS
 from providers.paths import guest_path, pool_path
+from providers.settings import guest_settings
 from providers.virt import (
     DEFINED_ADDED,
     DomainEventID,
@@ -45,16 +56,22 @@ from providers.virt import (
     PoolLifecycle,
     naming,
 )
+from providers.virt.errors import NoSuchGuest
 from virtcim.indications import IndicationBroker
 from virtcim.provider import RequestContext
 
-__all__ = ["LibvirtIndications"]
+__all__ = ["LibvirtIndications", "setting_changes"]
 
 log = logging.getLogger(__name__)
 
 CREATED = "ComputerSystemCreatedIndication"
 DELETED = "ComputerSystemDeletedIndication"
 MODIFIED = "ComputerSystemModifiedIndication"
+SETTING_CREATED = "ResourceAllocationSettingDataCreatedIndication"
+SETTING_DELETED = "ResourceAllocationSettingDataDeletedIndication"
+SETTING_MODIFIED = "ResourceAllocationSettingDataModifiedIndication"
+#: The class every source of those is.
+SETTINGS_BASE = "CIM_ResourceAllocationSettingData"
 #: Events waiting to be read; past this, libvirt's thread drops (and logs) rather than waits.
 EVENT_QUEUE = 10_000
 #: The domain events that change what a guest's ComputerSystem or devices show.
@@ -82,8 +99,30 @@ _DESTROYED_STATE = 1
 _DESTROYED_TEXT = "Guest destroyed"
 
 
-#: Per (URI, domain UUID): the guest as last published, and whether it has a definition.
-_Known = dict[tuple[str, str], tuple[CIMInstance, bool]]
+#: A guest's resource settings by InstanceID.
+_Settings = dict[str, CIMInstance]
+
+
+@dataclass(frozen=True)
+class _Guest:
+    """A guest as last published: its ComputerSystem, whether it has a definition, and its
+    settings (``None`` while no subscription wants them)."""
+
+    system: CIMInstance
+    persistent: bool
+    settings: _Settings | None = None
+
+
+#: Per (URI, domain UUID): the guest as last published.
+_Known = dict[tuple[str, str], _Guest]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Every guest as it was when subscriptions changed, and whether settings are followed."""
+
+    guests: _Known
+    settings: bool
 
 
 class LibvirtIndications:
@@ -98,12 +137,17 @@ class LibvirtIndications:
         self._hypervisors = list(hypervisors)
         self._broker = broker
         self._context = context
-        self._events: queue.Queue[tuple[Hypervisor, Event] | _Known | None] = \
+        self._events: queue.Queue[tuple[Hypervisor, Event] | _Snapshot | None] = \
             queue.Queue(EVENT_QUEUE)
         self._last: _Known = {}
+        #: Whether the indication thread follows the guests' settings (as the last snapshot).
+        self._settings = False
+        self._setting_classes = [naming.classname(hv.prefix, name) for hv in self._hypervisors
+                                 for name in (SETTING_CREATED, SETTING_DELETED, SETTING_MODIFIED)]
         #: Per (URI, "pool" or "network", UUID): its pool as last published.
         self._pools: dict[tuple[str, str, str], CIMInstance] = {}
-        self._watching = False
+        #: Whether some subscription is enabled, and whether one selects setting indications.
+        self._watching = (False, False)
         self._lock = threading.Lock()
         self._counter = itertools.count()
         self._removers: list[Callable[[], None]] = []
@@ -122,16 +166,19 @@ class LibvirtIndications:
         self._thread.join(5)
 
     def _on_activity(self, active: bool) -> None:
-        """Subscriptions changed. When the first is made, the guests as they are then are
-        the PreviousInstance of their first change; after the last, they are forgotten.
+        """Subscriptions changed. When the first is made (or the first that selects setting
+        indications), the guests as they are then are the PreviousInstance of their first
+        change; after the last, they are forgotten.
 
         Read here, before the request that made the subscription returns, and
         handed to the indication thread in order with the events."""
+        watching = (active, active and self._broker.selects(self._setting_classes, SETTINGS_BASE))
         with self._lock:
-            if active == self._watching:
+            if watching == self._watching:
                 return
-            self._watching = active
-            self._events.put(self._guests() if active else {})
+            self._watching = watching
+            settings = watching[1]
+            self._events.put(_Snapshot(self._guests(settings) if active else {}, settings))
 
     # -- libvirt's event thread -----------------------------------------------
 
@@ -151,8 +198,8 @@ class LibvirtIndications:
 
     def _run(self) -> None:
         while (item := self._events.get()) is not None:
-            if isinstance(item, dict):
-                self._last = item
+            if isinstance(item, _Snapshot):
+                self._last, self._settings = item.guests, item.settings
             else:
                 hv, event = item
                 try:
@@ -164,16 +211,21 @@ class LibvirtIndications:
                     log.exception("no indication for the %s event of %s %r on %s",
                                   event.event_id, event.kind, event.name, hv.uri)
 
-    def _guests(self) -> _Known:
-        """Every guest as it is now, and whether it has a definition."""
+    def _guests(self, settings: bool) -> _Known:
+        """Every guest as it is now, whether it has a definition, and (with ``settings``)
+        its settings."""
         ctx = self._context(VIRT_NAMESPACE)
         known: _Known = {}
         for hv in self._hypervisors:
             try:
                 for domain in hv.domains():
                     inst = self._current(ctx, hv, domain.name)
-                    if inst is not None:
-                        known[(hv.uri, domain.uuid)] = (inst, domain.is_persistent())
+                    if inst is None:
+                        continue
+                    with contextlib.suppress(NoSuchGuest):  # removed since it was read
+                        found = _settings_of(ctx, hv, domain.name) if settings else None
+                        known[(hv.uri, domain.uuid)] = _Guest(inst, domain.is_persistent(),
+                                                              found)
             except CIMError as error:
                 log.error("guests of %s not read for indications: %s", hv.uri, error)
         return known
@@ -184,18 +236,39 @@ class LibvirtIndications:
         known = self._last.get(key)
         current = self._current(ctx, hv, event.name)
         kind, persistent = _kind(event, known, current is not None)
+        before = known.settings if known else {}
         if kind == DELETED:
             self._last.pop(key, None)
-            source = _destroyed(current or (known[0] if known else _bare(ctx, hv, event.name)))
+            source = _destroyed(current or (known.system if known else _bare(ctx, hv, event.name)))
+            self._publish_settings(ctx, hv, before, {})
         else:
-            guest = current or (known[0] if known else _bare(ctx, hv, event.name))
+            guest = current or (known.system if known else _bare(ctx, hv, event.name))
             source = _as_left_by(event, guest, created=kind == CREATED)
-            self._last[key] = (source, persistent)
+            after = before
+            if self._settings and current is not None:
+                now = _settings_of(ctx, hv, event.name)
+                after = before if now is None else now
+            self._last[key] = _Guest(source, persistent, after if self._settings else None)
         values = self._about(source, hv)
         if kind == MODIFIED:
-            values["PreviousInstance"] = known[0] if known else source
+            values["PreviousInstance"] = known.system if known else source
         indication = ctx.instance(naming.classname(hv.prefix, kind), **values)
         self._broker.publish(indication, VIRT_NAMESPACE)
+        if kind != DELETED:
+            self._publish_settings(ctx, hv, before, after)
+
+    def _publish_settings(self, ctx: RequestContext, hv: Hypervisor,
+                          before: _Settings | None, after: _Settings | None) -> None:
+        """The setting indications of a guest whose settings were ``before`` and are
+        ``after``; none while settings are not followed (``None``: not known)."""
+        if not self._settings or before is None or after is None:
+            return
+        for kind, source, previous in setting_changes(before, after):
+            values = self._about(source, hv)
+            if previous is not None:
+                values["PreviousInstance"] = previous
+            self._broker.publish(ctx.instance(naming.classname(hv.prefix, kind), **values),
+                                 VIRT_NAMESPACE)
 
     def _publish_pool(self, hv: Hypervisor, event: Event) -> None:
         """A storage pool's or network's lifecycle event: its pool was created (defined),
@@ -247,7 +320,35 @@ def _existing(ctx: RequestContext, path: CIMInstanceName) -> CIMInstance | None:
         raise
 
 
-def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
+def setting_changes(before: Mapping[str, CIMInstance], after: Mapping[str, CIMInstance]
+                    ) -> list[tuple[str, CIMInstance, CIMInstance | None]]:
+    """What became of a guest's settings, by InstanceID ``before`` and ``after`` a change:
+    ``(indication, SourceInstance, PreviousInstance or None)`` for each setting that
+    appeared, changed or went, in that order."""
+    changes: list[tuple[str, CIMInstance, CIMInstance | None]] = []
+    for instance_id, setting in after.items():
+        old = before.get(instance_id)
+        if old is None:
+            changes.append((SETTING_CREATED, setting, None))
+        elif old != setting:
+            changes.append((SETTING_MODIFIED, setting, old))
+    changes.extend((SETTING_DELETED, old, None)
+                   for instance_id, old in before.items() if instance_id not in after)
+    return changes
+
+
+def _settings_of(ctx: RequestContext, hv: Hypervisor, name: str) -> _Settings | None:
+    """The settings of guest ``name`` now, by InstanceID; ``None`` when it is gone."""
+    try:
+        domain = hv.domain(name)
+    except CIMError as error:
+        if error.status_code == CIM_ERR_NOT_FOUND:
+            return None
+        raise
+    return {str(setting["InstanceID"]): setting for setting in guest_settings(ctx, hv, domain)}
+
+
+def _kind(event: Event, known: _Guest | None,
           exists: bool) -> tuple[str, bool]:
     """Which indication ``event`` makes, and whether the guest has a definition after it.
 
@@ -256,7 +357,7 @@ def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
     events may already have changed; only an undefined guest is looked for
     (``exists``): one still running lives on without its definition.
     """
-    persistent = known[1] if known else True
+    persistent = known.persistent if known else True
     if event.event_id != DomainEventID.LIFECYCLE:
         return MODIFIED, persistent
     what, detail = event.detail[0], event.detail[1]
@@ -267,7 +368,7 @@ def _kind(event: Event, known: tuple[CIMInstance, bool] | None,
         return (MODIFIED if exists else DELETED), False
     if what == Lifecycle.STARTED and known is None:
         return CREATED, False
-    if what == Lifecycle.STOPPED and known is not None and not known[1]:
+    if what == Lifecycle.STOPPED and known is not None and not known.persistent:
         return DELETED, False
     return MODIFIED, persistent
 

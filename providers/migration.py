@@ -65,9 +65,9 @@ from providers.valuemaps import (
     ValueRange,
     ValueRole,
 )
-from providers.virt import Domain, Hypervisor
+from providers.virt import Domain, Hypervisor, naming
 from providers.virt import migration as moves
-from virtcim.jobs import JOB_CLASS, JobControl
+from virtcim.jobs import JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
 
 __all__ = [
@@ -78,6 +78,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+#: The class of a move's job (libvirt-cim's ``KVM_MigrationJob``), a ``CIM_ConcreteJob``.
+MIGRATION_JOB = "MigrationJob"
 
 
 #: What a move returns when it is a job (DMTF: "Method Parameters Checked - Job Started").
@@ -254,8 +257,9 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         job = ctx.jobs.start(f"Migrate {domain.name} to {host}", VIRT_NAMESPACE, move,
                              owner=migration_service_path(ctx, hv),
                              affected=[guest_path(ctx, hv, domain.name)],
-                             cancel=lambda: _abort(hv, domain.uuid))
-        return JOB_STARTED, {"Job": ctx.path(JOB_CLASS, namespace=VIRT_NAMESPACE,
+                             cancel=lambda: _abort(hv, domain.uuid),
+                             classname=naming.classname(hv.prefix, MIGRATION_JOB))
+        return JOB_STARTED, {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                              InstanceID=job.instance_id)}
 
     def _guest(self, method: str, system: CIMInstanceName | None) -> Domain:

@@ -40,8 +40,10 @@ from virtcim.provider import InstanceProvider, RequestContext
 __all__ = [
     "RESOURCE_KINDS",
     "ResourceAllocationSettingDataProvider",
+    "LIBVIRT_CIM_KINDS",
     "VirtualSystemSettingDataProvider",
     "guest_of_vssd",
+    "guest_settings",
     "rasd_at",
     "rasd_instance",
     "settings_of",
@@ -50,6 +52,8 @@ __all__ = [
 
 #: Every resource setting class served, one provider each.
 RESOURCE_KINDS = tuple(Kind)
+#: The kinds libvirt-cim had, without the DSP1047 and DSP1050 1.1 forms of disks and NICs.
+LIBVIRT_CIM_KINDS = tuple(kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET))
 #: The setting each DMTF 1.1 form belongs to (its ``Parent``).
 _PARENT_KIND = {Kind.STORAGE: Kind.DISK, Kind.ETHERNET: Kind.NET}
 #: The pool kind of a disk's PoolID (``DiskPool/<storage pool>``).
@@ -138,6 +142,12 @@ def _rasd_memo(
     return ("rasds", ctx.repository, ctx.namespace, *(kind.value for kind in kinds)), make
 
 
+def guest_settings(ctx: RequestContext, hv: Hypervisor, domain: Domain) -> list[CIMInstance]:
+    """The instances of ``domain``'s resource settings of libvirt-cim's classes, in order."""
+    key, make = _rasd_memo(ctx, hv, LIBVIRT_CIM_KINDS)
+    return domain.memo(key, make, domain)
+
+
 def settings_of(domain: Domain, kinds: Iterable[Kind] | None = None) -> list[resources.Setting]:
     """The resource settings of ``domain`` (of ``kinds``; default all), in order.
 
@@ -204,8 +214,7 @@ class VirtualSystemSettingDataProvider(PerGuestProvider):
         """The settings of the guests a query names (``InstanceID = 'KVM:web1'``), one
         lookup each."""
         names = [name for name in map(self._guest_named, values["instanceid"]) if name]
-        for domain in guests_named(self.hypervisor, names):
-            yield vssd_instance(ctx, self.hypervisor, domain)
+        return self.instances_of_each(ctx, classnames, guests_named(self.hypervisor, names))
 
     def _guest_named(self, instance_id: object) -> str | None:
         """The guest a VSSD InstanceID of this hypervisor names, else ``None``."""

@@ -33,7 +33,7 @@ from providers.devices import DEVICE_PROVIDERS, device_location, device_provider
 from providers.lookup import or_none
 from providers.memo import guests
 from providers.paths import COMPUTER_SYSTEM, VSSD, device_path, guest_path, rasd_path, vssd_path
-from providers.settings import guest_of_vssd, rasd_at, settings_of
+from providers.settings import LIBVIRT_CIM_KINDS, guest_of_vssd, rasd_at, settings_of
 from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind
@@ -129,8 +129,7 @@ class _SettingsAssociation(AssociationProvider, abc.ABC):
 
 #: The resource setting kinds each component association links to the VSSD.
 COMPONENT_KINDS = {
-    "VirtualSystemSettingDataComponent": tuple(
-        kind for kind in Kind if kind not in (Kind.STORAGE, Kind.ETHERNET)),
+    "VirtualSystemSettingDataComponent": LIBVIRT_CIM_KINDS,
     "AllocationSettingDataComponent": (Kind.STORAGE, Kind.ETHERNET),
 }
 

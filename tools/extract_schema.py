@@ -124,6 +124,8 @@ ROOT_CLASSES: Mapping[str, tuple[str, ...]] = {
         "CIM_AlertIndication",
         "CIM_IndicationFilter",
         "CIM_ListenerDestinationCIMXML",
+        # deprecated for the class above, and still what libvirt-cim's clients create
+        "CIM_IndicationHandlerCIMXML",
         "CIM_IndicationSubscription",
         "CIM_IndicationService",
         "CIM_IndicationServiceCapabilities",

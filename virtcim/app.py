@@ -23,6 +23,7 @@ from providers.virt.connection import Hypervisor
 from virtcim.authorization import Authorizer
 from virtcim.config import ConfigError, Settings
 from virtcim.http.server import HTTPServerGroup
+from virtcim.http.tls import listener_context
 from virtcim.indications import IndicationBroker, register_indications
 from virtcim.interop import AuthenticationMechanism, ProfileRegistry, register_interop
 from virtcim.job_providers import register_jobs
@@ -110,7 +111,7 @@ class Application:
 
 
 #: What a reload cannot change in a running server.
-_RESTART_SETTINGS = ("uris", "bind", "http_port", "https_port", "auth", "users", "client_ca",
+_RESTART_SETTINGS = ("uris", "bind", "http_port", "https_port", "auth", "users", "client_ca", "listener_ca",
                      "read_only", "state_dir", "workers")
 
 
@@ -136,10 +137,11 @@ def build_application(settings: Settings) -> Application:
     if settings.auth != "none" and not authorizer.configured:
         log.warning("no [roles] configured: every authenticated user has full access")
     state = _state_store(settings)
-    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, state)
+    broker = IndicationBroker(repository, INTEROP_NAMESPACE, host, state,
+                              tls=listener_context(settings.listener_ca))
     register_indications(registry, profiles, broker)
     jobs = JobRegistry(repository, state, broker.publish)
-    register_jobs(registry, MODEL_NAMESPACE, jobs)
+    register_jobs(registry, repository, MODEL_NAMESPACE, jobs)
     dispatcher = Dispatcher(repository, registry, host=host, pull=pull, jobs=jobs,
                             authorizer=authorizer)
 

@@ -92,6 +92,11 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         help="PEM CA: client certificates it signed log in as their subject's common name",
     )
     parser.add_argument(
+        "--listener-ca", type=Path,
+        help="PEM CA that HTTPS indication listeners' certificates must chain to "
+             "(default: the system's trusted CAs)",
+    )
+    parser.add_argument(
         "--auth",
         choices=AUTH_METHODS,
         help="client authentication (default: none on loopback addresses only, else pam)",
@@ -147,16 +152,16 @@ def _add_passwd(parser: argparse.ArgumentParser) -> None:
 def _passwd(args: argparse.Namespace) -> int:
     from virtcim.http.auth import delete_user, set_password
 
-    if args.delete:
-        if not delete_user(args.users, args.user):
-            print(f"virtcim: {args.user!r} is not in {args.users}", file=sys.stderr)
-            return 1
-        return 0
-    password = read_new_password(sys.stdin)
-    if password is None:
-        print("virtcim: the passwords differ or are empty; nothing changed", file=sys.stderr)
-        return 1
     try:
+        if args.delete:
+            if not delete_user(args.users, args.user):
+                print(f"virtcim: {args.user!r} is not in {args.users}", file=sys.stderr)
+                return 1
+            return 0
+        password = read_new_password(sys.stdin)
+        if password is None:
+            print("virtcim: the passwords differ or are empty; nothing changed", file=sys.stderr)
+            return 1
         set_password(args.users, args.user, password)
     except ValueError as error:
         print(f"virtcim: {error}", file=sys.stderr)

@@ -6,7 +6,7 @@ example)::
     [server]   bind, http_port, https_port, workers, pending_requests,
                max_connections, max_client_connections, max_body_bytes,
                head_timeout, read_timeout, keepalive_timeout, state_dir
-    [tls]      cert, key, client_ca
+    [tls]      cert, key, client_ca, listener_ca
     [auth]     method, users, pam_service
     [libvirt]  uris
     [logging]  level
@@ -62,6 +62,9 @@ class Settings:
     key: Path | None = None
     #: CA whose client certificates authenticate their subject's common name as a user.
     client_ca: Path | None = None
+    #: CA (PEM) the certificates of HTTPS indication listeners must chain to, instead of
+    #: the system's trusted CAs.
+    listener_ca: Path | None = None
     auth: str | None = None
     users: Path = Path("/etc/virtcim/users")
     pam_service: str | None = None
@@ -227,6 +230,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("tls", "cert"): ("cert", _path),
     ("tls", "key"): ("key", _path),
     ("tls", "client_ca"): ("client_ca", _path),
+    ("tls", "listener_ca"): ("listener_ca", _path),
     ("auth", "method"): ("auth", _string),
     ("auth", "users"): ("users", _path),
     ("auth", "pam_service"): ("pam_service", _string),

@@ -14,6 +14,7 @@ from typing import Any
 
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
     CIM_ERR_NOT_SUPPORTED,
     CIMDateTime,
     CIMError,
@@ -30,6 +31,7 @@ from virtcim.provider import (
     RequestContext,
     cim_method,
 )
+from virtcim.repository.schema import Repository
 from virtcim.valuemaps import ElementEffects, ErrorType, JobRequestedState, PerceivedSeverity
 
 __all__ = ["ConcreteJobProvider", "JobLinksProvider", "register_jobs"]
@@ -49,12 +51,17 @@ class ConcreteJobProvider(InstanceProvider, MethodProvider):
 
     def enumerate_instances(self, ctx: RequestContext, classname: str,
                             property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [self.jobs.instance(job, classname) for job in self.jobs.jobs()
-                if job.namespace == ctx.namespace]
+        return [self.jobs.instance(job) for job in self.jobs.jobs()
+                if job.namespace == ctx.namespace and job.classname.lower() == classname.lower()]
 
     def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
                      property_list: Sequence[str] | None) -> CIMInstance:
-        return self.jobs.instance(self.jobs.get(_instance_id(path)), path.classname)
+        job = self.jobs.get(_instance_id(path))
+        if job.classname.lower() != path.classname.lower() and not ctx.repository.is_subclass(
+                ctx.namespace, job.classname, path.classname):
+            raise CIMError(CIM_ERR_NOT_FOUND, f"job {job.instance_id!r} is a {job.classname}, "
+                                              f"no {path.classname}")
+        return self.jobs.instance(job)
 
     def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
         self.jobs.delete(_instance_id(path))
@@ -114,7 +121,7 @@ class JobLinksProvider(AssociationProvider):
         for job in self.jobs.jobs():
             if job.namespace != ctx.namespace:
                 continue
-            path = ctx.path(JOB_CLASS, InstanceID=job.instance_id)
+            path = ctx.path(job.classname, InstanceID=job.instance_id)
             if classname.lower() == AFFECTED_JOB_ELEMENT.lower():
                 for element in job.affected:
                     yield ctx.instance(classname, AffectedElement=element, AffectingElement=path,
@@ -128,9 +135,11 @@ def _instance_id(path: CIMInstanceName) -> str:
     return instance_id if isinstance(instance_id, str) else ""
 
 
-def register_jobs(registry: ProviderRegistry, namespace: str, jobs: JobRegistry) -> None:
-    """Serve ``jobs`` in ``namespace``."""
-    registry.register(namespace, [JOB_CLASS], ConcreteJobProvider(jobs))
+def register_jobs(registry: ProviderRegistry, repository: Repository, namespace: str,
+                  jobs: JobRegistry) -> None:
+    """Serve ``jobs`` in ``namespace``, as ``CIM_ConcreteJob`` and each of its subclasses."""
+    classes = [JOB_CLASS, *repository.subclassnames(namespace, JOB_CLASS, deep=True)]
+    registry.register(namespace, classes, ConcreteJobProvider(jobs))
     registry.register(namespace, [AFFECTED_JOB_ELEMENT, OWNING_JOB_ELEMENT], JobLinksProvider(jobs))
 
 

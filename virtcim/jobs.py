@@ -17,6 +17,7 @@ running reads as failed (10 Exception, "interrupted"), never as running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -67,6 +68,8 @@ class Job:
     instance_id: str
     name: str
     namespace: str
+    #: ``CIM_ConcreteJob`` or a subclass of it (libvirt-cim's ``KVM_MigrationJob``...).
+    classname: str
     owner: CIMInstanceName | None
     affected: tuple[CIMInstanceName, ...]
     state: JobState
@@ -126,22 +129,28 @@ class JobRegistry:
     def start(self, name: str, namespace: str, work: Callable[[JobControl], None], *,
               owner: CIMInstanceName | None = None,
               affected: Sequence[CIMInstanceName] = (),
-              cancel: Callable[[], None] | None = None) -> Job:
+              cancel: Callable[[], None] | None = None,
+              classname: str = JOB_CLASS) -> Job:
         """Run ``work`` in a thread of its own as a new job, Running.
 
         ``work`` returns when done and raises ``CIMError`` (or anything) when
         it fails; ``cancel`` is called (in the canceller's thread) when a
-        client terminates the job, to stop what libvirt is doing.
+        client terminates the job, to stop what libvirt is doing. The job is an
+        instance of ``classname``.
         """
         now = self._clock()
-        job = Job(str(uuid.uuid4()), name, namespace, owner, tuple(affected), JobState.RUNNING,
-                  now, now)
+        job = Job(str(uuid.uuid4()), name, namespace, classname, owner, tuple(affected),
+                  JobState.RUNNING, now, now)
         control = JobControl()
         control.progress = lambda percent: self._update(job.instance_id, percent=percent)
+        try:
+            self._save(job)
+        except CIMError as error:
+            raise CIMError(CIM_ERR_FAILED, f"job {name!r} not started: "
+                                           f"{error.status_description}") from error
         with self._lock:
             self._jobs[job.instance_id] = job
             self._controls[job.instance_id] = (control, cancel)
-        self._save(job)
         self._announce(None, job)
         thread = threading.Thread(target=self._run, args=(job.instance_id, work, control),
                                   name=f"job {name}", daemon=True)
@@ -193,10 +202,15 @@ class JobRegistry:
             changes["time_before_removal"] = time_before_removal
         if delete_on_completion is not None:
             changes["delete_on_completion"] = delete_on_completion
-        self._change(instance_id, **changes)
+        self._change(instance_id, asked=True, **changes)
 
-    def instance(self, job: Job, classname: str = JOB_CLASS) -> CIMInstance:
-        """The ``CIM_ConcreteJob`` instance of ``job``."""
+    def path(self, job: Job) -> CIMInstanceName:
+        """The path of ``job``, in its class."""
+        return self._repository.build_path(job.namespace, job.classname,
+                                           {"InstanceID": job.instance_id})
+
+    def instance(self, job: Job) -> CIMInstance:
+        """The instance of ``job``, of its class."""
         end = job.ended or self._clock()
         values = {
             "InstanceID": job.instance_id,
@@ -215,7 +229,7 @@ class JobRegistry:
             "ErrorDescription": job.error_description,
             "OperationalStatus": _operational_status(job.state),
         }
-        return self._repository.build_instance(job.namespace, classname, values)
+        return self._repository.build_instance(job.namespace, job.classname, values)
 
     def close(self) -> None:
         """Cancel the jobs still running (they are recorded as interrupted) and wait a
@@ -262,7 +276,15 @@ class JobRegistry:
     def _update(self, instance_id: str, percent: int) -> None:
         self._change(instance_id, percent=max(0, min(100, int(percent))))
 
-    def _change(self, instance_id: str, **changes: Any) -> None:
+    def _change(self, instance_id: str, *, asked: bool = False, **changes: Any) -> None:
+        """Change a job in memory and in the store.
+
+        A change a client ``asked`` for is refused, and nothing changed, when
+        the store cannot take it. The job's own progress and end are kept in
+        memory even then (the store error is logged), so that the job still
+        ends as it did; the store keeps the job's last state it took, which
+        after a restart reads as interrupted if that was running.
+        """
         with self._lock:
             before = self._jobs.get(instance_id)
             if before is None:
@@ -270,8 +292,12 @@ class JobRegistry:
             after = replace(before, **changes)
             if after == before:
                 return
+            try:
+                self._save(after)
+            except CIMError:
+                if asked:
+                    raise
             self._jobs[instance_id] = after
-        self._save(after)
         self._announce(before, after)
 
     def _announce(self, before: Job | None, after: Job) -> None:
@@ -302,12 +328,13 @@ class JobRegistry:
                        if job.finished and job.delete_on_completion and job.ended is not None
                        and now - job.ended >= job.time_before_removal]
         for instance_id in expired:
-            self._forget(instance_id)
+            with contextlib.suppress(CIMError):  # logged; removed at a later try
+                self._forget(instance_id)
 
     def _forget(self, instance_id: str) -> None:
         with self._lock:
+            self._store.delete(("job", instance_id))
             self._jobs.pop(instance_id, None)
-        self._store.delete(("job", instance_id))
 
     def _save(self, job: Job) -> None:
         self._store.put("job", job.instance_id, _record(job))
@@ -343,6 +370,7 @@ def _operational_status(state: JobState) -> list[OperationalStatus]:
 def _record(job: Job) -> dict[str, Any]:
     return {
         "instance_id": job.instance_id, "name": job.name, "namespace": job.namespace,
+        "classname": job.classname,
         "owner": _path_record(job.owner),
         "affected": [_path_record(path) for path in job.affected],
         "state": int(job.state), "started": job.started.isoformat(),
@@ -359,6 +387,7 @@ def _job(body: dict[str, Any]) -> Job:
     ended = body.get("ended")
     return Job(
         instance_id=body["instance_id"], name=body["name"], namespace=body["namespace"],
+        classname=str(body.get("classname", JOB_CLASS)),
         owner=_path(body.get("owner")),
         affected=tuple(p for p in map(_path, body.get("affected", [])) if p is not None),
         state=JobState(body["state"]), started=datetime.fromisoformat(body["started"]),

@@ -27,7 +27,14 @@ from pywbem import (
     CIMError,
 )
 
-__all__ = ["cim_error", "ignoring", "is_connection_error", "translate", "unreachable"]
+__all__ = [
+    "NoSuchGuest",
+    "cim_error",
+    "ignoring",
+    "is_connection_error",
+    "translate",
+    "unreachable",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -88,6 +95,15 @@ _CONNECTION = frozenset(
 )
 
 
+class NoSuchGuest(CIMError):
+    """``CIM_ERR_NOT_FOUND`` for a guest libvirt does not have (any longer).
+
+    A request that listed guests and then reads each one meets it for a
+    guest another client removed in between, and leaves that guest out
+    (:meth:`providers.per_guest.PerGuestProvider.instances_of_each`).
+    """
+
+
 def is_connection_error(error: libvirt.libvirtError) -> bool:
     """True when ``error`` says the connection is gone rather than the call wrong."""
     return error.get_error_code() in _CONNECTION
@@ -113,7 +129,8 @@ def cim_error(
     if code in _CONNECTION:
         return unreachable(uri, error)
     if code in _NOT_FOUND and not (action and _about_another_object(code, what)):
-        return CIMError(CIM_ERR_NOT_FOUND, f"no {what} on {uri}: {text}")
+        not_found = NoSuchGuest if code == libvirt.VIR_ERR_NO_DOMAIN else CIMError
+        return not_found(CIM_ERR_NOT_FOUND, f"no {what} on {uri}: {text}")
     subject = f"cannot {action} {what}" if action else what
     message = f"{subject} on {uri}: {text}"
     if code in _INVALID_PARAMETER:

@@ -35,6 +35,18 @@ def libvirt_conn() -> Iterator[libvirt.virConnect]:
 
 
 @pytest.fixture
+def running_guest(libvirt_conn: libvirt.virConnect) -> Iterator[str]:
+    """A running test-driver guest, ``job-guest``, removed afterwards."""
+    domain = libvirt_conn.defineXML("<domain type='test'><name>job-guest</name>"
+                                    "<memory>65536</memory><os><type>hvm</type></os></domain>")
+    domain.create()
+    yield "job-guest"
+    if domain.isActive():
+        domain.destroy()
+    domain.undefine()
+
+
+@pytest.fixture
 def start_transport() -> Iterator[Callable[..., HTTPServerGroup]]:
     """Start an :class:`HTTPServerGroup` on 127.0.0.1 (free port) around a handler; stopped after the test.
 

@@ -9,6 +9,8 @@ import pywbem
 #: How long an indication may take from libvirt's event to the listener (the issue's bound).
 WITHIN = 2.0
 CS_INDICATIONS = "SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ComputerSystem"
+SETTING_INDICATIONS = ("SELECT * FROM CIM_InstIndication "
+                       "WHERE SourceInstance ISA CIM_ResourceAllocationSettingData")
 
 
 class Listener:

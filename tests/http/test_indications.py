@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,11 +12,23 @@ import libvirt
 import pytest
 import pywbem
 
-from tests.http.indication_listener import CS_INDICATIONS, Listener, subscribe
+from tests.http.indication_listener import (
+    CS_INDICATIONS,
+    SETTING_INDICATIONS,
+    WITHIN,
+    Listener,
+    subscribe,
+)
 from tests.http.servers import CLIENT_ENV, RunningServer, _tool, pywbemcli, running_server
+from virtcim.http.tls import make_self_signed
 
 #: This module's listener ports.
-PORTS = iter(range(27450, 27466))
+PORTS = iter([*range(27450, 27466), *range(27470, 27486)])
+GUEST_WITH_DISK_XML = ("<domain type='test'><name>{name}</name><uuid>{uuid}</uuid>"
+                       "<memory>131072</memory>"
+                       "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                       "<source file='/var/lib/libvirt/images/{name}.img'/>"
+                       "<target dev='vda' bus='virtio'/></disk></devices></domain>")
 GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
              "<os><type>hvm</type></os></domain>")
 
@@ -130,6 +143,88 @@ def test_filters_select_by_class_and_by_source_properties(server, manager, liste
     assert listener.nothing_more()
 
 
+
+
+def test_settings_changed_with_libvirt_are_announced_as_created_modified_deleted(
+        server, manager, listener, guests, libvirt_conn):
+    sm, server_id = manager
+    subscribe(sm, server_id, listener, SETTING_INDICATIONS)
+    guests.append("ind-rasd")
+    created, modified, deleted = (f"Test_ResourceAllocationSettingData{what}Indication"
+                                  for what in ("Created", "Modified", "Deleted"))
+    dom = libvirt_conn.defineXML(GUEST_XML.format(name="ind-rasd"))
+    first = listener.next()
+    assert first["SourceInstance"].classname in ("Test_MemResourceAllocationSettingData",
+                                                 "Test_ProcResourceAllocationSettingData")
+    assert first["SourceInstanceHost"]
+    rest = [(i.classname, i["SourceInstance"]["InstanceID"]) for i in [listener.next()]]
+    assert sorted([(first.classname, first["SourceInstance"]["InstanceID"]), *rest]) == [
+        (created, "ind-rasd/mem"), (created, "ind-rasd/proc")]
+    assert listener.nothing_more()
+
+    libvirt_conn.defineXML(GUEST_WITH_DISK_XML.format(name="ind-rasd", uuid=dom.UUIDString()))
+    changes = [listener.next(), listener.next()]
+    assert sorted((i.classname, i["SourceInstance"]["InstanceID"]) for i in changes) == [
+        (created, "ind-rasd/vda"), (modified, "ind-rasd/mem")]
+    [memory] = [i for i in changes if i.classname == modified]
+    assert memory["PreviousInstance"]["VirtualQuantity"] == 65536
+    assert memory["SourceInstance"]["VirtualQuantity"] == 131072
+    assert listener.nothing_more()
+
+    dom.undefine()
+    gone = [listener.next() for _ in range(3)]
+    assert sorted((i.classname, i["SourceInstance"]["InstanceID"]) for i in gone) == [
+        (deleted, "ind-rasd/mem"), (deleted, "ind-rasd/proc"), (deleted, "ind-rasd/vda")]
+    assert listener.nothing_more()
+
+
+def test_settings_changed_through_cim_reach_libvirt_cim_s_class_filters(
+        server, manager, listener, guests, libvirt_conn):
+    sm, server_id = manager
+    destination = sm.add_destination(server_id, listener.url, destination_id="rasd-classes")
+    for what in ("Created", "Modified", "Deleted"):
+        found = sm.add_filter(
+            server_id, ["root/virt"],
+            f"SELECT * FROM Test_ResourceAllocationSettingData{what}Indication",
+            filter_id=f"rasd-{what}")
+        sm.add_subscriptions(server_id, found.path, [destination.path])
+    guests.append("ind-rasd-cim")
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-rasd-cim"))
+    assert len([listener.next(), listener.next()]) == 2
+    conn = server.connection("root/virt")
+    [vsms] = conn.EnumerateInstanceNames("Test_VirtualSystemManagementService")
+    configuration = pywbem.CIMInstanceName(
+        "Test_VirtualSystemSettingData", {"InstanceID": "Test:ind-rasd-cim"}, namespace="root/virt")
+    disk = pywbem.CIMInstance("Test_DiskResourceAllocationSettingData", properties={
+        "VirtualDevice": "vdb", "Address": "/var/lib/libvirt/images/ind-rasd-cim.img"})
+    rv, out = conn.InvokeMethod("AddResourceSettings", vsms, AffectedConfiguration=configuration,
+                                ResourceSettings=[disk])
+    assert rv == 0
+    added = listener.next()
+    assert added.classname == "Test_ResourceAllocationSettingDataCreatedIndication"
+    assert added["SourceInstance"]["InstanceID"] == "ind-rasd-cim/vdb"
+    assert added["SourceInstance"]["Address"] == "/var/lib/libvirt/images/ind-rasd-cim.img"
+    assert added["IndicationFilterName"].endswith(":rasd-Created")
+
+    memory = pywbem.CIMInstance("Test_MemResourceAllocationSettingData", properties={
+        "InstanceID": "ind-rasd-cim/mem", "VirtualQuantity": pywbem.Uint64(128),
+        "AllocationUnits": "byte*2^20"})
+    rv, _ = conn.InvokeMethod("ModifyResourceSettings", vsms, ResourceSettings=[memory])
+    assert rv == 0
+    changed = listener.next()
+    assert changed.classname == "Test_ResourceAllocationSettingDataModifiedIndication"
+    assert changed["SourceInstance"]["VirtualQuantity"] == 131072
+    assert changed["PreviousInstance"]["VirtualQuantity"] == 65536
+
+    rv, _ = conn.InvokeMethod("RemoveResourceSettings", vsms,
+                              ResourceSettings=[out["ResultingResourceSettings"][0]])
+    assert rv == 0
+    removed = listener.next()
+    assert removed.classname == "Test_ResourceAllocationSettingDataDeletedIndication"
+    assert removed["SourceInstance"]["InstanceID"] == "ind-rasd-cim/vdb"
+    assert listener.nothing_more()
+
+
 def _filter(server: RunningServer, **values) -> pywbem.CIMInstance:
     inst = pywbem.CIMInstance("CIM_IndicationFilter")
     for name, value in values.items():
@@ -213,7 +308,10 @@ def test_a_subscription_can_be_disabled(server, manager, listener, guests, libvi
     assert failure.value.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
 
 
-def _permanent(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int) -> None:
+def _subscribe_directly(conn: pywbem.WBEMConnection, name: str, url: str, persistence: int = 3,
+                        **values: object) -> tuple[pywbem.CIMInstanceName, ...]:
+    """A destination, a filter of guests' indications and their subscription (with
+    ``values``), all named ``name``, made with CreateInstance: their paths."""
     destination = conn.CreateInstance(pywbem.CIMInstance(
         "CIM_ListenerDestinationCIMXML",
         properties={"Name": name, "Destination": url,
@@ -221,16 +319,67 @@ def _permanent(conn: pywbem.WBEMConnection, name: str, url: str, persistence: in
     found = conn.CreateInstance(pywbem.CIMInstance(
         "CIM_IndicationFilter", properties={"Name": name, "Query": CS_INDICATIONS,
                                             "QueryLanguage": "WQL"}))
-    conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination}))
+    sub = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationSubscription",
+        properties={"Filter": found, "Handler": destination, **values}))
+    return destination, found, sub
+
+
+def test_a_subscription_ends_after_its_duration(server, listener):
+    conn = server.connection("interop")
+    destination, found, sub = _subscribe_directly(conn, "brief", listener.url,
+                                                  SubscriptionDuration=pywbem.Uint64(60))
+    assert 59 <= conn.GetInstance(sub)["SubscriptionTimeRemaining"] <= 60
+    shortened = conn.GetInstance(sub)
+    shortened["SubscriptionDuration"] = pywbem.Uint64(1)
+    conn.ModifyInstance(shortened, PropertyList=["SubscriptionDuration"])
+    assert conn.GetInstance(sub)["SubscriptionTimeRemaining"] <= 1
+    deadline = time.monotonic() + 3
+    while conn.EnumerateInstanceNames("CIM_IndicationSubscription") and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert conn.EnumerateInstanceNames("CIM_IndicationSubscription") == []
+    conn.DeleteInstance(found)
+    conn.DeleteInstance(destination)
+
+
+def test_libvirt_cim_s_clients_subscribe_with_an_indication_handler(server, listener, guests,
+                                                                      libvirt_conn):
+    """cimtest creates the deprecated CIM_IndicationHandlerCIMXML and writes each key value
+    of its references on a line of its own."""
+    conn = server.connection("root/PG_InterOp")
+    handler = conn.CreateInstance(pywbem.CIMInstance(
+        "CIM_IndicationHandlerCIMXML",
+        properties={"Name": "TestHandler", "Destination": listener.url,
+                    "CreationClassName": "CIM_IndicationHandlerCIMXML"}))
+    assert handler.classname == "CIM_IndicationHandlerCIMXML"
+    found = conn.CreateInstance(pywbem.CIMInstance("CIM_IndicationFilter", properties={
+        "Name": "TestFilter", "QueryLanguage": "WQL",
+        "Query": " SELECT * FROM Test_ComputerSystemCreatedIndication\n   "}))
+    padded_filter, padded_handler = found.copy(), handler.copy()
+    padded_filter.keybindings["Name"] = "\n      TestFilter\n      "
+    padded_handler.keybindings["Name"] = "\n      TestHandler\n      "
+    sub = conn.CreateInstance(pywbem.CIMInstance("CIM_IndicationSubscription", properties={
+        "Filter": padded_filter, "Handler": padded_handler,
+        "SubscriptionState": pywbem.Uint16(2)}))
+    assert [d.classname for d in conn.EnumerateInstances("CIM_ListenerDestination")] == [
+        "CIM_IndicationHandlerCIMXML"]
+    assert conn.EnumerateInstances("CIM_ListenerDestinationCIMXML") == []
+    guests.append("ind-handler")
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-handler"))
+    assert listener.next().classname == "Test_ComputerSystemCreatedIndication"
+    conn.DeleteInstance(sub)
+    conn.DeleteInstance(found)
+    conn.DeleteInstance(handler)
+    assert conn.EnumerateInstances("CIM_ListenerDestination") == []
 
 
 def test_permanent_subscriptions_outlive_a_restart_and_transient_ones_do_not(
         tmp_path: Path, listener: Listener, libvirt_conn, guests):
     with running_server(tmp_path) as first:
         conn = first.connection("interop")
-        _permanent(conn, "kept", listener.url, 2)
-        _permanent(conn, "dropped", "http://127.0.0.1:1/", 3)
+        _subscribe_directly(conn, "kept", listener.url, 2)
+        _subscribe_directly(conn, "dropped", "http://127.0.0.1:1/", 3)
         assert len(conn.EnumerateInstances("CIM_IndicationSubscription")) == 2
     with running_server(tmp_path) as second:
         conn = second.connection("interop")
@@ -245,6 +394,56 @@ def test_permanent_subscriptions_outlive_a_restart_and_transient_ones_do_not(
         assert created.classname == "Test_ComputerSystemCreatedIndication"
         assert created["SequenceNumber"] == 0
         assert created["IndicationFilterName"] == "kept"
+
+
+@pytest.fixture
+def https_listener(tmp_path: Path) -> Iterator[tuple[str, Path, queue.Queue]]:
+    """A WBEMListener on HTTPS only, with a self-signed certificate for 127.0.0.1."""
+    cert, key = make_self_signed(tmp_path / "listener", host="127.0.0.1")
+    port = next(PORTS)
+    received: queue.Queue[pywbem.CIMInstance] = queue.Queue()
+    listener = pywbem.WBEMListener("127.0.0.1", https_port=port, certfile=str(cert),
+                                   keyfile=str(key))
+    listener.add_callback(lambda indication, host: received.put(indication))
+    listener.start()
+    yield f"https://127.0.0.1:{port}", cert, received
+    listener.stop()
+
+
+def test_an_https_listener_whose_certificate_chains_to_the_listener_ca_receives(
+        tmp_path: Path, https_listener, guests, libvirt_conn):
+    url, cert, received = https_listener
+    with running_server(tmp_path / "server", listener_ca=cert) as trusting:
+        _subscribe_directly(trusting.connection("interop"), "tls", url)
+        guests.append("ind-tls")
+        libvirt_conn.defineXML(GUEST_XML.format(name="ind-tls"))
+        created = received.get(timeout=WITHIN)
+    assert created.classname == "Test_ComputerSystemCreatedIndication"
+    assert created["SourceInstance"]["Name"] == "ind-tls"
+
+
+def test_an_https_listener_that_cannot_prove_who_it_is_receives_nothing(
+        server, https_listener, guests, libvirt_conn, caplog):
+    url, _, received = https_listener
+    conn = server.connection("interop")
+    [service] = conn.EnumerateInstances("CIM_IndicationService")
+    service["DeliveryRetryAttempts"] = pywbem.Uint16(0)
+    conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
+    caplog.set_level("WARNING", logger="virtcim.indications.export")
+    try:
+        _subscribe_directly(conn, "untrusted", url)
+        guests.append("ind-untrusted")
+        libvirt_conn.defineXML(GUEST_XML.format(name="ind-untrusted"))
+        deadline = time.monotonic() + 5
+        while "no retry left" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+        assert received.empty()
+    finally:
+        for path in conn.EnumerateInstanceNames("CIM_IndicationSubscription"):
+            conn.DeleteInstance(path)
+        service["DeliveryRetryAttempts"] = pywbem.Uint16(3)
+        conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
 
 
 def test_delivery_is_retried_until_the_listener_comes_back(server, manager, guests,
@@ -285,16 +484,8 @@ def test_a_failed_delivery_disables_a_subscription_that_asks_for_it(server, gues
     [service] = conn.EnumerateInstances("CIM_IndicationService")
     service["DeliveryRetryAttempts"] = pywbem.Uint16(0)
     conn.ModifyInstance(service, PropertyList=["DeliveryRetryAttempts"])
-    destination = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_ListenerDestinationCIMXML",
-        properties={"Name": "dead", "Destination": f"http://127.0.0.1:{next(PORTS)}",
-                    "PersistenceType": pywbem.Uint16(3)}))
-    found = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationFilter", properties={"Name": "dead", "Query": CS_INDICATIONS,
-                                            "QueryLanguage": "WQL"}))
-    sub = conn.CreateInstance(pywbem.CIMInstance(
-        "CIM_IndicationSubscription", properties={"Filter": found, "Handler": destination,
-                                                  "OnFatalErrorPolicy": pywbem.Uint16(3)}))
+    destination, found, sub = _subscribe_directly(
+        conn, "dead", f"http://127.0.0.1:{next(PORTS)}", OnFatalErrorPolicy=pywbem.Uint16(3))
     guests.append("ind-dead")
     libvirt_conn.defineXML(GUEST_XML.format(name="ind-dead"))
     deadline = time.monotonic() + 5
@@ -396,3 +587,34 @@ def test_networks_and_storage_pools_are_announced_as_their_pools(server, manager
     ]
     assert received[1]["SourceInstance"].classname == "Test_NetworkPool"
     assert listener.nothing_more()
+
+
+def test_a_guest_removed_while_the_first_subscription_reads_the_guests_is_left_out(
+        server, manager, listener, guests, libvirt_conn, monkeypatch):
+    guests.extend(["ind-stays", "ind-goes"])
+    staying = libvirt_conn.defineXML(GUEST_XML.format(name="ind-stays"))
+    libvirt_conn.defineXML(GUEST_XML.format(name="ind-goes"))
+    is_persistent = libvirt.virDomain.isPersistent
+
+    def removed_first(domain: libvirt.virDomain) -> int:
+        """Another client removes ind-goes just before its definition is asked about."""
+        if domain.name() == "ind-goes":
+            libvirt_conn.lookupByName("ind-goes").undefine()
+        return is_persistent(domain)
+
+    monkeypatch.setattr(libvirt.virDomain, "isPersistent", removed_first)
+    sm, server_id = manager
+    subscribe(sm, server_id, listener)
+    monkeypatch.undo()
+    with pytest.raises(libvirt.libvirtError):
+        libvirt_conn.lookupByName("ind-goes")
+    deleted = listener.next()
+    assert deleted.classname == "Test_ComputerSystemDeletedIndication"
+    assert deleted["SourceInstance"]["Name"] == "ind-goes"
+    staying.create()
+    started = listener.next()
+    # The guests read when the subscription was made are the starting point:
+    # ind-stays was known shut off, whatever became of ind-goes.
+    assert started["SourceInstance"]["Name"] == "ind-stays"
+    assert started["PreviousInstance"]["EnabledState"] == 3
+    assert started["SourceInstance"]["EnabledState"] == 2

@@ -38,6 +38,13 @@ def test_a_client_naming_root_interop_sees_it_under_that_name(server):
     assert names == ["root/interop", "root/virt"]
 
 
+def test_openpegasus_s_interop_name_is_answered_for_libvirt_cim_s_clients(server):
+    conn = server.connection("root/PG_InterOp")
+    names = sorted(inst["Name"] for inst in conn.EnumerateInstances("CIM_Namespace"))
+    assert names == ["root/PG_InterOp", "root/virt"]
+    assert conn.EnumerateInstances("CIM_IndicationService")
+
+
 def test_pywbem_profile_discovery_sees_each_profile_once(server):
     wbem = pywbem.WBEMServer(server.connection())
     ids = [inst["InstanceID"] for inst in wbem.profiles]

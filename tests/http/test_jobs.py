@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import libvirt
 import pytest
 import pywbem
 
 from tests.http.indication_listener import Listener, subscribe
+from tests.http.servers import driver_guest_path as guest_path
 from tests.http.servers import running_server
 
 PORT = 27468
-GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
-             "<os><type>hvm</type></os></domain>")
 COMPLETED, EXCEPTION = 7, 10
-
-
-@pytest.fixture
-def running_guest(libvirt_conn: libvirt.virConnect) -> Iterator[str]:
-    dom = libvirt_conn.defineXML(GUEST_XML.format(name="job-guest"))
-    dom.create()
-    yield "job-guest"
-    if dom.isActive():
-        dom.destroy()
-    dom.undefine()
-
-
-def guest_path(name: str) -> pywbem.CIMInstanceName:
-    return pywbem.CIMInstanceName("Test_ComputerSystem", {
-        "CreationClassName": "Test_ComputerSystem", "Name": name}, namespace="root/virt")
 
 
 def finished(conn: pywbem.WBEMConnection, job: pywbem.CIMInstanceName) -> pywbem.CIMInstance:
@@ -139,3 +122,33 @@ def test_a_terminated_job_leaves_the_guest_as_libvirt_has_it(server, running_gue
     assert job["JobState"] == 8
     assert "stays as libvirt has it" in job["ErrorDescription"]
     assert libvirt_conn.lookupByName(running_guest).isActive()
+
+
+def test_a_subclass_s_job_is_found_under_its_class_and_as_a_concrete_job(server, running_guest):
+    """Moves are libvirt-cim's <Prefix>_MigrationJob; a client asking for CIM_ConcreteJob
+    finds them too."""
+    release = threading.Event()
+    guest = guest_path(running_guest)
+    job = server.app.jobs.start("Migrate", "root/virt", lambda control: release.wait(10),
+                                affected=[guest], classname="Test_MigrationJob")
+    conn = server.connection()
+    try:
+        [found] = [p for p in conn.EnumerateInstanceNames("CIM_ConcreteJob")
+                   if p["InstanceID"] == job.instance_id]
+        assert found.classname == "Test_MigrationJob"
+        assert [i["InstanceID"] for i in conn.EnumerateInstances("Test_MigrationJob")] == [
+            job.instance_id]
+        assert conn.EnumerateInstances("KVM_MigrationJob") == []
+        as_concrete = pywbem.CIMInstanceName("CIM_ConcreteJob", {"InstanceID": job.instance_id},
+                                             namespace="root/virt")
+        assert conn.GetInstance(as_concrete)["InstanceID"] == job.instance_id
+        with pytest.raises(pywbem.CIMError) as error:
+            conn.GetInstance(pywbem.CIMInstanceName(
+                "KVM_MigrationJob", {"InstanceID": job.instance_id}, namespace="root/virt"))
+        assert error.value.status_code == pywbem.CIM_ERR_NOT_FOUND
+        [linked] = [p for p in conn.AssociatorNames(guest, AssocClass="CIM_AffectedJobElement")
+                    if p["InstanceID"] == job.instance_id]
+        assert linked.classname == "Test_MigrationJob"
+    finally:
+        release.set()
+    assert finished(conn, found)["JobState"] == COMPLETED

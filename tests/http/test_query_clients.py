@@ -125,3 +125,56 @@ def test_pywbemcli_instance_enumerate_with_a_filter_query(server):
     bad = pywbemcli(server, "instance", "enumerate", "CIM_ComputerSystem",
                     "--filter-query", "Bogus = 1")
     assert bad.returncode != 0 and "CIM_ERR_INVALID_QUERY" in bad.stdout + bad.stderr
+
+
+def test_exec_query_computes_cql_columns(conn):
+    found = conn.ExecQuery(
+        "DMTF:CQL", "SELECT Name, UPPERCASE(Name) || '!' AS Shout, EnabledState * 10 + 1 AS Code, "
+                    "OBJECTPATH() AS Self FROM CIM_ComputerSystem "
+                    "WHERE LOWERCASE(Name) = 'test' AND EnabledState - 1 = 1")
+    assert [(inst.classname, inst["Name"], inst["Shout"], inst["Code"]) for inst in found] == [
+        ("Test_ComputerSystem", "test", "TEST!", 21)]
+    props = found[0].properties
+    assert (props["Code"].type, props["Shout"].type, props["Self"].type) == (
+        "sint64", "string", "reference")
+    assert props["Self"].value.keybindings["Name"] == "test"
+    assert found[0].path.keybindings["Name"] == "test"
+
+
+def test_open_query_instances_returns_the_result_class_of_computed_columns(conn):
+    result = conn.OpenQueryInstances(
+        "DMTF:CQL", "SELECT DISTINCT FIRST 5 Name, EnabledState * 2 AS Twice, Name AS Label, "
+                    "DATETIMETOMICROSECOND(MICROSECONDTOINTERVAL(7)) AS Micro "
+                    "FROM CIM_ComputerSystem WHERE Name = 'test' ORDER BY EnabledState + 0 DESC",
+        ReturnQueryResultClass=True, MaxObjectCount=10)
+    assert result.eos
+    cls = result.query_result_class
+    assert cls.classname == "CIM_ComputerSystem"
+    assert [(p.name, p.type) for p in cls.properties.values()] == [
+        ("Name", "string"), ("Twice", "sint64"), ("Label", "string"), ("Micro", "uint64")]
+    assert [dict(inst.items()) for inst in result.instances] == [
+        {"Name": "test", "Twice": 4, "Label": "test", "Micro": 7}]
+
+
+@pytest.mark.parametrize("query, words", [
+    ("SELECT * FROM CIM_ComputerSystem WHERE Name + 1 = 2",
+     "position 45: + cannot take a string and a number"),
+    ("SELECT EnabledState / 0 AS x FROM CIM_ComputerSystem", "position 21: division by zero"),
+    ("SELECT COUNT(*) AS n FROM CIM_ComputerSystem", "function COUNT is not supported"),
+    ("SELECT EnabledState + 1 FROM CIM_ComputerSystem", "name any other column with AS"),
+])
+def test_cql_expression_errors_reach_the_client(conn, query, words):
+    with pytest.raises(pywbem.CIMError) as exc:
+        conn.OpenQueryInstances("DMTF:CQL", query)
+    assert exc.value.status_code == CIM_ERR_INVALID_QUERY and words in exc.value.status_description
+
+
+def test_symbolic_constants_read_the_values_qualifier(conn):
+    found = conn.ExecQuery("DMTF:CQL", "SELECT Name FROM CIM_ComputerSystem WHERE Name = 'test' "
+                                       "AND EnabledState = #'Enabled' "
+                                       "AND CIM_ComputerSystem.EnabledState#'Disabled' = 3")
+    assert [inst["Name"] for inst in found] == ["test"]
+    with pytest.raises(pywbem.CIMError) as exc:
+        conn.ExecQuery("DMTF:CQL", "SELECT * FROM CIM_ComputerSystem WHERE EnabledState = #'On'")
+    assert "CIM_ComputerSystem.EnabledState has no value named 'On'" in (
+        exc.value.status_description)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,66 @@ def test_serve_answers_on_the_test_driver_and_stops_on_sigterm(tmp_path):
         _, log = process.communicate(timeout=30)
     assert process.returncode == 0, log
     assert "EnumerateInstanceNames" in log  # one line per request
+
+
+#: Guests enough that enumerating their settings takes the server a while (a second or so).
+MANY_GUESTS = 2000
+ENUMERATE_SETTINGS = (
+    b'<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+    b'<MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances">'
+    b'<LOCALNAMESPACEPATH><NAMESPACE NAME="root"></NAMESPACE><NAMESPACE NAME="virt"></NAMESPACE>'
+    b'</LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName">'
+    b'<CLASSNAME NAME="CIM_ResourceAllocationSettingData"/></IPARAMVALUE>'
+    b"</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>")
+
+
+def settings_enumerated(port: int) -> int:
+    """How many instances a whole EnumerateInstances of the resource settings brought."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("POST", "/cimom", ENUMERATE_SETTINGS, {
+        "Content-Type": "application/xml", "CIMOperation": "MethodCall",
+        "CIMMethod": "EnumerateInstances", "CIMObject": "root/virt"})
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200 and body.rstrip().endswith(b"</CIM>")
+    return body.count(b"<VALUE.NAMEDINSTANCE>")
+
+
+def test_sigterm_lets_the_requests_in_progress_finish(tmp_path):
+    node = tmp_path / "node.xml"
+    node.write_text("<node>" + "".join(
+        f"<domain type='test'><name>drain-{n}</name><memory>65536</memory>"
+        f"<os><type>hvm</type></os></domain>" for n in range(MANY_GUESTS)) + "</node>")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(VIRTCIM), "serve", "--uri", f"test://{node}", "--auth", "none",
+         "--http-port", str(port), "--state-dir", str(tmp_path / "state")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    counts: list[int] = []
+    signalled = False
+    try:
+        wait_until_listening(port, process)
+        assert settings_enumerated(port) == 2 * MANY_GUESTS  # each guest's processor and memory
+        clients = [threading.Thread(target=lambda: counts.append(settings_enumerated(port)))
+                   for _ in range(2)]
+        for client in clients:
+            client.start()
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        signalled = True
+        for client in clients:
+            client.join(120)
+        assert counts == [2 * MANY_GUESTS] * 2
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+    finally:
+        if not signalled:
+            process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=60)
+    assert process.returncode == 0, log
+    # Both requests were in progress when the signal came: they ended after it.
+    after_signal = log[log.index("SIGTERM received"):]
+    assert after_signal.count("method='EnumerateInstances'") == 2, log
 
 
 def test_serve_refuses_no_authentication_on_a_public_address(tmp_path):

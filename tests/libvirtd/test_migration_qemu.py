@@ -136,6 +136,9 @@ def test_a_running_guest_is_checked_then_moved_live(conn, qemu_conn, destination
     job = finished_job(conn, reply)
     assert job["JobState"] == 7, job["ErrorDescription"]
     assert job["PercentComplete"] == 100
+    assert reply[1]["Job"].classname == job.classname == "KVM_MigrationJob"
+    assert job["InstanceID"] in {p["InstanceID"] for p in conn.EnumerateInstanceNames(
+        "CIM_ConcreteJob")}
     assert state_at(destination_conn, running_guest) == (libvirt.VIR_DOMAIN_RUNNING, True)
     assert state_at(qemu_conn, running_guest) is None
     assert running_guest not in {p["Name"] for p in conn.EnumerateInstanceNames(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pytest
 from pywbem import (
+    CIM_ERR_INVALID_QUERY,
     CIMDateTime,
+    CIMError,
     CIMInstance,
     CIMInstanceName,
     CIMProperty,
@@ -15,6 +18,8 @@ from pywbem import (
     Uint64,
 )
 
+from virtcim.query import parse
+
 
 @dataclass(frozen=True)
 class Decl:
@@ -22,11 +27,12 @@ class Decl:
     type: str
     is_array: bool = False
     embedded_object: str | None = None
+    symbols: dict[str, object] = field(default_factory=dict)
 
 
 _ELEMENT = [Decl("Caption", "string"), Decl("ElementName", "string")]
 _THING = _ELEMENT + [
-    Decl("Name", "string"), Decl("State", "uint16"), Decl("Memory", "uint64"),
+    Decl("Name", "string"), Decl("State", "uint16", symbols={"enabled": 2, "disabled": 3, "not applicable": 5}), Decl("Memory", "uint64"),
     Decl("Load", "real32"), Decl("Enabled", "boolean"), Decl("Letter", "char16"),
     Decl("Tags", "string", True), Decl("Sizes", "uint32", True), Decl("Empty", "string", True),
     Decl("NullArray", "string", True), Decl("Created", "datetime"),
@@ -90,3 +96,13 @@ def thing(classname: str = "T_KVMThing", **changes) -> CIMInstance:
                                  reference_class="T_Host" if decl.type == "reference" else None))
     return CIMInstance(classname, properties=props,
                        path=CIMInstanceName(classname, {"Name": values["Name"]}))
+
+
+def assert_invalid(position: int, words: str, language: str, text: str, **options) -> None:
+    """``parse(language, text, **options)`` is CIM_ERR_INVALID_QUERY naming ``position``
+    (from 1) and saying ``words``."""
+    with pytest.raises(CIMError) as exc:
+        parse(language, text, **options)
+    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
+    message = exc.value.status_description
+    assert f"at position {position}:" in message and words in message, message

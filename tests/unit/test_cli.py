@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ssl
 import stat
 import sys
 import types
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 import virtcim
+from tests.full_disk import small_disk
 from virtcim.cli import main
+from virtcim.config import ConfigError
 from virtcim.http.auth import UsersFile, read_users
-from virtcim.http.tls import server_context
+from virtcim.http.tls import listener_context, make_self_signed, server_context
 
 
 class FakeStdin(io.StringIO):
@@ -107,6 +110,42 @@ def test_cert_makes_a_loadable_certificate_with_a_private_key(tmp_path, capsys):
     assert str(cert) in capsys.readouterr().out
 
 
+def test_serve_takes_the_ca_of_https_listeners(served):
+    assert main(["serve", "--listener-ca", "/listeners.pem"]) == 0
+    assert served[-1].listener_ca == Path("/listeners.pem")
+
+
+def test_listener_certificates_are_checked_against_the_listener_ca_or_the_system_s(tmp_path):
+    cert, _ = make_self_signed(tmp_path, host="127.0.0.1")
+    for context in (listener_context(), listener_context(cert)):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert listener_context(cert).get_ca_certs()[0]["subject"]
+    with pytest.raises(ConfigError, match="listener CA"):
+        listener_context(tmp_path / "missing.pem")
+
+
 def test_cert_refuses_a_host_name_that_is_not_one(tmp_path, capsys):
     assert main(["cert", "--out", str(tmp_path), "--host", "x/CN=evil"]) == 2
     assert "not a host name" in capsys.readouterr().err
+
+
+def test_passwd_on_a_full_disk_says_so_and_leaves_the_users_file_as_it_was(
+        tmp_path, monkeypatch, capsys):
+    with small_disk(tmp_path / "disk") as disk:
+        users = disk.path / "users"
+        monkeypatch.setattr(sys, "stdin", FakeStdin("pw\npw\n"))
+        assert main(["passwd", "--users", str(users), "alice"]) == 0
+        before = users.read_bytes()
+        disk.fill()
+        capsys.readouterr()
+        for user in ("bob", "alice"):  # a new user, a new password
+            monkeypatch.setattr(sys, "stdin", FakeStdin("pw2\npw2\n"))
+            assert main(["passwd", "--users", str(users), user]) == 2
+            assert capsys.readouterr().err.strip() == (
+                f"virtcim: error: cannot write {users}: No space left on device")
+            assert users.read_bytes() == before
+            assert sorted(path.name for path in disk.path.iterdir()) == [".filler", "users"]
+        disk.free()
+        monkeypatch.setattr(sys, "stdin", FakeStdin("pw3\npw3\n"))
+        assert main(["passwd", "--users", str(users), "bob"]) == 0
+        assert sorted(read_users(users)) == ["alice", "bob"]

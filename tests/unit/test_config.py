@@ -43,6 +43,7 @@ def test_toml_file_sets_every_table(tmp_path):
         [tls]
         cert = "/etc/virtcim/server.pem"
         key = "/etc/virtcim/server.key"
+        listener_ca = "/etc/virtcim/listeners.pem"
         [auth]
         method = "file"
         users = "/etc/virtcim/users"
@@ -62,6 +63,7 @@ def test_toml_file_sets_every_table(tmp_path):
     assert (settings.auth, settings.users) == ("file", Path("/etc/virtcim/users"))
     assert settings.uris == ["qemu:///system", "lxc:///system"]
     assert settings.log_level == "debug"
+    assert settings.listener_ca == Path("/etc/virtcim/listeners.pem")
 
 
 def test_flags_override_the_file(tmp_path):

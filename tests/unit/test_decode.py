@@ -235,6 +235,29 @@ def test_wbemcli_get_instance_with_untyped_keys():
                            "IncludeQualifiers": False, "IncludeClassOrigin": True}
 
 
+def test_whitespace_before_the_xml_declaration_is_read_as_libvirt_cim_s_brokers_read_it():
+    body = imethodcall("EnumerateInstanceNames", '<IPARAMVALUE NAME="ClassName">'
+                                                 '<CLASSNAME NAME="CIM_IndicationFilter"/>'
+                                                 "</IPARAMVALUE>")
+    call = decode_request(b"\n    " + body)
+    assert call.name == "EnumerateInstanceNames" and call.namespace == NAMESPACE
+
+
+def test_text_after_the_cim_element_is_no_part_of_the_request():
+    body = imethodcall("EnumerateInstanceNames", '<IPARAMVALUE NAME="ClassName">'
+                                                 '<CLASSNAME NAME="CIM_IndicationFilter"/>'
+                                                 "</IPARAMVALUE>")
+    assert decode_request(body.rstrip() + b";\n    ").name == "EnumerateInstanceNames"
+
+
+def test_a_body_cut_before_the_cim_element_ends_is_still_malformed():
+    body = imethodcall("EnumerateInstanceNames", '<IPARAMVALUE NAME="ClassName">'
+                                                 '<CLASSNAME NAME="CIM_IndicationFilter"/>'
+                                                 "</IPARAMVALUE>")
+    with pytest.raises(RequestError):
+        decode_request(body[:-20])
+
+
 def test_key_values_are_typed_by_valuetype_and_type():
     body = imethodcall("GetInstance", """<IPARAMVALUE NAME="InstanceName">
 <INSTANCENAME CLASSNAME="X">

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pywbem import CIM_ERR_INVALID_QUERY, CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, CIMError
+from pywbem import CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, CIMError
 
-from tests.unit.query_model import FakeSchema
+from tests.unit.query_model import FakeSchema, assert_invalid
 from virtcim.query import CQL, FILTER_LANGUAGES, FQL, QUERY_LANGUAGES, WQL, parse
 
 SCHEMA = FakeSchema()
@@ -111,11 +111,7 @@ SYNTAX_ERRORS = [
 @pytest.mark.parametrize("language, text, position, words", SYNTAX_ERRORS,
                          ids=[t or "empty" for _, t, _, _ in SYNTAX_ERRORS])
 def test_syntax_errors_name_position_and_reason(language, text, position, words):
-    with pytest.raises(CIMError) as exc:
-        parse(language, text)
-    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
-    message = exc.value.status_description
-    assert f"at position {position}:" in message and words in message
+    assert_invalid(position, words, language, text)
 
 
 # Queries that read but do not fit the class: checked against the schema.
@@ -165,11 +161,7 @@ CLASS_ERRORS = [
 @pytest.mark.parametrize("language, text, position, words", CLASS_ERRORS,
                          ids=[t for _, t, _, _ in CLASS_ERRORS])
 def test_queries_that_do_not_fit_the_class_are_invalid(language, text, position, words):
-    with pytest.raises(CIMError) as exc:
-        parse(language, text, schema=SCHEMA, class_name="T_Thing")
-    assert exc.value.status_code == CIM_ERR_INVALID_QUERY
-    message = exc.value.status_description
-    assert f"at position {position}:" in message and words in message, message
+    assert_invalid(position, words, language, text, schema=SCHEMA, class_name="T_Thing")
 
 
 @pytest.mark.parametrize("language, accept", [

@@ -57,6 +57,23 @@ def server_context(
     return context
 
 
+def listener_context(ca: Path | None = None) -> ssl.SSLContext:
+    """The client-side context of deliveries to HTTPS listeners.
+
+    A listener's certificate must chain to ``ca`` (PEM; the listeners' own CA
+    or their self-signed certificates) or, without it, to the system's
+    trusted CAs, and name the host of the destination URL: an indication
+    goes to no listener that cannot prove it is the one subscribed.
+    Problems with ``ca`` raise :class:`ConfigError` at start-up.
+    """
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    except (ssl.SSLError, OSError) as error:
+        raise ConfigError(f"TLS: cannot load listener CA {ca}: {error}") from error
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def certificate_user(peercert: dict[str, Any] | None) -> str | None:
     """The user a verified client certificate names: its subject's common name."""
     if not peercert:

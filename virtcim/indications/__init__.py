@@ -18,6 +18,7 @@ from virtcim.indications.providers import (
 from virtcim.indications.subscriptions import (
     DESTINATION_CLASS,
     FILTER_CLASS,
+    HANDLER_CLASS,
     SUBSCRIPTION_CLASS,
     IndicationBroker,
 )
@@ -31,7 +32,8 @@ def register_indications(registry: ProviderRegistry, profiles: ProfileRegistry,
     """Serve ``broker``'s subscriptions and service in the interop namespace; register DSP1054."""
     interop = profiles.interop_namespace
     registry.register(interop, [FILTER_CLASS], ClientObjectProvider.of_filters(broker))
-    registry.register(interop, [DESTINATION_CLASS], ClientObjectProvider.of_destinations(broker))
+    registry.register(interop, [DESTINATION_CLASS, HANDLER_CLASS],
+                      ClientObjectProvider.of_destinations(broker))
     registry.register(interop, [SUBSCRIPTION_CLASS], SubscriptionProvider(broker))
     registry.register(interop, IndicationServiceProvider.classnames,
                       IndicationServiceProvider(broker))

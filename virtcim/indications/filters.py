@@ -20,13 +20,14 @@ from pywbem import CIM_ERR_INVALID_QUERY, CIMError, CIMInstance, CIMQualifier
 
 from virtcim.operations.queries import NamespaceSchema
 from virtcim.query import QUERY_LANGUAGES, Query, parse
-from virtcim.query.conditions import Declaration
+from virtcim.query.conditions import And, Declaration, Isa, Path
 from virtcim.repository.schema import Repository
 
 __all__ = ["INDICATION_ROOT", "FilterQuery", "compile_filter"]
 
 #: Every indication class derives from it.
 INDICATION_ROOT = "CIM_Indication"
+_SOURCE = "sourceinstance"
 
 
 class FilterQuery(Protocol):
@@ -35,6 +36,11 @@ class FilterQuery(Protocol):
     @property
     def class_name(self) -> str:
         """The indication class it selects (with its subclasses)."""
+
+    def selects_class(self, classname: str, source: str | None = None) -> bool:
+        """Whether indications of ``classname`` can be selected (its condition aside) and,
+        with ``source``, whether a ``SourceInstance`` of that class passes the condition's
+        ``SourceInstance ISA`` tests that must hold (its other tests are not looked at)."""
 
     def matches(self, indication: CIMInstance) -> bool:
         """Whether ``indication`` is one the filter selects."""
@@ -71,9 +77,25 @@ class _IndicationQuery:
     class_name: str
     schema: IndicationSchema
 
+    def selects_class(self, classname: str, source: str | None = None) -> bool:
+        if not self.schema.is_a(classname, self.class_name):
+            return False
+        return source is None or all(
+            self.schema.is_a(source, required) or self.schema.is_a(required, source)
+            for required in _required_source_classes(self.query))
+
     def matches(self, indication: CIMInstance) -> bool:
-        return (self.schema.is_a(indication.classname, self.class_name)
-                and self.query.matches(indication))
+        return self.selects_class(indication.classname) and self.query.matches(indication)
+
+
+def _required_source_classes(query: Query) -> list[str]:
+    """The classes of the ``SourceInstance ISA`` tests ANDed at the top of ``query``'s
+    condition: a source instance of a class unrelated to one of them is never selected."""
+    condition = query.condition
+    parts = condition.parts if isinstance(condition, And) else (condition,) if condition else ()
+    return [part.classname for part in parts
+            if isinstance(part, Isa) and isinstance(part.operand, Path)
+            and part.operand.property_name(query.names) == _SOURCE]
 
 
 def compile_filter(language: str, text: str, repository: Repository, namespace: str) -> FilterQuery:

@@ -85,7 +85,8 @@ class ClientObjectProvider(InstanceProvider):
 
     def enumerate_instances(self, ctx: RequestContext, classname: str,
                             property_list: Sequence[str] | None) -> Iterable[CIMInstance]:
-        return [ctx.instance(classname, **values) for values in self._listing()]
+        return [ctx.instance(classname, **values) for values in self._listing()
+                if values["CreationClassName"].lower() == classname.lower()]
 
     def get_instance(self, ctx: RequestContext, path: CIMInstanceName,
                      property_list: Sequence[str] | None) -> CIMInstance:
@@ -190,8 +191,7 @@ class IndicationServiceProvider(AssociationProvider):
             elif current.properties.get(name) is None or \
                     current.properties[name].value != value:
                 raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{SERVICE_CLASS}.{name} cannot be changed")
-        retry.attempts, retry.interval = attempts, interval
-        self.broker.save_retry_policy()
+        self.broker.set_retry_policy(attempts, interval)
 
     def _service_keys(self) -> dict[str, str]:
         return {"SystemCreationClassName": SYSTEM_CLASS, "SystemName": self.broker.host,

@@ -12,14 +12,22 @@ names of the filter and destination they join (subscriptions). A
 destination's ``PersistenceType`` decides whether it and its subscriptions
 outlive the process: 2 Permanent (the default) and 1 Other are kept, 3
 Transient never written. Filters are always kept.
+
+A subscription with a ``SubscriptionDuration`` (seconds) ends that long
+after its ``SubscriptionStartTime``: it is removed then (also when the
+server was stopped at that time: at the next start), and until then its
+``SubscriptionTimeRemaining`` says how long it has left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import ssl
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +41,10 @@ from pywbem import (
     CIMError,
     CIMInstance,
     CIMInstanceName,
+    Uint64,
 )
 
+from virtcim.deadlines import Deadlines
 from virtcim.indications.export import Delivery, ListenerSender, RetryPolicy, checked_url
 from virtcim.indications.filters import FilterQuery, compile_filter
 from virtcim.repository.schema import Repository
@@ -43,6 +53,7 @@ from virtcim.valuemaps import OnFatalErrorPolicy, PersistenceType, SubscriptionS
 
 __all__ = [
     "DESTINATION_CLASS",
+    "HANDLER_CLASS",
     "FILTER_CLASS",
     "SUBSCRIPTION_CLASS",
     "IndicationBroker",
@@ -52,6 +63,8 @@ log = logging.getLogger(__name__)
 
 FILTER_CLASS = "CIM_IndicationFilter"
 DESTINATION_CLASS = "CIM_ListenerDestinationCIMXML"
+#: Its deprecated forerunner, which libvirt-cim's clients (cimtest) still create.
+HANDLER_CLASS = "CIM_IndicationHandlerCIMXML"
 SUBSCRIPTION_CLASS = "CIM_IndicationSubscription"
 #: The system a filter or destination is scoped to, when the client names none.
 SYSTEM_CLASS = "CIM_ComputerSystem"
@@ -113,12 +126,13 @@ class IndicationBroker:
     """The subscriptions of one server, and the way from an indication to its listeners.
 
     ``interop`` is the namespace the objects live in, ``host`` the system
-    name they are scoped to. Thread-safe.
+    name they are scoped to, ``tls`` how HTTPS listeners are verified
+    (:func:`virtcim.http.tls.listener_context`). Thread-safe.
     """
 
     def __init__(self, repository: Repository, interop: str, host: str,
                  store: StateStore, *, queue_capacity: int = 1000,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         self.repository = repository
         self.interop = interop
         self.host = host
@@ -126,12 +140,14 @@ class IndicationBroker:
         self._store = store
         self._capacity = queue_capacity
         self._timeout = timeout
+        self._tls = tls
         self._lock = threading.RLock()
         self._filters: dict[str, _Filter] = {}
         self._destinations: dict[str, _Destination] = {}
         self._subscriptions: dict[tuple[str, str], _Subscription] = {}
         #: Called with ``True`` when the first subscription appears, ``False`` after the last.
         self._watchers: list[Callable[[bool], None]] = []
+        self._ends = Deadlines(self._expire, "subscription expiry")
         self._load()
 
     # -- what producers ask -----------------------------------------------------
@@ -140,6 +156,14 @@ class IndicationBroker:
     def active(self) -> bool:
         """Whether any subscription is enabled (producers skip their work otherwise)."""
         return any(sub.enabled for sub in list(self._subscriptions.values()))
+
+    def selects(self, classnames: Iterable[str], source: str | None = None) -> bool:
+        """Whether an enabled subscription's filter selects indications of one of ``classnames``
+        (about a ``SourceInstance`` of class ``source``), as far as the classes decide, so that
+        a producer knows what is worth making."""
+        with self._lock:
+            queries = [sub.filter.query for sub in self._subscriptions.values() if sub.enabled]
+        return any(query.selects_class(name, source) for query in queries for name in classnames)
 
     def publish(self, indication: CIMInstance, namespace: str) -> None:
         """Queue ``indication`` (from ``namespace``) for every subscription that selects it."""
@@ -162,6 +186,7 @@ class IndicationBroker:
             return sum(d.sender.dropped for d in self._destinations.values())
 
     def close(self) -> None:
+        self._ends.close()
         with self._lock:
             destinations = list(self._destinations.values())
         for destination in destinations:
@@ -204,7 +229,7 @@ class IndicationBroker:
     # -- destinations ---------------------------------------------------------
 
     def create_destination(self, inst: CIMInstance) -> dict[str, Any]:
-        values = self._scoped(inst, DESTINATION_CLASS)
+        values = self._scoped(inst, DESTINATION_CLASS, HANDLER_CLASS)
         url = values.get("Destination")
         if not url:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
@@ -229,7 +254,11 @@ class IndicationBroker:
                                                f"destinations")
             destination = _Destination(values, self._sender(values))
             if destination.permanent:
-                self._store.put("destination", destination.name, _plain(values))
+                try:
+                    self._store.put("destination", destination.name, _plain(values))
+                except CIMError:
+                    destination.sender.close(wait=0)
+                    raise
             self._destinations[destination.name] = destination
         return values
 
@@ -248,9 +277,9 @@ class IndicationBroker:
             if subs and found.permanent:
                 raise CIMError(CIM_ERR_FAILED, f"{DESTINATION_CLASS} {found.name!r} is in use "
                                                f"by a subscription; delete it first")
-            for sub in subs:
-                del self._subscriptions[sub.key]
             self._store.delete(("destination", found.name))
+            for sub in subs:
+                self._forget(sub)
             del self._destinations[found.name]
         found.sender.close(wait=0)
         self._tell_watchers()
@@ -267,10 +296,11 @@ class IndicationBroker:
                            f"{SUBSCRIPTION_CLASS} needs its Filter and Handler references")
         values.setdefault("SubscriptionState", SubscriptionState.ENABLED)
         values.setdefault("OnFatalErrorPolicy", OnFatalErrorPolicy.IGNORE)
-        _check_settings(values)
         now = CIMDateTime.now()
         values.setdefault("SubscriptionStartTime", now)
         values["TimeOfLastStateChange"] = now
+        values.pop("SubscriptionTimeRemaining", None)
+        _check_settings(values)
         with self._lock:
             found_filter = self._referenced(self._filters, filter_path, FILTER_CLASS, "Filter")
             destination = self._referenced(self._destinations, handler_path, DESTINATION_CLASS,
@@ -284,15 +314,17 @@ class IndicationBroker:
                 raise CIMError(CIM_ERR_FAILED, f"no more than {MAX_SUBSCRIPTIONS} subscriptions")
             self._save(sub)
             self._subscriptions[sub.key] = sub
+            self._schedule(sub)
         self._tell_watchers()
         return sub.key
 
     def subscriptions(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
         with self._lock:
-            return [(key, sub.values) for key, sub in self._subscriptions.items()]
+            return [(key, self._shown(sub)) for key, sub in self._subscriptions.items()]
 
     def subscription(self, path: CIMInstanceName) -> dict[str, Any]:
-        return self._subscription(path).values
+        with self._lock:
+            return self._shown(self._subscription(path))
 
     def modify_subscription(self, path: CIMInstanceName, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (property name to value) to the subscription at ``path``.
@@ -303,7 +335,7 @@ class IndicationBroker:
             sub = self._subscription(path)
             values = dict(sub.values)
             for name, value in changes.items():
-                if name.lower() in ("filter", "handler"):
+                if name.lower() in ("filter", "handler", "subscriptiontimeremaining"):
                     continue
                 if name.lower() not in _MODIFIABLE:
                     if values.get(name) != value:
@@ -317,13 +349,12 @@ class IndicationBroker:
             updated = _Subscription(sub.filter, sub.destination, values)
             self._save(updated)
             self._subscriptions[sub.key] = updated
+            self._schedule(updated)
         self._tell_watchers()
 
     def delete_subscription(self, path: CIMInstanceName) -> None:
         with self._lock:
-            sub = self._subscription(path)
-            self._store.delete(("subscription", _subscription_name(sub.key)))
-            del self._subscriptions[sub.key]
+            self._forget(self._subscription(path))
         self._tell_watchers()
 
     def subscription_path(self, key: tuple[str, str]) -> CIMInstanceName:
@@ -339,7 +370,7 @@ class IndicationBroker:
                                           {k: values[k] for k in _KEYS})
 
     def destination_path(self, values: Mapping[str, Any]) -> CIMInstanceName:
-        return self.repository.build_path(self.interop, DESTINATION_CLASS,
+        return self.repository.build_path(self.interop, values["CreationClassName"],
                                           {k: values[k] for k in _KEYS})
 
     def watch(self, watcher: Callable[[bool], None]) -> None:
@@ -350,7 +381,16 @@ class IndicationBroker:
     # -- delivery failures ----------------------------------------------------
 
     def _delivery_failed(self, delivery: Delivery) -> None:
-        """A delivery failed every retry: its subscription's OnFatalErrorPolicy decides."""
+        """A delivery failed every retry: its subscription's OnFatalErrorPolicy decides.
+
+        When the store cannot take the change (logged there), the subscription
+        stays as stored; the next failed delivery tries again.
+        """
+        with contextlib.suppress(CIMError):
+            self._apply_fatal_error_policy(delivery)
+        self._tell_watchers()
+
+    def _apply_fatal_error_policy(self, delivery: Delivery) -> None:
         with self._lock:
             sub = self._subscriptions.get(delivery.subscription)  # type: ignore[call-overload]
             if sub is None:
@@ -367,22 +407,55 @@ class IndicationBroker:
             elif policy == OnFatalErrorPolicy.REMOVE:
                 log.warning("subscription of filter %r to %r removed after a failed delivery",
                             *sub.key)
-                self._store.delete(("subscription", _subscription_name(sub.key)))
-                del self._subscriptions[sub.key]
+                self._forget(sub)
+
+    # -- durations ------------------------------------------------------------
+
+    def _schedule(self, sub: _Subscription) -> None:
+        """Remove ``sub`` when its SubscriptionDuration runs out (none: never)."""
+        end = _end(sub.values)
+        if end is None:
+            self._ends.cancel(sub.key)
+        else:
+            self._ends.set(sub.key, end)
+
+    def _expire(self, key: Any) -> None:
+        with self._lock:
+            sub = self._subscriptions.get(key)
+            if sub is None:
+                return
+            log.info("subscription of filter %r to %r removed: its SubscriptionDuration of "
+                     "%s s has run out", *key, sub.values.get("SubscriptionDuration"))
+            self._forget(sub)
         self._tell_watchers()
+
+    def _shown(self, sub: _Subscription) -> dict[str, Any]:
+        """What a client reads of ``sub``: its values, and the time it has left."""
+        remaining = self._ends.remaining(sub.key)
+        if remaining is None:
+            return sub.values
+        return {**sub.values, "SubscriptionTimeRemaining": Uint64(math.ceil(remaining))}
+
+    def _forget(self, sub: _Subscription) -> None:
+        self._ends.cancel(sub.key)
+        self._store.delete(("subscription", _subscription_name(sub.key)))
+        del self._subscriptions[sub.key]
 
     # -- helpers --------------------------------------------------------------
 
     def _sender(self, values: Mapping[str, Any]) -> ListenerSender:
         return ListenerSender(str(values["Name"]), str(values["Destination"]), self.retry,
                               self._delivery_failed, capacity=self._capacity,
-                              timeout=self._timeout)
+                              timeout=self._timeout, ssl_context=self._tls)
 
-    def _scoped(self, inst: CIMInstance, classname: str) -> dict[str, Any]:
-        """The client's values, with the keys it left out filled in."""
-        if inst.classname.lower() != classname.lower():
+    def _scoped(self, inst: CIMInstance, *classnames: str) -> dict[str, Any]:
+        """The client's values, with the keys it left out filled in; ``inst`` must be of one
+        of ``classnames``."""
+        classname = next((name for name in classnames
+                          if name.lower() == inst.classname.lower()), None)
+        if classname is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{inst.classname} instances cannot be "
-                                                  f"created; create {classname}")
+                                                  f"created; create {classnames[0]}")
         values = {name: prop.value for name, prop in inst.properties.items()
                   if prop.value is not None}
         given = values.get("CreationClassName")
@@ -412,9 +485,11 @@ class IndicationBroker:
         return frozenset(canonical)
 
     def _named(self, table: Mapping[str, Any], path: CIMInstanceName, classname: str) -> Any:
+        """The object of ``table`` at ``path`` (of its own class): ``CIM_ERR_NOT_FOUND``
+        naming a ``classname`` otherwise."""
         name = path.keybindings.get("Name")
-        found = table.get(name) if isinstance(name, str) else None
-        if found is None or path.classname.lower() != classname.lower():
+        found = _by_name(table, name)
+        if found is None or path.classname.lower() != found.values["CreationClassName"].lower():
             raise CIMError(CIM_ERR_NOT_FOUND, f"no {classname} {name!r} in {self.interop}")
         return found
 
@@ -430,10 +505,12 @@ class IndicationBroker:
         keys = path.keybindings
         filter_path, handler_path = keys.get("Filter"), keys.get("Handler")
         if isinstance(filter_path, CIMInstanceName) and isinstance(handler_path, CIMInstanceName):
-            key = (filter_path.keybindings.get("Name"), handler_path.keybindings.get("Name"))
-            sub = self._subscriptions.get(key)  # type: ignore[arg-type]
-            if sub is not None:
-                return sub
+            found_filter = _by_name(self._filters, filter_path.keybindings.get("Name"))
+            destination = _by_name(self._destinations, handler_path.keybindings.get("Name"))
+            if found_filter is not None and destination is not None:
+                sub = self._subscriptions.get((found_filter.name, destination.name))
+                if sub is not None:
+                    return sub
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {SUBSCRIPTION_CLASS} {path} in {self.interop}")
 
     def _save(self, sub: _Subscription) -> None:
@@ -472,10 +549,12 @@ class IndicationBroker:
             values = _typed(body.get("values", {}))
             sub = _Subscription(found_filter, destination, values)
             self._subscriptions[sub.key] = sub
+            self._schedule(sub)
 
-    def save_retry_policy(self) -> None:
-        self._store.put("setting", "retry", {"attempts": self.retry.attempts,
-                                              "interval": self.retry.interval})
+    def set_retry_policy(self, attempts: int, interval: float) -> None:
+        """Store the delivery retry policy, then apply it."""
+        self._store.put("setting", "retry", {"attempts": attempts, "interval": interval})
+        self.retry.attempts, self.retry.interval = attempts, interval
 
 
 def _check_settings(values: Mapping[str, Any]) -> None:
@@ -487,6 +566,31 @@ def _check_settings(values: Mapping[str, Any]) -> None:
     if policy not in OnFatalErrorPolicy.__members__.values():
         raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: OnFatalErrorPolicy "
                                                   f"{policy} is not 2, 3 or 4")
+    duration = values.get("SubscriptionDuration")
+    if duration is not None and (not isinstance(duration, int) or duration < 1):
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: SubscriptionDuration "
+                                                  f"{duration} is not a number of seconds")
+    start = values.get("SubscriptionStartTime")
+    if not isinstance(start, CIMDateTime) or start.datetime is None:
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{SUBSCRIPTION_CLASS}: SubscriptionStartTime "
+                                                  f"{start} is not a point in time")
+
+
+def _end(values: Mapping[str, Any]) -> float | None:
+    """When a subscription with ``values`` ends (seconds since the epoch); ``None``: never."""
+    duration = values.get("SubscriptionDuration")
+    if duration is None:
+        return None
+    return float(values["SubscriptionStartTime"].datetime.timestamp() + int(duration))
+
+
+def _by_name(table: Mapping[str, Any], name: object) -> Any:
+    """The object named ``name``, or ``None``. A name with whitespace around it finds the
+    object named without, as libvirt-cim's brokers found it: its clients write key values
+    on lines of their own."""
+    if not isinstance(name, str):
+        return None
+    return table.get(name) or table.get(name.strip())
 
 
 def _subscription_name(key: tuple[str, str]) -> str:

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from pywbem import CIM_ERR_INVALID_PARAMETER, CIMClass, CIMError, CIMInstance
+from pywbem import CIM_ERR_INVALID_PARAMETER, CIMClass, CIMError, CIMInstance, CIMProperty
 
 from virtcim.operations.instances import InstanceOperations
 from virtcim.operations.shaping import FULL_VIEW, InstanceView, Shaper, shaped_class
 from virtcim.provider import RequestContext
 from virtcim.query import FILTER_LANGUAGES, QUERY_LANGUAGES, Query, parse
-from virtcim.query.conditions import Declaration
+from virtcim.query.conditions import Declaration, Type
 from virtcim.repository.schema import Repository
 
 __all__ = ["NamespaceSchema", "QueryOperations", "equalities_of"]
@@ -64,10 +64,11 @@ class QueryOperations:
         query = self._checked(ctx.namespace, language, text, None, QUERY_LANGUAGES)
         assert query.class_name is not None  # every WQL and CQL statement names one
         found = self._instances.enumerate(ctx, query.class_name, FULL_VIEW, query.equalities())
-        return query, _selected(query, found)
+        return query, query.select(found)
 
     def result_class(self, ctx: RequestContext, query: Query) -> CIMClass:
-        """OpenQueryInstances' QueryResultClass: the queried class, with the selected properties.
+        """OpenQueryInstances' QueryResultClass: the queried class, with the selected properties
+        and a property for each column the query computes.
 
         Named as the class the query names; without qualifiers and methods,
         which the query's instances do not carry.
@@ -77,6 +78,8 @@ class QueryOperations:
         result = shaped_class(cls, local_only=False, include_qualifiers=False,
                               include_class_origin=False, property_list=query.property_list)
         result.methods.clear()
+        for name, holds in query.computed_columns():
+            result.properties[name] = _declaration(name, holds)
         return result
 
     def filter(self, ctx: RequestContext, language: str | None, text: str | None,
@@ -114,12 +117,14 @@ class QueryOperations:
                     inst.path.namespace, inst.classname, inst, view)
 
 
-def _selected(query: Query, found: Iterator[CIMInstance]) -> Iterator[CIMInstance]:
-    matching = (query.project(inst) for inst in found if query.matches(inst))
-    if query.order:
-        yield from query.sorted(matching)
-    else:
-        yield from matching
+def _declaration(name: str, holds: Type | None) -> CIMProperty:
+    """The result class's property for a computed column holding ``holds``."""
+    if holds is None or holds.kind == "null":
+        return CIMProperty(name, None, type="string")
+    if holds.kind == "instance":
+        return CIMProperty(name, None, type="string", is_array=holds.is_array,
+                           embedded_object="instance")
+    return CIMProperty(name, None, type=holds.cimtype, is_array=holds.is_array)
 
 
 def equalities_of(query: Query | None) -> Mapping[str, frozenset[Any]] | None:

@@ -23,12 +23,15 @@ from virtcim.query.values import Truth, comparable_types, compare, kind_of_type,
 
 __all__ = [
     "ALL_ITEMS", "And", "Checker", "Compare", "Condition", "Declaration", "IsNull", "Isa",
-    "Like", "Literal", "Not", "Operand", "Or", "Path", "Quantified", "Satisfies", "Schema",
+    "Like", "Literal", "Not", "Operand", "Or", "Path", "Picks", "Quantified", "Satisfies", "Schema",
     "Scope", "Step", "invalid",
 ]
 
 #: A step's index that takes the whole array (``Prop[*]``).
 ALL_ITEMS = "*"
+#: Items a step's index picks (DSP0202 Array Range, ``Prop[0, 2..4, 6..]``): each an item's
+#: index, or the first and last index of a run (``None``: from the start, to the end).
+Picks = tuple[int | tuple[int | None, int | None], ...]
 
 
 def invalid(text: str, pos: int, reason: str) -> CIMError:
@@ -51,6 +54,10 @@ class Declaration(Protocol):
 
     @property
     def embedded_object(self) -> str | None: ...
+
+    @property
+    def symbols(self) -> Mapping[str, Any]:
+        """Its values by the lower-cased names its Values qualifier gives them."""
 
 
 class Schema(Protocol):
@@ -160,15 +167,30 @@ class Step:
 
     name: str
     scope: str | None = None
-    #: An array item (from 0), :data:`ALL_ITEMS`, or ``None``.
-    index: int | str | None = None
+    #: An array item (from 0), the items :data:`Picks` picks, :data:`ALL_ITEMS`, or ``None``.
+    index: int | Picks | str | None = None
+
+    @property
+    def one_item(self) -> bool:
+        """Whether the step takes one item of an array (not a whole or a part of one)."""
+        return isinstance(self.index, int)
 
     def indexed(self, value: Any) -> Any:
         if self.index is None or self.index == ALL_ITEMS:
             return value
-        if isinstance(value, list) and 0 <= int(self.index) < len(value):
-            return value[int(self.index)]
-        return None
+        if not isinstance(value, list):
+            return None
+        if isinstance(self.index, tuple):
+            return [item for pick in self.index for item in _picked(value, pick)]
+        index = int(self.index)
+        return value[index] if 0 <= index < len(value) else None
+
+
+def _picked(items: list[Any], pick: int | tuple[int | None, int | None]) -> list[Any]:
+    if isinstance(pick, int):
+        return items[pick:pick + 1]
+    first, last = pick
+    return items[first or 0:len(items) if last is None else last + 1]
 
 
 @dataclass(frozen=True)
@@ -226,7 +248,7 @@ class Path(Operand):
         lower = first.name.lower()
         if lower in checker.variables:
             holds = checker.variables[lower]
-            if holds is not None and first.index is not None:
+            if holds is not None and first.one_item:
                 holds = replace(holds, is_array=False)
             return holds if len(steps) == 1 else None
         if self._names_instance(checker.names, None) and (
@@ -257,7 +279,7 @@ class Path(Operand):
             raise checker.error(self.pos, f"{classname} has no property {step.name!r}")
         if step.index is not None and not decl.is_array:
             raise checker.error(self.pos, f"{decl.name} is not an array")
-        is_array = decl.is_array and step.index in (None, ALL_ITEMS)
+        is_array = decl.is_array and not step.one_item
         if len(steps) > 1:
             if not decl.embedded_object or is_array:
                 raise checker.error(self.pos, f"{decl.name} is not an embedded instance")

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, TypeGuard
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
+from virtcim.query.arithmetic import compute
 from virtcim.query.conditions import (
     ALL_ITEMS,
     And,
@@ -29,11 +30,22 @@ from virtcim.query.conditions import (
     Operand,
     Or,
     Path,
+    Picks,
     Quantified,
     Satisfies,
     Step,
     invalid,
 )
+from virtcim.query.expressions import (
+    Arithmetic,
+    Call,
+    Column,
+    Concatenation,
+    Everything,
+    Negation,
+    Symbol,
+)
+from virtcim.query.functions import FUNCTIONS, UNSUPPORTED, Function
 
 __all__ = ["ClassName", "Statement", "read"]
 
@@ -59,11 +71,15 @@ class Statement:
 
     class_name: ClassName | None
     alias: str | None
-    #: The selected paths; ``None`` for ``*`` (and for a filter, which selects nothing).
-    selection: tuple[Path, ...] | None
+    #: The SELECT list; ``None`` for ``*`` (and for a filter, which selects nothing).
+    selection: tuple[Column, ...] | None
     condition: Condition | None
-    #: ``ORDER BY``: each path and whether descending.
-    order: tuple[tuple[Path, bool], ...]
+    #: ``ORDER BY``: each expression and whether descending.
+    order: tuple[tuple[Operand, bool], ...]
+    #: ``SELECT DISTINCT``: rows shown once.
+    distinct: bool = False
+    #: ``SELECT FIRST n``: at most n rows.
+    first: int | None = None
 
 
 @cache
@@ -108,6 +124,8 @@ def _expected(error: UnexpectedInput) -> str:
 
 _READABLE = {"$END": "the end", "SCOPE": "'::'", "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "LSQB": "'['",
              "RSQB": "']'", "COMMA": "','", "DOT": "'.'", "STAR": "'*'",
+             "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "CONCAT": "'||'", "RANGE": "'..'",
+             "HASH": "'#'",
              "COMPARISON": "a comparison operator", "NAME": "a name", "STRING": "a string",
              "INTEGER": "an integer", "REAL": "a real number", "HEX": "a hex number"}
 
@@ -145,9 +163,12 @@ class _Build(Transformer[Token, Statement]):
     def start(self, *parts: Any) -> Statement:
         if len(parts) == 1:  # a filter: the condition alone
             return Statement(None, None, None, parts[0], ())
-        selection, class_name, *rest = parts
+        distinct = any(isinstance(part, _Distinct) for part in parts)
+        first = next((part.count for part in parts if isinstance(part, _First)), None)
+        selection, class_name, *rest = [
+            part for part in parts if not isinstance(part, (_Distinct, _First))]
         alias = condition = None
-        order: tuple[tuple[Path, bool], ...] = ()
+        order: tuple[tuple[Operand, bool], ...] = ()
         for part in rest:
             if isinstance(part, Token):
                 alias = str(part)
@@ -155,18 +176,37 @@ class _Build(Transformer[Token, Statement]):
                 condition = part
             else:
                 order = part
-        return Statement(class_name, alias, selection, condition, order)
+        return Statement(class_name, alias, selection, condition, order, distinct, first)
 
-    def selection(self, *paths: Any) -> tuple[Path, ...] | None:
-        if len(paths) == 1 and isinstance(paths[0], Token):
+    def distinct(self) -> _Distinct:
+        return _Distinct()
+
+    def first(self, count: Token) -> _First:
+        return _First(int(count))
+
+    def selection(self, *items: Any) -> tuple[Column, ...] | None:
+        if len(items) == 1 and isinstance(items[0], Token):
             return None  # *
-        return paths
+        # WQL's are paths, CQL's columns
+        return tuple(item if isinstance(item, Column) else Column(item, None, item.pos)
+                     for item in items)
 
-    def order_by(self, *orderings: tuple[Path, bool]) -> tuple[tuple[Path, bool], ...]:
+    def column(self, operand: Operand, alias: Token | None = None) -> Column:
+        if isinstance(operand, Everything):
+            if alias is not None:
+                raise invalid(self._text, alias.start_pos or 0, "'.*' cannot be named")
+            return Column(None, None, operand.pos, operand.of)
+        if alias is None and not isinstance(operand, Path):
+            raise invalid(self._text, operand.pos, "only properties are selected unnamed; "
+                                                   "name any other column with AS")
+        return Column(operand, None if alias is None else str(alias), operand.pos)
+
+    def order_by(self, *orderings: tuple[Operand, bool]) -> tuple[tuple[Operand, bool], ...]:
         return orderings
 
-    def ordering(self, path: Path, direction: Token | None = None) -> tuple[Path, bool]:
-        return path, direction is not None and direction.upper() == "DESC"
+    def ordering(self, operand: Operand, direction: Token | None = None
+                 ) -> tuple[Operand, bool]:
+        return operand, direction is not None and direction.upper() == "DESC"
 
     def class_name(self, name: Token) -> ClassName:
         return ClassName(name, name.start_pos or 0)
@@ -183,6 +223,7 @@ class _Build(Transformer[Token, Statement]):
         return Not(part)
 
     def compare(self, left: Operand, op: Token, right: Operand) -> Condition:
+        left, right = _bound(left, right), _bound(right, left)
         return Compare(left, "<>" if op == "!=" else str(op), right)
 
     def is_null(self, operand: Operand) -> Condition:
@@ -216,7 +257,12 @@ class _Build(Transformer[Token, Statement]):
     # -- operands --
 
     @v_args(meta=True)
-    def path(self, meta: Any, steps: list[Step]) -> Path:
+    def path(self, meta: Any, steps: list[Any]) -> Operand:
+        if isinstance(steps[-1], Token):  # t.*
+            if len(steps) != 2:
+                raise invalid(self._text, meta.start_pos,
+                              "'.*' follows the name of the FROM class or its alias")
+            return Everything(steps[0].name, meta.start_pos)
         return Path(tuple(steps), meta.start_pos)
 
     def step(self, *parts: Any) -> Step:
@@ -226,8 +272,17 @@ class _Build(Transformer[Token, Statement]):
         index = parts[at + 1] if at + 1 < len(parts) else None
         return Step(str(parts[at]), scope, index)
 
-    def index(self, token: Token) -> int | str:
-        return ALL_ITEMS if token.type == "STAR" else int(token)
+    def index(self, *picks: Any) -> int | str | Picks:
+        if len(picks) == 1 and isinstance(picks[0], Token):
+            return ALL_ITEMS if picks[0].type == "STAR" else int(picks[0])
+        return tuple(pick if isinstance(pick, tuple) else int(pick) for pick in picks)
+
+    def run(self, *parts: Token) -> tuple[int | None, int | None]:
+        """``n..m``, ``n..`` or ``..m`` (the RANGE token among them)."""
+        at = next(i for i, part in enumerate(parts) if part.type == "RANGE")
+        first = int(parts[0]) if at == 1 else None
+        last = int(parts[-1]) if at == len(parts) - 2 else None
+        return first, last
 
     def string(self, token: Token) -> Literal:
         return Literal(_unquote(self._text, token), "string", token.start_pos or 0)
@@ -240,6 +295,71 @@ class _Build(Transformer[Token, Statement]):
 
     def real(self, token: Token) -> Literal:
         return Literal(float(token), "number", token.start_pos or 0)
+
+    @v_args(meta=True)
+    def negative(self, meta: Any, children: list[Literal]) -> Literal:
+        return Literal(-children[0].value_, "number", _start(meta))
+
+    # -- expressions (CQL) --
+
+    def arithmetic(self, left: Operand, op: Token, right: Operand) -> Operand:
+        at = op.start_pos or 0
+        if _is_number(left) and _is_number(right):  # a constant: computed once, here
+            try:
+                value = compute(str(op), left.value_, right.value_)
+            except ArithmeticError as error:
+                raise invalid(self._text, at, str(error)) from None
+            return Literal(value, "number", left.pos)
+        if str(op) == "/" and _is_number(right) and right.value_ == 0:
+            raise invalid(self._text, at, "division by zero")
+        return Arithmetic(str(op), left, right, left.pos, at)
+
+    def symbol(self, *parts: Any) -> Operand:
+        *owner, mark, name = parts
+        value = _unquote(self._text, name)
+        pos = owner[0].pos if owner else mark.start_pos or 0
+        bare = Symbol(None, None, value, pos)
+        if not owner:
+            return bare
+        path = owner[0]
+        bound = bare.of(path) if isinstance(path, Path) else bare
+        if bound.prop is None:
+            raise invalid(self._text, pos, "a symbolic constant follows a property, "
+                                           "[Class.]Prop or Class::Prop")
+        return bound
+
+    def negate(self, sign: Token, operand: Operand) -> Operand:
+        if _is_number(operand):
+            return Literal(-operand.value_, "number", sign.start_pos or 0)
+        return Negation(operand, sign.start_pos or 0)
+
+    def concat(self, left: Operand, op: Token, right: Operand) -> Operand:
+        return Concatenation(left, right, left.pos, op.start_pos or 0)
+
+    def call(self, name: Token, *args: Operand) -> Operand:
+        function = self._function(name)
+        least = len(function.takes) - function.optional
+        if not least <= len(args) <= len(function.takes):
+            wanted = (f"{least} to {len(function.takes)}" if function.optional
+                      else str(len(function.takes)))
+            raise invalid(self._text, name.start_pos or 0,
+                          f"{function.name} takes {wanted} argument(s), not {len(args)}")
+        return Call(function, args, name.start_pos or 0)
+
+    def call_star(self, name: Token, star: Token) -> Operand:
+        self._function(name)
+        raise invalid(self._text, star.start_pos or 0, f"{name.upper()} takes no '*'")
+
+    def _function(self, name: Token) -> Function:
+        upper = name.upper()
+        if upper in UNSUPPORTED:
+            raise invalid(self._text, name.start_pos or 0,
+                          f"function {upper} is not supported: {UNSUPPORTED[upper]}")
+        if upper not in FUNCTIONS:
+            raise invalid(self._text, name.start_pos or 0,
+                          f"function {str(name)!r} is not supported: DMTF:CQL has none "
+                          f"of that name")
+        return FUNCTIONS[upper]
 
     @v_args(meta=True)
     def true(self, meta: Any, _: list[Any]) -> Literal:
@@ -263,16 +383,40 @@ class _Build(Transformer[Token, Statement]):
         return Literal([item.value_ for item in items], "array", _start(meta), held)
 
 
+class _Distinct:
+    """``SELECT DISTINCT``, on its way to the statement."""
+
+
+@dataclass(frozen=True)
+class _First:
+    """``SELECT FIRST n``, on its way to the statement."""
+
+    count: int
+
+
+def _bound(operand: Operand, other: Operand) -> Operand:
+    """``#'Name'`` alone, compared with a property: that property's value of that name."""
+    if isinstance(operand, Symbol) and operand.prop is None and isinstance(other, Path):
+        return operand.of(other)
+    return operand
+
+
+def _is_number(operand: Operand) -> TypeGuard[Literal]:
+    return isinstance(operand, Literal) and operand.kind == "number"
+
+
 def _start(meta: Any) -> int:
     return 0 if meta.empty else int(meta.start_pos)
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'",
+            '"': '"'}
 
 
 def _unquote(text: str, token: Token) -> str:
     """A string literal's value: a doubled quote is one quote; ``\\n``, ``\\t``, ``\\r``,
-    ``\\\\``, ``\\'``, ``\\"`` and ``\\uXXXX`` stand for what they say in every language."""
+    ``\\b``, ``\\f``, ``\\\\``, ``\\'``, ``\\"`` and ``\\uXXXX`` stand for what they say in
+    every language."""
     quote, body = token[0], token[1:-1]
     out = []
     i = 0

@@ -10,7 +10,7 @@ namespace each.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pywbem import (
@@ -44,6 +44,9 @@ class PropertyType:
     reference_class: str | None
     is_key: bool
     default: Any
+    #: The values its Values qualifier names, by lower-cased name (DSP0004: the ValueMap entry
+    #: at the same place, else the place itself), as the property's type holds them.
+    symbols: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Repository:
@@ -163,6 +166,7 @@ class Repository:
                     reference_class=prop.reference_class,
                     is_key=bool(prop.qualifiers.get("Key") and prop.qualifiers["Key"].value),
                     default=prop.value,
+                    symbols=_symbols(prop),
                 )
                 for name, prop in cls.properties.items()
             }
@@ -238,3 +242,24 @@ def typed_value(cimtype: str, is_array: bool, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         raise TypeError("a scalar cannot take a list")
     return cimvalue(value, cimtype)
+
+
+def _symbols(prop: CIMProperty) -> dict[str, Any]:
+    """``prop``'s values by the lower-cased names its Values qualifier gives them."""
+    names = prop.qualifiers.get("Values")
+    if names is None or not names.value:
+        return {}
+    value_map = prop.qualifiers.get("ValueMap")
+    keys = value_map.value if value_map is not None and value_map.value else [
+        str(place) for place in range(len(names.value))]
+    symbols: dict[str, Any] = {}
+    for key, name in zip(keys, names.value, strict=False):
+        if prop.type == "string":
+            symbols.setdefault(name.lower(), key)
+            continue
+        try:  # a range ("..", "0x8000..") names no one value
+            value = int(key, 16) if key.lower().startswith("0x") else int(key)
+        except ValueError:
+            continue
+        symbols.setdefault(name.lower(), value)
+    return symbols
