@@ -33,7 +33,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from providers.capabilities import (
-    ALLOCATION_CAPABILITIES,
     POOL_CAPABILITIES,
     POOL_SETTING_CLASSES,
     SETTING_TEMPLATES,
@@ -48,17 +47,12 @@ from providers.computer_system import (
 )
 from providers.console import (
     AFFECTED_ELEMENTS,
-    CONSOLE_CAPABILITIES,
-    CONSOLE_SERVICE,
     GUEST_ACCESS_POINTS,
     HOSTED_ACCESS_POINTS,
-    REDIRECTION_SAP,
     SERVICE_ACCESS_POINTS,
     ConsoleRedirectionServiceCapabilitiesProvider,
     ConsoleRedirectionServiceProvider,
     KVMRedirectionSAPProvider,
-    console_capabilities_path,
-    console_service_path,
 )
 from providers.devices import DEVICE_PROVIDERS
 from providers.host import HostSystemProvider
@@ -70,13 +64,30 @@ from providers.links import (
     hosted_service,
 )
 from providers.migration import (
-    MIGRATION_CAPABILITIES,
     MIGRATION_DEFAULTS,
-    MIGRATION_SERVICE,
-    MIGRATION_SETTING_DATA,
     VirtualSystemMigrationCapabilitiesProvider,
     VirtualSystemMigrationServiceProvider,
     VirtualSystemMigrationSettingDataProvider,
+)
+from providers.paths import (
+    ALLOCATION_CAPABILITIES,
+    CONFIGURATION_CAPABILITIES,
+    CONFIGURATION_SERVICE,
+    CONSOLE_CAPABILITIES,
+    CONSOLE_SERVICE,
+    MANAGEMENT_CAPABILITIES,
+    MANAGEMENT_SERVICE,
+    MIGRATION_CAPABILITIES,
+    MIGRATION_SERVICE,
+    MIGRATION_SETTING_DATA,
+    REDIRECTION_SAP,
+    VSSD,
+    configuration_capabilities_path,
+    configuration_service_path,
+    console_capabilities_path,
+    console_service_path,
+    management_capabilities_path,
+    management_service_path,
     migration_capabilities_path,
     migration_service_path,
 )
@@ -90,14 +101,10 @@ from providers.pool_associations import (
 from providers.pools import PoolKind, ResourcePoolProvider
 from providers.pools import register_profiles as register_resource_profiles
 from providers.rpcs import (
-    CONFIGURATION_CAPABILITIES,
-    CONFIGURATION_SERVICE,
     ResourcePoolConfigurationCapabilitiesProvider,
     ResourcePoolConfigurationServiceProvider,
-    configuration_capabilities_path,
-    configuration_service_path,
 )
-from providers.settings import RESOURCE_KINDS, VSSD, VirtualSystemSettingDataProvider
+from providers.settings import RESOURCE_KINDS, VirtualSystemSettingDataProvider
 from providers.settings_associations import (
     COMPONENT_KINDS,
     GUEST_SETTING_DATA,
@@ -112,12 +119,8 @@ from providers.system_associations import (
 )
 from providers.virt import Hypervisor, naming
 from providers.vsms import (
-    MANAGEMENT_CAPABILITIES,
-    MANAGEMENT_SERVICE,
     VirtualSystemManagementCapabilitiesProvider,
     VirtualSystemManagementServiceProvider,
-    management_capabilities_path,
-    management_service_path,
 )
 from virtcim.interop import (
     CentralClass,

@@ -59,15 +59,8 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 from providers.classes import VIRT_NAMESPACE
 from providers.links import Link
 from providers.lookup import or_none
-from providers.pools import (
-    POOL_CLASSES,
-    Pool,
-    PoolKind,
-    all_pools,
-    find_pool,
-    pool_at,
-    pool_path,
-)
+from providers.paths import ALLOCATION_CAPABILITIES, allocation_capabilities_path, pool_path
+from providers.pools import POOL_CLASSES, Pool, PoolKind, all_pools, find_pool, pool_at
 from providers.settings import ResourceAllocationSettingDataProvider
 from providers.valuemaps import (
     EmulatedType,
@@ -87,7 +80,6 @@ from providers.virt.mapping import Kind
 from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
-    "ALLOCATION_CAPABILITIES",
     "POOL_CAPABILITIES",
     "POOL_SETTING_CLASSES",
     "SETTING_TEMPLATES",
@@ -96,12 +88,10 @@ __all__ = [
     "Role",
     "SettingsWithTemplatesProvider",
     "Template",
-    "allocation_capabilities_path",
     "network_ranges",
     "templates_of",
 ]
 
-ALLOCATION_CAPABILITIES = "AllocationCapabilities"
 STORAGE_VOLUME = "StorageVolumeResourceAllocationSettingData"
 DISK_POOL_SETTING = "DiskPoolResourceAllocationSettingData"
 NET_POOL_SETTING = "NetPoolResourceAllocationSettingData"
@@ -407,6 +397,13 @@ def template_at(hv: Hypervisor, path: CIMInstanceName) -> Template | None:
                  and naming.classname(hv.prefix, template.generic_class).lower() == wanted), None)
 
 
+def _template_instance(ctx: RequestContext, hv: Hypervisor, path: CIMInstanceName
+                      ) -> CIMInstance | None:
+    """The template ``path`` names, as an instance; ``None`` when it names none."""
+    template = template_at(hv, path)
+    return None if template is None else template.instance(ctx, hv)
+
+
 def _pool_of_template_key(key: str) -> str | None:
     """``DiskPool/default`` from ``DiskPool/default[/...]/<role>``, else ``None``."""
     parts = key.split("/")
@@ -421,11 +418,6 @@ def _pool_of_template_key(key: str) -> str | None:
 
 
 # --- providers ---------------------------------------------------------------------------
-
-
-def allocation_capabilities_path(ctx: RequestContext, hv: Hypervisor, pool_id: str) -> CIMInstanceName:
-    classname = naming.classname(hv.prefix, ALLOCATION_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=pool_id)
 
 
 class AllocationCapabilitiesProvider(InstanceProvider):
@@ -498,10 +490,8 @@ class SettingsWithTemplatesProvider(ResourceAllocationSettingDataProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        template = template_at(self.hypervisor, path)
-        if template is not None:
-            return template.instance(ctx, self.hypervisor)
-        return super().get_instance(ctx, path, property_list)
+        template = _template_instance(ctx, self.hypervisor, path)
+        return template if template is not None else super().get_instance(ctx, path, property_list)
 
 
 class PoolSettingsProvider(InstanceProvider):
@@ -538,19 +528,15 @@ class PoolSettingsProvider(InstanceProvider):
     def get_instance(
         self, ctx: RequestContext, path: CIMInstanceName, property_list: Sequence[str] | None
     ) -> CIMInstance:
-        template = template_at(self.hypervisor, path)
+        template = _template_instance(ctx, self.hypervisor, path)
         if template is not None:
-            return template.instance(ctx, self.hypervisor)
+            return template
         instance_id = str(path.keybindings.get("InstanceID"))
         if self._generic[path.classname.lower()] == STORAGE_VOLUME and instance_id.startswith("/"):
             hv = self.hypervisor
             return volume_setting(ctx, hv, hv.volume(instance_id))
         raise CIMError(CIM_ERR_NOT_FOUND, f"no {path.classname} {instance_id!r} on "
                                           f"{self.hypervisor.uri}")
-
-
-
-
 
 
 def volume_setting(ctx: RequestContext, hv: Hypervisor, volume: Volume) -> CIMInstance:

@@ -56,6 +56,7 @@ from pywbem import (
 from providers.classes import VIRT_NAMESPACE
 from providers.lookup import existing_domain
 from providers.memo import guests, snapshot_instance
+from providers.paths import COMPUTER_SYSTEM, guest_path
 from providers.per_guest import PerGuestProvider
 from providers.valuemaps import (
     Dedicated,
@@ -71,20 +72,14 @@ from virtcim.jobs import JobControl, JobRegistry
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
-    "COMPUTER_SYSTEM",
-    "ELEMENT_CAPABILITIES",
     "SUPPORTED_REQUESTS",
     "ComputerSystemProvider",
     "EnabledLogicalElementCapabilitiesProvider",
-    "guest_capabilities_path",
     "existing_guest",
     "guest_name_at",
-    "guest_path",
     "guests_named",
 ]
 
-COMPUTER_SYSTEM = "ComputerSystem"
-ELEMENT_CAPABILITIES = "EnabledLogicalElementCapabilities"
 #: ``CIM_System.NameFormat``: a libvirt domain name follows none of the listed formats.
 GUEST_NAME_FORMAT = "Other"
 #: Seconds a shutdown job waits for the guest to be off (as a migration's restart waits).
@@ -92,18 +87,6 @@ SHUTDOWN_WAIT = 120
 
 
 # -- names ----------------------------------------------------------------------
-
-
-def guest_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
-    """The path of guest ``name`` of ``hv`` in ``root/virt``."""
-    classname = naming.classname(hv.prefix, COMPUTER_SYSTEM)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, CreationClassName=classname, Name=name)
-
-
-def guest_capabilities_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
-    """The path of guest ``name``'s EnabledLogicalElementCapabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, ELEMENT_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=name)
 
 
 def guest_name_at(hv: Hypervisor, path: CIMInstanceName) -> str | None:

@@ -33,18 +33,30 @@ from typing import Any
 
 from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
+from providers.computer_system import guest_name_at
 from providers.devices import (
     DisplayControllerProvider,
     PointingDeviceProvider,
     device_location,
-    device_path,
     device_provider_for,
 )
-from providers.host import HOST_SYSTEM, host_path, is_host_path
 from providers.memo import guests
-from providers.singleton import SingletonProvider, capabilities_path, hosted_service_path
+from providers.paths import (
+    COMPUTER_SYSTEM,
+    CONSOLE_CAPABILITIES_ID,
+    CONSOLE_SERVICE,
+    CONSOLE_SERVICE_NAME,
+    HOST_SYSTEM,
+    REDIRECTION_SAP,
+    console_capabilities_path,
+    console_service_path,
+    device_path,
+    guest_path,
+    host_path,
+    is_host_path,
+    sap_path,
+)
+from providers.singleton import SingletonProvider
 from providers.system_associations import Link, existing_domain
 from providers.valuemaps import (
     EnabledState,
@@ -59,25 +71,15 @@ from virtcim.provider import InstanceProvider, RequestContext, same_keys
 
 __all__ = [
     "AFFECTED_ELEMENTS",
-    "CONSOLE_CAPABILITIES",
-    "CONSOLE_SERVICE",
     "GUEST_ACCESS_POINTS",
     "HOSTED_ACCESS_POINTS",
-    "REDIRECTION_SAP",
     "SERVICE_ACCESS_POINTS",
     "Console",
     "ConsoleRedirectionServiceCapabilitiesProvider",
     "ConsoleRedirectionServiceProvider",
     "KVMRedirectionSAPProvider",
-    "console_capabilities_path",
-    "console_service_path",
 ]
 
-CONSOLE_SERVICE = "ConsoleRedirectionService"
-CONSOLE_CAPABILITIES = "ConsoleRedirectionServiceCapabilities"
-REDIRECTION_SAP = "KVMRedirectionSAP"
-SERVICE_NAME = "ConsoleRedirectionService"
-CAPABILITIES_ID = "ConsoleRedirectionCapabilities"
 #: libvirt-cim's bound on the consoles in use at once, which its clients compare.
 MAX_ENABLED_SAPS = 65535
 #: The consoles a client reaches through a SAP.
@@ -112,23 +114,6 @@ class Console:
         if self.client_port > 0:
             return EnabledState.ENABLED
         return EnabledState.ENABLED_BUT_OFFLINE if self.client_port == 0 else EnabledState.DISABLED
-
-
-def console_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s console redirection service in ``root/virt``."""
-    return hosted_service_path(ctx, hv, CONSOLE_SERVICE, SERVICE_NAME)
-
-
-def console_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s console redirection capabilities in ``root/virt``."""
-    return capabilities_path(ctx, hv, CONSOLE_CAPABILITIES, CAPABILITIES_ID)
-
-
-def sap_path(ctx: RequestContext, hv: Hypervisor, console: Console) -> CIMInstanceName:
-    classname = naming.classname(hv.prefix, REDIRECTION_SAP)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE,
-                    SystemCreationClassName=naming.classname(hv.prefix, COMPUTER_SYSTEM),
-                    SystemName=console.guest, CreationClassName=classname, Name=console.name)  # fmt: skip
 
 
 def console_of(ctx: RequestContext, hv: Hypervisor, domain: Domain) -> Console | None:
@@ -196,7 +181,7 @@ class ConsoleRedirectionServiceProvider(SingletonProvider):
         return console_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SERVICE_NAME,
+        return {"ElementName": CONSOLE_SERVICE_NAME,
                 "Description": f"The graphical consoles of the guests of {self.hypervisor.uri}",
                 "RedirectionServiceType": [RedirectionServiceType.KVM],
                 "MaxCurrentEnabledSAPs": MAX_ENABLED_SAPS,
@@ -212,7 +197,7 @@ class ConsoleRedirectionServiceCapabilitiesProvider(SingletonProvider):
         return console_capabilities_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": CAPABILITIES_ID, "SharingModeSupported": [RedirectionSharingMode.SHARED]}
+        return {"ElementName": CONSOLE_CAPABILITIES_ID, "SharingModeSupported": [RedirectionSharingMode.SHARED]}
 
 
 class KVMRedirectionSAPProvider(InstanceProvider):
@@ -294,7 +279,7 @@ class _ConsoleLinks(abc.ABC):
 
     def _link(self, ctx: RequestContext, hv: Hypervisor, console: Console) -> Link:
         return {self.near_role: self.near_path(ctx, hv, console),
-                self.sap_role: sap_path(ctx, hv, console)}
+                self.sap_role: sap_path(ctx, hv, console.guest, console.name)}
 
 
 class HostedAccessPoints(_ConsoleLinks):

@@ -31,8 +31,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import COMPUTER_SYSTEM
+from providers.paths import COMPUTER_SYSTEM
 from providers.per_guest import PerGuestProvider
 from providers.valuemaps import (
     CPUStatus,
@@ -59,7 +58,6 @@ __all__ = [
     "PointingDeviceProvider",
     "ProcessorProvider",
     "device_location",
-    "device_path",
     "device_provider_for",
 ]
 
@@ -89,20 +87,6 @@ class Device(NamedTuple):
 
     ident: str
     values: dict[str, Any]
-
-
-def device_path(
-    ctx: RequestContext, hv: Hypervisor, generic: str, domain: str, ident: str
-) -> CIMInstanceName:
-    """The path of device ``ident`` of class ``<Prefix>_<generic>`` of guest ``domain``."""
-    return ctx.path(
-        naming.classname(hv.prefix, generic),
-        namespace=VIRT_NAMESPACE,
-        SystemCreationClassName=naming.classname(hv.prefix, COMPUTER_SYSTEM),
-        SystemName=domain,
-        CreationClassName=naming.classname(hv.prefix, generic),
-        DeviceID=f"{domain}/{ident}",
-    )
 
 
 def device_location(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str] | None:

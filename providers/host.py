@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.classes import VIRT_NAMESPACE
+from providers.paths import is_host_path
 from providers.valuemaps import (
     Dedicated,
     EnabledState,
@@ -19,35 +19,13 @@ from providers.valuemaps import (
     OperationalStatus,
     RequestedState,
 )
-from providers.virt import Hypervisor, naming
+from providers.virt import Hypervisor
 from virtcim.provider import InstanceProvider, RequestContext
 
-__all__ = ["HOST_SYSTEM", "HostSystemProvider", "host_path", "is_host_path"]
+__all__ = ["HostSystemProvider"]
 
-HOST_SYSTEM = "HostSystem"
 #: ``CIM_System.NameFormat`` for a name that is a DNS host name.
 HOST_NAME_FORMAT = "IP"
-
-
-def host_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s host, in ``root/virt`` whatever the request's namespace."""
-    return ctx.path(
-        naming.classname(hv.prefix, HOST_SYSTEM),
-        namespace=VIRT_NAMESPACE,
-        CreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-        Name=hv.hostname,
-    )
-
-
-def is_host_path(hv: Hypervisor, path: CIMInstanceName) -> bool:
-    """Whether ``path`` names ``hv``'s host (class and both keys)."""
-    classname = naming.classname(hv.prefix, HOST_SYSTEM).lower()
-    keys = path.keybindings
-    return (
-        path.classname.lower() == classname
-        and str(keys.get("CreationClassName", "")).lower() == classname
-        and keys.get("Name") == hv.hostname
-    )
 
 
 class HostSystemProvider(InstanceProvider):

@@ -39,15 +39,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import libvirt
 from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, Uint16
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import STATE_VIEWS, guest_path
-from providers.pools import pool_path
+from providers.computer_system import STATE_VIEWS
+from providers.paths import guest_path, pool_path
 from providers.settings import guest_settings
-from providers.virt import DomainState, Hypervisor, naming
-from providers.virt.connection import Event
+from providers.virt import (
+    DEFINED_ADDED,
+    DomainEventID,
+    DomainState,
+    Event,
+    Hypervisor,
+    Lifecycle,
+    PoolEventID,
+    PoolLifecycle,
+    naming,
+)
 from providers.virt.errors import NoSuchGuest
 from virtcim.indications import IndicationBroker
 from virtcim.provider import RequestContext
@@ -68,26 +76,24 @@ SETTINGS_BASE = "CIM_ResourceAllocationSettingData"
 EVENT_QUEUE = 10_000
 #: The domain events that change what a guest's ComputerSystem or devices show.
 _WATCHED = frozenset({
-    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+    DomainEventID.LIFECYCLE,
+    DomainEventID.DEVICE_ADDED,
+    DomainEventID.DEVICE_REMOVED,
 })
 #: The state each lifecycle event leaves a guest in. The guest is read when the
 #: event is, perhaps after later changes; its state is the event's.
 _STATE_AFTER = {
-    libvirt.VIR_DOMAIN_EVENT_STARTED: DomainState.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_RESUMED: DomainState.RUNNING,
-    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: DomainState.PAUSED,
-    libvirt.VIR_DOMAIN_EVENT_STOPPED: DomainState.SHUTOFF,
-    libvirt.VIR_DOMAIN_EVENT_CRASHED: DomainState.CRASHED,
-    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: DomainState.PMSUSPENDED,
+    Lifecycle.STARTED: DomainState.RUNNING,
+    Lifecycle.RESUMED: DomainState.RUNNING,
+    Lifecycle.SUSPENDED: DomainState.PAUSED,
+    Lifecycle.STOPPED: DomainState.SHUTOFF,
+    Lifecycle.CRASHED: DomainState.CRASHED,
+    Lifecycle.PMSUSPENDED: DomainState.PMSUSPENDED,
 }
 #: The lifecycle events of storage pools and networks, and the pool each is shown as.
-_POOL_EVENTS = {"pool": frozenset({libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE}),
-                "network": frozenset({libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE})}
+_POOL_EVENTS = {"pool": frozenset({PoolEventID.STORAGE_POOL_LIFECYCLE}),
+                "network": frozenset({PoolEventID.NETWORK_LIFECYCLE})}
 _POOL_KINDS = {"pool": "DiskPool", "network": "NetworkPool"}
-#: Their DEFINED and UNDEFINED events (the same numbers for both).
-_DEFINED, _UNDEFINED = libvirt.VIR_STORAGE_POOL_EVENT_DEFINED, libvirt.VIR_STORAGE_POOL_EVENT_UNDEFINED
 #: libvirt-cim's deleted guest: DMTF's 1 Other, and what it says.
 _DESTROYED_STATE = 1
 _DESTROYED_TEXT = "Guest destroyed"
@@ -274,13 +280,13 @@ class LibvirtIndications:
         current = _existing(ctx, path)
         what = event.detail[0]
         values: dict[str, Any] = {}
-        if what == _UNDEFINED:
+        if what == PoolLifecycle.UNDEFINED:
             classname = "CIM_InstDeletion"
             source = previous or current or ctx.instance(path.classname, **path.keybindings)
             self._pools.pop(key, None)
         else:
             source = current or previous or ctx.instance(path.classname, **path.keybindings)
-            if what == _DEFINED and previous is None:
+            if what == PoolLifecycle.DEFINED and previous is None:
                 classname = "CIM_InstCreation"
             else:
                 classname = "CIM_InstModification"
@@ -352,17 +358,17 @@ def _kind(event: Event, known: _Guest | None,
     (``exists``): one still running lives on without its definition.
     """
     persistent = known.persistent if known else True
-    if event.event_id != libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+    if event.event_id != DomainEventID.LIFECYCLE:
         return MODIFIED, persistent
     what, detail = event.detail[0], event.detail[1]
-    if what == libvirt.VIR_DOMAIN_EVENT_DEFINED:
-        added = detail == libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED
+    if what == Lifecycle.DEFINED:
+        added = detail == DEFINED_ADDED
         return (CREATED if added and known is None else MODIFIED), True
-    if what == libvirt.VIR_DOMAIN_EVENT_UNDEFINED:
+    if what == Lifecycle.UNDEFINED:
         return (MODIFIED if exists else DELETED), False
-    if what == libvirt.VIR_DOMAIN_EVENT_STARTED and known is None:
+    if what == Lifecycle.STARTED and known is None:
         return CREATED, False
-    if what == libvirt.VIR_DOMAIN_EVENT_STOPPED and known is not None and not known.persistent:
+    if what == Lifecycle.STOPPED and known is not None and not known.persistent:
         return DELETED, False
     return MODIFIED, persistent
 
@@ -371,9 +377,9 @@ def _as_left_by(event: Event, guest: CIMInstance, created: bool) -> CIMInstance:
     """``guest`` in the state its lifecycle ``event`` left it in (a guest just defined is
     shut off)."""
     state = None
-    if event.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+    if event.event_id == DomainEventID.LIFECYCLE:
         state = _STATE_AFTER.get(event.detail[0])
-        if created and event.detail[0] == libvirt.VIR_DOMAIN_EVENT_DEFINED:
+        if created and event.detail[0] == Lifecycle.DEFINED:
             state = DomainState.SHUTOFF
     if state is None:
         return guest

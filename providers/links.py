@@ -22,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.host import HOST_SYSTEM, host_path
+from providers.paths import HOST_SYSTEM, host_path
 from providers.virt import Hypervisor, naming
 from virtcim.provider import AssociationProvider, RequestContext, same_keys
 

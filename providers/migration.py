@@ -44,8 +44,17 @@ from typing import Any
 from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstance, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import existing_guest, guest_name_at, guest_path
-from providers.singleton import SingletonProvider, capabilities_path, hosted_service_path
+from providers.computer_system import existing_guest, guest_name_at
+from providers.paths import (
+    MIGRATION_CAPABILITIES_ID,
+    MIGRATION_SERVICE_NAME,
+    MIGRATION_SETTING_DATA_ID,
+    guest_path,
+    migration_capabilities_path,
+    migration_service_path,
+    migration_setting_path,
+)
+from providers.singleton import SingletonProvider
 from providers.valuemaps import (
     EnabledState,
     HostFormat,
@@ -62,28 +71,16 @@ from virtcim.jobs import JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method, same_keys
 
 __all__ = [
-    "MIGRATION_CAPABILITIES",
     "MIGRATION_DEFAULTS",
-    "MIGRATION_SERVICE",
-    "MIGRATION_SETTING_DATA",
     "VirtualSystemMigrationCapabilitiesProvider",
     "VirtualSystemMigrationServiceProvider",
     "VirtualSystemMigrationSettingDataProvider",
-    "migration_capabilities_path",
-    "migration_service_path",
-    "migration_setting_path",
 ]
 
 _log = logging.getLogger(__name__)
 
-MIGRATION_SERVICE = "VirtualSystemMigrationService"
-MIGRATION_CAPABILITIES = "VirtualSystemMigrationCapabilities"
-MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
 #: The class of a move's job (libvirt-cim's ``KVM_MigrationJob``), a ``CIM_ConcreteJob``.
 MIGRATION_JOB = "MigrationJob"
-SERVICE_NAME = "MigrationService"
-CAPABILITIES_ID = "MigrationCapabilities"
-SETTING_DATA_ID = "MigrationSettingData"
 
 
 #: What a move returns when it is a job (DMTF: "Method Parameters Checked - Job Started").
@@ -112,22 +109,6 @@ _DEFAULTS = {"MigrationType": MigrationType.LIVE, "Priority": 0,
              "TransportType": TransportType.SSH}  # fmt: skip
 
 
-def migration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s migration service in ``root/virt``."""
-    return hosted_service_path(ctx, hv, MIGRATION_SERVICE, SERVICE_NAME)
-
-
-def migration_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s migration capabilities in ``root/virt``."""
-    return capabilities_path(ctx, hv, MIGRATION_CAPABILITIES, CAPABILITIES_ID)
-
-
-def migration_setting_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s default migration setting in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MIGRATION_SETTING_DATA)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=SETTING_DATA_ID)
-
-
 class VirtualSystemMigrationCapabilitiesProvider(SingletonProvider):
     """``<Prefix>_VirtualSystemMigrationCapabilities``: the methods and host formats."""
 
@@ -139,7 +120,7 @@ class VirtualSystemMigrationCapabilitiesProvider(SingletonProvider):
         moving = [MigrationMethod.MIGRATE_TO_HOST, MigrationMethod.MIGRATE_TO_SYSTEM]
         checking = [MigrationMethod.CHECK_TO_HOST, MigrationMethod.CHECK_TO_SYSTEM]
         asynchronous = ctx.jobs is not None
-        return {"ElementName": CAPABILITIES_ID,
+        return {"ElementName": MIGRATION_CAPABILITIES_ID,
                 "SynchronousMethodsSupported": checking if asynchronous else moving + checking,
                 "AsynchronousMethodsSupported": moving if asynchronous else [],
                 "DestinationHostFormatsSupported": list(HostFormat)}  # fmt: skip
@@ -152,7 +133,7 @@ class VirtualSystemMigrationSettingDataProvider(SingletonProvider):
         return migration_setting_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SETTING_DATA_ID, **_DEFAULTS}
+        return {"ElementName": MIGRATION_SETTING_DATA_ID, **_DEFAULTS}
 
 
 class MigrationDefaults:
@@ -183,7 +164,7 @@ class VirtualSystemMigrationServiceProvider(SingletonProvider, MethodProvider):
         return migration_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
-        return {"ElementName": SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
+        return {"ElementName": MIGRATION_SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
                 "Description": f"Moves the guests of {self.hypervisor.uri} to other hosts"}  # fmt: skip
 
     @cim_method

@@ -31,23 +31,15 @@ from typing import Protocol
 from lxml import etree
 from pywbem import CIM_ERR_FAILED, CIMError, CIMInstance, CIMInstanceName
 
-from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
-from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.devices import DEVICE_PROVIDERS, device_location, device_provider_for
 from providers.links import Link, LinkSetProvider
 from providers.lookup import existing_domain, or_none
 from providers.memo import guests
-from providers.pools import (
-    POOL_CLASSES,
-    PoolKind,
-    all_pools,
-    find_pool,
-    pool_at,
-    pool_path,
-    primordial,
-)
-from providers.settings import rasd_at, rasd_path, settings_of
+from providers.paths import HOST_SYSTEM, device_path, host_path, is_host_path, pool_path, rasd_path
+from providers.pools import POOL_CLASSES, PoolKind, all_pools, find_pool, pool_at, primordial
+from providers.settings import rasd_at, settings_of
 from providers.virt import Domain, Hypervisor, naming
-from providers.virt.mapping import Kind
+from providers.virt.mapping import Kind, is_device
 from virtcim.provider import RequestContext, refers_to, same_keys
 
 __all__ = [
@@ -314,7 +306,7 @@ class PoolSettings:
     def _links(ctx: RequestContext, hv: Hypervisor, membership: Membership, domain: Domain,
                kinds: Sequence[Kind]) -> Iterator[_Allocation]:
         for setting in settings_of(domain, kinds):
-            element = domain.xml.find_device(setting.device_id) if setting.kind.is_device else None
+            element = domain.xml.find_device(setting.device_id) if is_device(setting.kind) else None
             pool = membership.pool_of(SETTING_POOLS[setting.kind], element)
             yield pool, rasd_path(ctx, hv, setting.kind, domain.name, setting.device_id)
 

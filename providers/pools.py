@@ -39,7 +39,6 @@ __all__ = [
     "all_pools",
     "find_pool",
     "pool_at",
-    "pool_path",
     "primordial",
     "register_profiles",
 ]
@@ -112,13 +111,6 @@ def primordial(kind: PoolKind) -> str:
     return naming.pool_instance_id(kind.value, naming.PRIMORDIAL_POOL)
 
 
-def pool_path(ctx: RequestContext, hv: Hypervisor, instance_id: str) -> CIMInstanceName:
-    """The path of the pool ``instance_id`` (``DiskPool/default``) of ``hv``."""
-    kind = _kind_of(naming.parse_pool_instance_id(instance_id)[0])
-    classname = naming.classname(hv.prefix, kind.generic_class)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=instance_id)
-
-
 def pool_at(hv: Hypervisor, path: CIMInstanceName) -> str | None:
     """The InstanceID of the pool ``path`` names, if it is one of ``hv``'s pool classes.
 
@@ -128,7 +120,7 @@ def pool_at(hv: Hypervisor, path: CIMInstanceName) -> str | None:
     try:
         prefix, generic = naming.split_classname(path.classname)
         kind_name, _ = naming.parse_pool_instance_id(str(instance_id))
-        kind = _kind_of(kind_name)
+        kind = pool_kind(kind_name)
     except ValueError:
         return None
     if prefix.lower() != hv.prefix.lower() or generic.lower() != kind.generic_class.lower():
@@ -136,7 +128,8 @@ def pool_at(hv: Hypervisor, path: CIMInstanceName) -> str | None:
     return str(instance_id)
 
 
-def _kind_of(name: str) -> PoolKind:
+def pool_kind(name: str) -> PoolKind:
+    """The kind of pool ``<name>Pool``; ``ValueError`` if there is none."""
     try:
         return PoolKind(name)
     except ValueError:
@@ -158,16 +151,12 @@ def all_pools(hv: Hypervisor, kinds: Iterable[PoolKind] = PoolKind) -> list[Pool
     return found
 
 
-
-
-
-
 def find_pool(hv: Hypervisor, instance_id: str) -> Pool:
     """The pool ``instance_id`` names; ``CIM_ERR_NOT_FOUND`` when there is none, worded
     as libvirt-cim worded it (``No such instance (<InstanceID>)``)."""
     try:
         kind_name, name = naming.parse_pool_instance_id(instance_id)
-        kind = _kind_of(kind_name)
+        kind = pool_kind(kind_name)
     except ValueError as error:
         raise CIMError(CIM_ERR_NOT_FOUND, f"No such instance ({instance_id}) - resource pool "
                                           f"type mismatch: no pool on {hv.uri}: {error}") from None

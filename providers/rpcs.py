@@ -63,9 +63,15 @@ from providers.capabilities import (
     network_ranges,
 )
 from providers.classes import VIRT_NAMESPACE
-from providers.host import HOST_SYSTEM
+from providers.paths import (
+    CONFIGURATION_CAPABILITIES_ID,
+    CONFIGURATION_SERVICE_NAME,
+    configuration_capabilities_path,
+    configuration_service_path,
+    pool_path,
+)
 from providers.pool_associations import guests_using
-from providers.pools import PoolKind, pool_at, pool_path
+from providers.pools import PoolKind, pool_at
 from providers.valuemaps import (
     EnabledState,
     FormatType,
@@ -85,20 +91,12 @@ from virtcim.provider import (
 )
 
 __all__ = [
-    "CONFIGURATION_CAPABILITIES",
-    "CONFIGURATION_SERVICE",
     "ResourcePoolConfigurationCapabilitiesProvider",
     "ResourcePoolConfigurationServiceProvider",
-    "configuration_capabilities_path",
-    "configuration_service_path",
 ]
 
 _log = logging.getLogger(__name__)
 
-CONFIGURATION_SERVICE = "ResourcePoolConfigurationService"
-CONFIGURATION_CAPABILITIES = "ResourcePoolConfigurationCapabilities"
-SERVICE_NAME = "RPCS"
-CAPABILITIES_ID = "RPCC"
 #: Prefixes of setting classes any hypervisor's service accepts besides its own.
 _GENERIC_PREFIXES = ("cim", "virt")
 #: DMTF ResourceType "Storage Extent".
@@ -111,20 +109,6 @@ _DEFAULT_NETMASK = "255.255.255.0"
 _FORWARD_MODES = {ForwardMode.NAT: "nat", ForwardMode.ROUTED: "route"}
 
 
-def configuration_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s pool configuration service in ``root/virt``."""
-    classname = naming.classname(hv.prefix, CONFIGURATION_SERVICE)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE,
-                    SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-                    SystemName=hv.hostname, CreationClassName=classname, Name=SERVICE_NAME)
-
-
-def configuration_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of the service's capabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, CONFIGURATION_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=CAPABILITIES_ID)
-
-
 class ResourcePoolConfigurationCapabilitiesProvider(InstanceProvider):
     """``<Prefix>_ResourcePoolConfigurationCapabilities``: the methods completed synchronously."""
 
@@ -135,8 +119,8 @@ class ResourcePoolConfigurationCapabilitiesProvider(InstanceProvider):
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
         path = configuration_capabilities_path(ctx, self.hypervisor)
-        yield ctx.instance(path.classname, InstanceID=CAPABILITIES_ID,
-                           ElementName=CAPABILITIES_ID,
+        yield ctx.instance(path.classname, InstanceID=CONFIGURATION_CAPABILITIES_ID,
+                           ElementName=CONFIGURATION_CAPABILITIES_ID,
                            SynchronousMethodsSupported=list(PoolConfigurationMethod),
                            AsynchronousMethodsSupported=[])
 
@@ -151,7 +135,7 @@ class ResourcePoolConfigurationServiceProvider(InstanceProvider, MethodProvider)
         self, ctx: RequestContext, classname: str, property_list: Sequence[str] | None
     ) -> Iterable[CIMInstance]:
         path = configuration_service_path(ctx, self.hypervisor)
-        yield ctx.instance(path.classname, **path.keybindings, ElementName=SERVICE_NAME,
+        yield ctx.instance(path.classname, **path.keybindings, ElementName=CONFIGURATION_SERVICE_NAME,
                            Description=f"Manages the storage pools, volumes and networks of "
                                        f"{self.hypervisor.uri}",
                            EnabledState=EnabledState.ENABLED)
@@ -591,7 +575,5 @@ def _not_supported(method: str, why: str) -> CIMError:
 
 def _invalid(message: str) -> CIMError:
     return CIMError(CIM_ERR_INVALID_PARAMETER, message)
-
-
 
 

@@ -29,9 +29,9 @@ from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import guests_named
 from providers.memo import guests, snapshot_instance
+from providers.paths import VSSD, rasd_path, vssd_path
 from providers.per_guest import PerGuestProvider
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind, disk, resources, system
@@ -39,7 +39,6 @@ from virtcim.provider import InstanceProvider, RequestContext
 
 __all__ = [
     "RESOURCE_KINDS",
-    "VSSD",
     "ResourceAllocationSettingDataProvider",
     "LIBVIRT_CIM_KINDS",
     "VirtualSystemSettingDataProvider",
@@ -47,13 +46,10 @@ __all__ = [
     "guest_settings",
     "rasd_at",
     "rasd_instance",
-    "rasd_path",
     "settings_of",
     "vssd_instance",
-    "vssd_path",
 ]
 
-VSSD = "VirtualSystemSettingData"
 #: Every resource setting class served, one provider each.
 RESOURCE_KINDS = tuple(Kind)
 #: The kinds libvirt-cim had, without the DSP1047 and DSP1050 1.1 forms of disks and NICs.
@@ -65,24 +61,6 @@ _DISK_POOL = "Disk"
 
 
 # --- names -----------------------------------------------------------------------------------
-
-
-def vssd_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
-    """The path of the VSSD of guest ``name`` in ``root/virt``."""
-    classname = naming.classname(hv.prefix, VSSD)
-    return ctx.path(
-        classname, namespace=VIRT_NAMESPACE, InstanceID=naming.vssd_instance_id(hv.prefix, name)
-    )
-
-
-def rasd_path(
-    ctx: RequestContext, hv: Hypervisor, kind: Kind, name: str, ident: str
-) -> CIMInstanceName:
-    """The path of the ``kind`` setting of device ``ident`` of guest ``name``."""
-    classname = naming.classname(hv.prefix, kind.value)
-    return ctx.path(
-        classname, namespace=VIRT_NAMESPACE, InstanceID=naming.rasd_instance_id(name, ident)
-    )
 
 
 def guest_of_vssd(hv: Hypervisor, path: CIMInstanceName) -> str:

@@ -28,19 +28,12 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from providers.computer_system import COMPUTER_SYSTEM, guest_name_at, guest_path
-from providers.devices import DEVICE_PROVIDERS, device_location, device_path, device_provider_for
+from providers.computer_system import guest_name_at
+from providers.devices import DEVICE_PROVIDERS, device_location, device_provider_for
 from providers.lookup import or_none
 from providers.memo import guests
-from providers.settings import (
-    LIBVIRT_CIM_KINDS,
-    VSSD,
-    guest_of_vssd,
-    rasd_at,
-    rasd_path,
-    settings_of,
-    vssd_path,
-)
+from providers.paths import COMPUTER_SYSTEM, VSSD, device_path, guest_path, rasd_path, vssd_path
+from providers.settings import LIBVIRT_CIM_KINDS, guest_of_vssd, rasd_at, settings_of
 from providers.valuemaps import Ternary
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind

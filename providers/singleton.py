@@ -1,8 +1,7 @@
 """Providers of the classes a hypervisor has exactly one instance of: its services and
 their capabilities.
 
-:func:`hosted_service_path` and :func:`capabilities_path` give the paths of
-the usual ones. A subclass says where its one instance is (:meth:`SingletonProvider.path`) and
+:mod:`providers.paths` gives the paths of the usual ones. A subclass says where its one instance is (:meth:`SingletonProvider.path`) and
 what it holds (:meth:`SingletonProvider.properties`); GetInstance of any
 other path names the first key that differs, in libvirt-cim's words
 (``No such instance (InstanceID)``), which its clients look for.
@@ -16,31 +15,10 @@ from typing import Any
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from providers.classes import VIRT_NAMESPACE
-from providers.host import HOST_SYSTEM
-from providers.virt import Hypervisor, naming
+from providers.virt import Hypervisor
 from virtcim.provider import InstanceProvider, RequestContext
 
-__all__ = ["SingletonProvider", "capabilities_path", "hosted_service_path"]
-
-
-def hosted_service_path(
-    ctx: RequestContext, hv: Hypervisor, generic: str, name: str
-) -> CIMInstanceName:
-    """The path in ``root/virt`` of ``hv``'s service ``<Prefix>_<generic>``: keyed by the
-    host's class and name and its own ``name``, as libvirt-cim keyed its services."""
-    classname = naming.classname(hv.prefix, generic)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE,
-                    SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-                    SystemName=hv.hostname, CreationClassName=classname, Name=name)  # fmt: skip
-
-
-def capabilities_path(
-    ctx: RequestContext, hv: Hypervisor, generic: str, instance_id: str
-) -> CIMInstanceName:
-    """The path in ``root/virt`` of ``hv``'s ``<Prefix>_<generic>`` with ``instance_id``."""
-    return ctx.path(naming.classname(hv.prefix, generic), namespace=VIRT_NAMESPACE,
-                    InstanceID=instance_id)
+__all__ = ["SingletonProvider"]
 
 
 class SingletonProvider(InstanceProvider, abc.ABC):

@@ -24,23 +24,21 @@ from collections.abc import Iterable, Iterator
 
 from pywbem import CIMInstanceName
 
-from providers.computer_system import (
-    COMPUTER_SYSTEM,
-    ELEMENT_CAPABILITIES,
-    guest_capabilities_path,
-    guest_name_at,
-    guest_path,
-)
-from providers.devices import (
-    DEVICE_PROVIDERS,
-    device_location,
-    device_path,
-    device_provider_for,
-)
-from providers.host import HOST_SYSTEM, host_path, is_host_path
+from providers.computer_system import guest_name_at
+from providers.devices import DEVICE_PROVIDERS, device_location, device_provider_for
 from providers.links import Link
 from providers.lookup import existing_domain
 from providers.memo import guests
+from providers.paths import (
+    COMPUTER_SYSTEM,
+    ELEMENT_CAPABILITIES,
+    HOST_SYSTEM,
+    device_path,
+    guest_capabilities_path,
+    guest_path,
+    host_path,
+    is_host_path,
+)
 from providers.virt import Domain, Hypervisor
 from virtcim.provider import RequestContext
 

@@ -62,11 +62,18 @@ from pywbem import (
 )
 
 import virtcim
-from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import existing_guest, guest_name_at, guest_path
-from providers.host import HOST_SYSTEM
+from providers.computer_system import existing_guest, guest_name_at
 from providers.lookup import or_none
-from providers.settings import VSSD, guest_of_vssd, rasd_at, rasd_path
+from providers.paths import (
+    MANAGEMENT_CAPABILITIES_ID,
+    MANAGEMENT_SERVICE_NAME,
+    VSSD,
+    guest_path,
+    management_capabilities_path,
+    management_service_path,
+    rasd_path,
+)
+from providers.settings import guest_of_vssd, rasd_at
 from providers.singleton import SingletonProvider
 from providers.valuemaps import (
     EnabledState,
@@ -75,26 +82,24 @@ from providers.valuemaps import (
     SystemManagementReturnCode,
 )
 from providers.virt import Domain, DomainXML, Hypervisor, device_id, naming
-from providers.virt.mapping import Kind, SettingsRefused, processor, resources, system
+from providers.virt.mapping import (
+    Kind,
+    SettingsRefused,
+    device_tags,
+    is_device,
+    processor,
+    resources,
+    system,
+)
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 
 __all__ = [
-    "MANAGEMENT_CAPABILITIES",
-    "MANAGEMENT_CAPABILITIES_ID",
-    "MANAGEMENT_SERVICE",
-    "SERVICE_NAME",
     "VirtualSystemManagementCapabilitiesProvider",
     "VirtualSystemManagementServiceProvider",
-    "management_capabilities_path",
-    "management_service_path",
 ]
 
 _log = logging.getLogger(__name__)
 
-MANAGEMENT_SERVICE = "VirtualSystemManagementService"
-MANAGEMENT_CAPABILITIES = "VirtualSystemManagementCapabilities"
-SERVICE_NAME = "Management Service"
-MANAGEMENT_CAPABILITIES_ID = "ManagementCapabilities"
 #: The libvirt-cim revision (``hg`` numbering: commits since the first) and
 #: changeset whose behaviour virtcim matches: its last, a5a073c. libvirt-cim's
 #: clients read them to choose which behaviour to expect.
@@ -102,25 +107,6 @@ LIBVIRT_CIM_REVISION = "1346"
 LIBVIRT_CIM_CHANGESET = "a5a073c"
 #: Prefixes of classes any hypervisor's methods accept besides its own.
 _GENERIC_PREFIXES = ("CIM", "Virt")
-
-
-def management_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s management service in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MANAGEMENT_SERVICE)
-    return ctx.path(
-        classname,
-        namespace=VIRT_NAMESPACE,
-        SystemCreationClassName=naming.classname(hv.prefix, HOST_SYSTEM),
-        SystemName=hv.hostname,
-        CreationClassName=classname,
-        Name=SERVICE_NAME,
-    )
-
-
-def management_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
-    """The path of ``hv``'s management capabilities in ``root/virt``."""
-    classname = naming.classname(hv.prefix, MANAGEMENT_CAPABILITIES)
-    return ctx.path(classname, namespace=VIRT_NAMESPACE, InstanceID=MANAGEMENT_CAPABILITIES_ID)
 
 
 # --- the service -----------------------------------------------------------------------------
@@ -136,7 +122,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         hv = self.hypervisor
         hypervisor_type = hv.hypervisor_type()
         return {
-            "ElementName": SERVICE_NAME,
+            "ElementName": MANAGEMENT_SERVICE_NAME,
             "Caption": f"{hypervisor_type} {_dotted(hv.version())}",
             "Description": f"Defines and changes the guests of {hv.uri}",
             "EnabledState": EnabledState.ENABLED,
@@ -174,7 +160,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             kind, setting_values = self._resource(f"DefineSystem ResourceSettings[{index}]", setting)
             ident = self._apply(f"DefineSystem ResourceSettings[{index}]", xml, kind,
                                 setting_values)  # fmt: skip
-            if kind.is_device and ident in seen:
+            if is_device(kind) and ident in seen:
                 raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                f"DefineSystem ResourceSettings[{index}]: a second device "
                                f"{ident!r} for guest {name!r}")  # fmt: skip
@@ -250,7 +236,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
             for index, setting in enumerate(_required("AddResourceSettings", ResourceSettings)):
                 where = f"AddResourceSettings ResourceSettings[{index}]"
                 kind, values = self._resource(where, setting)
-                if not kind.is_device:
+                if not is_device(kind):
                     raise CIMError(CIM_ERR_INVALID_PARAMETER,
                                    f"{where}: a guest has one {kind.value}; change it with "
                                    "ModifyResourceSettings")  # fmt: skip
@@ -334,7 +320,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
         values = _with_default_network(hv, kind, values)
         ident = _checked(where, lambda: resources.apply_resource(xml, kind, values, driver=hv.driver,
                                                             defining=True))  # fmt: skip
-        _check_network(hv.uri, where, xml.find_device(ident) if kind.is_device else None)
+        _check_network(hv.uri, where, xml.find_device(ident) if is_device(kind) else None)
         return ident
 
     def _add_device(
@@ -477,13 +463,13 @@ class _GuestChange:
         self, where: str, kind: Kind, ident: str, values: Mapping[str, Any], driver: str
     ) -> str:
         network = None
-        if kind.is_device:
+        if is_device(kind):
             self._existing(where, kind, ident)
             network = _network_of(self.config.find_device(ident))
         new_ident = _checked(
             where, lambda: resources.apply_resource(self.config, kind, values, ident, driver=driver)
         )
-        changed = self.config.find_device(new_ident) if kind.is_device else None
+        changed = self.config.find_device(new_ident) if is_device(kind) else None
         if changed is not None and _network_of(changed) != network:
             _check_network(self.domain.hypervisor.uri, where, changed)
         if kind is Kind.MEM:
@@ -497,7 +483,7 @@ class _GuestChange:
         return new_ident
 
     def remove(self, where: str, kind: Kind, ident: str) -> None:
-        if not kind.is_device:
+        if not is_device(kind):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: the {kind.value} of guest {self.domain.name!r} cannot be "
                            "removed")  # fmt: skip
@@ -513,7 +499,7 @@ class _GuestChange:
             raise CIMError(CIM_ERR_NOT_FOUND,
                            f"{where}: No such instance ({instance_id}): guest "
                            f"{self.domain.name!r} has no device {ident!r}")  # fmt: skip
-        if element.tag not in kind.tags:
+        if element.tag not in device_tags(kind):
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{where}: device {ident!r} of guest {self.domain.name!r} is a "
                            f"<{element.tag}>, not a {kind.value}")  # fmt: skip

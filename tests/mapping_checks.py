@@ -15,6 +15,7 @@ from lxml import etree
 from providers.virt import DomainXML
 from providers.virt.mapping import (
     DEVICES,
+    KINDS_OF_TAG,
     Kind,
     console,
     controller,
@@ -23,9 +24,12 @@ from providers.virt.mapping import (
     graphics,
     input,
     interface,
+    resources,
 )
-from providers.virt.mapping.base import KINDS_OF_TAG
 from providers.virt.mapping.graphics import PASSWORD_MASK
+
+#: The guest name of the sample domains the pure mapping tests read.
+NAME = "web1"
 
 #: How each device's record (the devices' view) and its settings (the RASDs' view)
 #: name the same fact: ``(record attribute, setting property)``.
@@ -88,3 +92,14 @@ def disagreements(kind: Kind, element: etree._Element) -> list[str]:
     if record.device_id != device_id(element):
         found.append(f"device id {record.device_id!r} but {device_id(element)!r}")
     return found
+
+
+def by_id(xml: DomainXML, kind: Kind) -> dict[str, dict[str, Any]]:
+    """The values of each ``kind`` setting of ``xml``, by device id."""
+    return {setting.device_id: setting.values for setting in resources.settings(xml, [kind])}
+
+
+def unmodelled(xml: DomainXML) -> list[bytes]:
+    """The elements no setting maps to, serialized: they must never change."""
+    kept = ("metadata", "seclabel", "{http://libvirt.org/schemas/domain/qemu/1.0}commandline")
+    return [etree.tostring(xml.root.find(tag)) for tag in kept]

@@ -224,6 +224,8 @@ class InstanceProvider(Provider):
         :meth:`enumerate_instances` class by class. A provider that finds
         the instances of all its classes on one walk over the same objects
         (each guest's resource settings of every kind) walks once.
+
+        Checked before and done after: as for :meth:`enumerate_instances`.
         """
         for classname in classnames:
             yield from self.enumerate_instances(ctx, classname, property_list)
@@ -242,13 +244,21 @@ class InstanceProvider(Provider):
         instances than asked for, never fewer: the operations layer tests
         every instance against the whole query. The default lists them all
         (:meth:`enumerate_instances_of`).
+
+        Checked before: the query parses and names properties of the class.
+        Left to the provider: that a value, whatever its type, names nothing
+        rather than failing (``WHERE Name = 42`` finds no guest).
         """
         return self.enumerate_instances_of(ctx, classnames, property_list)
 
     def enumerate_instance_names(
         self, ctx: RequestContext, classname: str
     ) -> Iterable[CIMInstanceName]:
-        """The paths of every instance of exactly ``classname``."""
+        """The paths of every instance of exactly ``classname``.
+
+        Checked before: as for :meth:`enumerate_instances`. The default
+        enumerates the instances with no properties asked for.
+        """
         return (inst.path for inst in self.enumerate_instances(ctx, classname, []))
 
     def get_instance(

@@ -5,6 +5,7 @@ Providers reach libvirt only through this package:
 * :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
   domains, host, events, transactions, and (:mod:`providers.virt.storage`) storage
   pools, volumes and networks;
+* :mod:`providers.virt.events` — libvirt's events, with libvirt's numbers named;
 * :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
 * :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
 * :mod:`providers.virt.mapping` — each device element, the domain and the system settings
@@ -18,13 +19,20 @@ Providers reach libvirt only through this package:
 
 from providers.virt.connection import (
     DomainListing,
-    Event,
     Hypervisor,
     NodeInfo,
     start_event_loop,
 )
 from providers.virt.domain import Domain, DomainState
 from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.events import (
+    DEFINED_ADDED,
+    DomainEventID,
+    Event,
+    Lifecycle,
+    PoolEventID,
+    PoolLifecycle,
+)
 from providers.virt.mapping import device_id
 from providers.virt.mapping.console import CharDevice
 from providers.virt.mapping.controller import Controller
@@ -43,7 +51,12 @@ __all__ = [
     "DomainListing",
     "DomainState",
     "DomainXML",
+    "DEFINED_ADDED",
+    "DomainEventID",
     "Event",
+    "Lifecycle",
+    "PoolEventID",
+    "PoolLifecycle",
     "Graphics",
     "Hypervisor",
     "Input",

@@ -56,13 +56,13 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError
 from providers.virt import errors, naming
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.events import Event
 from providers.virt.locks import KeyedLocks
 from providers.virt.storage import StorageAndNetworks
 from providers.virt.transaction import Transaction
 
 __all__ = [
     "DomainListing",
-    "Event",
     "Hypervisor",
     "NodeInfo",
     "start_event_loop",
@@ -108,7 +108,7 @@ _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: how many threads, where each call is a round trip to a daemon: the round
 #: trips overlap (200 QEMU guests: 34 ms one after another, 14 ms four at a
 #: time).
-_READ_AHEAD = 32
+READ_AHEAD = 32
 _READ_AHEAD_THREADS = 4
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
@@ -171,24 +171,6 @@ def _log_libvirt_error(_context: object, error: tuple[Any, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class Event:
-    """A libvirt event: ``kind`` is ``domain``, ``pool`` or ``network``; ``event_id``
-    the ``VIR_*_EVENT_ID_*`` constant; ``detail`` the event's own arguments."""
-
-    kind: str
-    name: str
-    uuid: str
-    event_id: int
-    detail: tuple[Any, ...]
-
-    @property
-    def undefines_domain(self) -> bool:
-        """Whether this event says a domain was undefined."""
-        return (self.kind == "domain" and self.event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE
-                and self.detail[:1] == (libvirt.VIR_DOMAIN_EVENT_UNDEFINED,))
-
-
-@dataclass(frozen=True)
 class NodeInfo:
     """The host, from ``virNodeGetInfo`` (memory at MiB precision)."""
 
@@ -200,10 +182,6 @@ class NodeInfo:
     sockets: int
     cores: int
     threads: int
-
-
-
-
 
 
 @dataclass
@@ -248,7 +226,7 @@ class DomainListing:
     may interleave but not run in different threads at once.
 
     With a ``reader`` (and the states known up front), the first walk has
-    the XML of the next :data:`_READ_AHEAD` domains asked for in its threads,
+    the XML of the next :data:`READ_AHEAD` domains asked for in its threads,
     so that round trips to the daemon overlap; a walk that stops early leaves
     at most that many answers unread.
     """
@@ -299,7 +277,7 @@ class DomainListing:
     def _read_ahead(self, index: int) -> None:
         if self._reader is None:
             return
-        end = min(index + _READ_AHEAD, len(self._handles))
+        end = min(index + READ_AHEAD, len(self._handles))
         for ahead in range(max(index, self._read_up_to), end):
             if self._looks[ahead] is not None:
                 self._ahead[ahead] = self._reader.submit(self._handles[ahead].XMLDesc,

@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from providers.virt.connection import Event, Hypervisor
+from providers.virt.connection import Hypervisor
+from providers.virt.events import Event
 
 __all__ = [
     "GraphicsClients",

@@ -106,3 +106,9 @@ def _tool(name: str) -> str:
     """A console script installed beside the Python running the tests, else on PATH."""
     beside = Path(sys.executable).with_name(name)
     return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def driver_guest_path(name: str) -> pywbem.CIMInstanceName:
+    """The path of test-driver guest ``name`` in ``root/virt``, as a client writes it."""
+    return pywbem.CIMInstanceName("Test_ComputerSystem", {
+        "CreationClassName": "Test_ComputerSystem", "Name": name}, namespace="root/virt")

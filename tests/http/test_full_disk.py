@@ -12,7 +12,7 @@ import pywbem
 
 from tests.full_disk import SmallDisk, small_disk
 from tests.http.servers import RunningServer, running_server
-from tests.http.test_jobs import guest_path
+from tests.http.servers import driver_guest_path as guest_path
 from virtcim.state import StateStore
 
 QUERY = "SELECT * FROM CIM_InstCreation"

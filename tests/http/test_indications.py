@@ -12,44 +12,25 @@ import libvirt
 import pytest
 import pywbem
 
+from tests.http.indication_listener import (
+    CS_INDICATIONS,
+    SETTING_INDICATIONS,
+    WITHIN,
+    Listener,
+    subscribe,
+)
 from tests.http.servers import CLIENT_ENV, RunningServer, _tool, pywbemcli, running_server
 from virtcim.http.tls import make_self_signed
 
 #: This module's listener ports.
 PORTS = iter([*range(27450, 27466), *range(27470, 27486)])
-#: How long an indication may take from libvirt's event to the listener (the issue's bound).
-WITHIN = 2.0
+GUEST_WITH_DISK_XML = ("<domain type='test'><name>{name}</name><uuid>{uuid}</uuid>"
+                       "<memory>131072</memory>"
+                       "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                       "<source file='/var/lib/libvirt/images/{name}.img'/>"
+                       "<target dev='vda' bus='virtio'/></disk></devices></domain>")
 GUEST_XML = ("<domain type='test'><name>{name}</name><memory>65536</memory>"
              "<os><type>hvm</type></os></domain>")
-CS_INDICATIONS = "SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ComputerSystem"
-
-
-class Listener:
-    """A pywbem WBEMListener on loopback whose indications are read from a queue."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.received: queue.Queue[pywbem.CIMInstance] = queue.Queue()
-        self._listener = pywbem.WBEMListener("127.0.0.1", http_port=port)
-        self._listener.add_callback(lambda indication, host: self.received.put(indication))
-
-    def start(self) -> Listener:
-        self._listener.start()
-        return self
-
-    def stop(self) -> None:
-        self._listener.stop()
-
-    def next(self, timeout: float = WITHIN) -> pywbem.CIMInstance:
-        return self.received.get(timeout=timeout)
-
-    def nothing_more(self, wait: float = 0.5) -> bool:
-        try:
-            self.received.get(timeout=wait)
-        except queue.Empty:
-            return True
-        return False
 
 
 @pytest.fixture
@@ -65,15 +46,6 @@ def manager(server: RunningServer) -> Iterator[tuple[pywbem.WBEMSubscriptionMana
     server_id = sm.add_server(pywbem.WBEMServer(server.connection("interop")))
     yield sm, server_id
     sm.remove_server(server_id)
-
-
-def subscribe(sm: pywbem.WBEMSubscriptionManager, server_id: str, listener: Listener,
-              query: str = CS_INDICATIONS, language: str = "WQL") -> pywbem.CIMInstance:
-    destination = sm.add_destination(server_id, listener.url, destination_id=f"d{listener.port}")
-    found = sm.add_filter(server_id, ["root/virt"], query, language,
-                          filter_id=f"f{listener.port}")
-    sm.add_subscriptions(server_id, found.path, [destination.path])
-    return found
 
 
 @pytest.fixture
@@ -171,13 +143,6 @@ def test_filters_select_by_class_and_by_source_properties(server, manager, liste
     assert listener.nothing_more()
 
 
-SETTING_INDICATIONS = ("SELECT * FROM CIM_InstIndication "
-                       "WHERE SourceInstance ISA CIM_ResourceAllocationSettingData")
-GUEST_WITH_DISK_XML = ("<domain type='test'><name>{name}</name><uuid>{uuid}</uuid>"
-                       "<memory>131072</memory>"
-                       "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
-                       "<source file='/var/lib/libvirt/images/{name}.img'/>"
-                       "<target dev='vda' bus='virtio'/></disk></devices></domain>")
 
 
 def test_settings_changed_with_libvirt_are_announced_as_created_modified_deleted(

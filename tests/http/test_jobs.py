@@ -9,16 +9,12 @@ from pathlib import Path
 import pytest
 import pywbem
 
+from tests.http.indication_listener import Listener, subscribe
+from tests.http.servers import driver_guest_path as guest_path
 from tests.http.servers import running_server
-from tests.http.test_indications import Listener, subscribe
 
 PORT = 27468
 COMPLETED, EXCEPTION = 7, 10
-
-
-def guest_path(name: str) -> pywbem.CIMInstanceName:
-    return pywbem.CIMInstanceName("Test_ComputerSystem", {
-        "CreationClassName": "Test_ComputerSystem", "Name": name}, namespace="root/virt")
 
 
 def finished(conn: pywbem.WBEMConnection, job: pywbem.CIMInstanceName) -> pywbem.CIMInstance:

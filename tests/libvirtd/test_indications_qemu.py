@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import pywbem
 
-from tests.http.servers import running_server
-from tests.http.test_indications import (
+from tests.http.indication_listener import (
     CS_INDICATIONS,
     SETTING_INDICATIONS,
     Listener,
     subscribe,
 )
+from tests.http.servers import running_server
 
 pytestmark = [pytest.mark.http]
 

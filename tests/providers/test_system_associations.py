@@ -4,9 +4,8 @@ import pytest
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from providers.classes import VIRT_NAMESPACE
-from providers.computer_system import guest_capabilities_path
-from providers.host import host_path
 from providers.links import LinkProvider, hosted_service
+from providers.paths import guest_capabilities_path, host_path
 from virtcim.provider import RequestContext
 
 

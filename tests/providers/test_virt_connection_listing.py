@@ -194,7 +194,7 @@ def xml_asks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def reading_ahead(many_guests: Hypervisor, monkeypatch: pytest.MonkeyPatch) -> Hypervisor:
     """``many_guests`` listed as a daemon's guests are: XML asked ahead, four at most."""
-    monkeypatch.setattr(connection_module, "_READ_AHEAD", 4)
+    monkeypatch.setattr(connection_module, "READ_AHEAD", 4)
     monkeypatch.setattr(naming, "runs_in_process", lambda uri: False)
     return many_guests
 

@@ -23,9 +23,8 @@ from pywbem import (
     Uint32,
     Uint64,
 )
-from test_decode import imethodcall, methodcall
-from test_encode import ireturnvalue, same_properties
 
+from tests.unit.cimxml_bodies import imethodcall, ireturnvalue, methodcall, same_properties
 from virtcim.cimxml.decode import decode_request
 from virtcim.cimxml.messages import CallError, RequestError
 

@@ -22,6 +22,7 @@ from pywbem import (
     Uint64,
 )
 
+from tests.unit.cimxml_bodies import LOCAL_NAMESPACE, envelope, imethodcall, methodcall
 from virtcim.cimxml.decode import MAX_EMBEDDING, decode_embedded_object, decode_request
 from virtcim.cimxml.messages import CallError, ExtrinsicCall, IntrinsicCall, RequestError
 
@@ -217,29 +218,6 @@ def test_class_method_targets_a_class_path(client):
 
 # --------------------------------------------------------------------------
 # hand-written bodies: wbemcli, DSP0201 2.4 forms, MOF from cimtest
-
-
-def envelope(call: str, message_id: str = "4711") -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">\n'
-        f'<MESSAGE ID="{message_id}" PROTOCOLVERSION="1.0">\n<SIMPLEREQ>\n{call}\n'
-        "</SIMPLEREQ>\n</MESSAGE>\n</CIM>\n"
-    ).encode("utf-8")
-
-
-LOCAL_NAMESPACE = ('<LOCALNAMESPACEPATH>\n<NAMESPACE NAME="root"></NAMESPACE>\n'
-                   '<NAMESPACE NAME="virt"></NAMESPACE>\n</LOCALNAMESPACEPATH>')
-
-
-def imethodcall(name: str, params: str) -> bytes:
-    return envelope(f'<IMETHODCALL NAME="{name}">\n{LOCAL_NAMESPACE}\n{params}\n</IMETHODCALL>')
-
-
-def methodcall(name: str, params: str) -> bytes:
-    target = (f'<LOCALINSTANCEPATH>{LOCAL_NAMESPACE}<INSTANCENAME CLASSNAME="KVM_VSMS">'
-              '<KEYBINDING NAME="Name"><KEYVALUE VALUETYPE="string">vsms</KEYVALUE></KEYBINDING>'
-              "</INSTANCENAME></LOCALINSTANCEPATH>")
-    return envelope(f'<METHODCALL NAME="{name}">{target}{params}</METHODCALL>')
 
 
 def test_wbemcli_get_instance_with_untyped_keys():

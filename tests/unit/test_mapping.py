@@ -6,8 +6,16 @@ import pytest
 from lxml import etree
 
 from providers.virt import DomainXML, parse_xml
-from providers.virt.mapping import DEVICE_IDS, DEVICES, disk
-from providers.virt.mapping.base import KINDS_OF_TAG
+from providers.virt.mapping import (
+    DEVICE_IDS,
+    DEVICES,
+    KINDS_OF_TAG,
+    Kind,
+    console,
+    device_tags,
+    disk,
+    is_device,
+)
 from tests.mapping_checks import device_elements, disagreements, read, rewritten, written_anew
 from tests.sample_domains import RICH_DOMAIN
 
@@ -60,6 +68,13 @@ CASES = [(tag, kind, text) for tag, texts in SAMPLES.items() for text in texts
 def test_every_device_module_is_in_the_table():
     assert set(SAMPLES) | {"serial"} == set(DEVICE_IDS)
     assert {kind for kinds in KINDS_OF_TAG.values() for kind in kinds} == set(DEVICES)
+
+
+def test_each_kind_reads_the_elements_its_device_module_names():
+    assert device_tags(Kind.CONSOLE) == console.TAGS == ("console", "serial")
+    assert device_tags(Kind.STORAGE) == device_tags(Kind.DISK) == disk.TAGS
+    assert KINDS_OF_TAG["interface"] == (Kind.NET, Kind.ETHERNET)
+    assert not is_device(Kind.PROC) and device_tags(Kind.MEM) == ()
 
 
 @pytest.mark.parametrize(("tag", "kind", "text"), CASES,

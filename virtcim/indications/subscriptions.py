@@ -17,6 +17,10 @@ A subscription with a ``SubscriptionDuration`` (seconds) ends that long
 after its ``SubscriptionStartTime``: it is removed then (also when the
 server was stopped at that time: at the next start), and until then its
 ``SubscriptionTimeRemaining`` says how long it has left.
+
+It is one module, though long, because it is one concept: the broker's
+tables of the three kinds of object, which every change checks and stores
+under one lock and which publishing reads.
 """
 
 from __future__ import annotations

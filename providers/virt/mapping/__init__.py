@@ -23,36 +23,49 @@ from providers.virt.mapping.base import Kind, SettingsError, SettingsRefused
 __all__ = [
     "DEVICES",
     "DEVICE_IDS",
+    "KINDS_OF_TAG",
     "DeviceMapping",
     "Kind",
     "SettingsError",
     "SettingsRefused",
     "device_id",
+    "device_tags",
+    "is_device",
 ]
 
 
 class DeviceMapping(NamedTuple):
     """How one kind of resource setting reads a device element and writes one.
 
-    ``write(element, values, driver)`` edits ``element`` (or makes a new one
-    when it is ``None``) and returns it; ``driver`` picks the vendor prefix of
-    generated MAC addresses.
+    ``tags`` are the elements the kind is read from (the device module's
+    ``TAGS``); ``write(element, values, driver)`` edits ``element`` (or makes
+    a new one when it is ``None``) and returns it; ``driver`` picks the vendor
+    prefix of generated MAC addresses.
     """
 
+    tags: tuple[str, ...]
     read: Callable[[etree._Element], dict[str, Any]]
     write: Callable[[etree._Element | None, Mapping[str, Any], str], etree._Element]
 
 
 #: Each device kind of setting, by the class that shows it.
 DEVICES: Mapping[Kind, DeviceMapping] = {
-    Kind.DISK: DeviceMapping(disk.settings, disk.write),
-    Kind.STORAGE: DeviceMapping(disk.storage_settings, disk.write_storage),
-    Kind.NET: DeviceMapping(interface.settings, interface.write),
-    Kind.ETHERNET: DeviceMapping(interface.ethernet_settings, interface.write_ethernet),
-    Kind.GRAPHICS: DeviceMapping(graphics.settings, graphics.write),
-    Kind.INPUT: DeviceMapping(input.settings, input.write),
-    Kind.CONSOLE: DeviceMapping(console.settings, console.write),
-    Kind.CONTROLLER: DeviceMapping(controller.settings, controller.write),
+    Kind.DISK: DeviceMapping(disk.TAGS, disk.settings, disk.write),
+    Kind.STORAGE: DeviceMapping(disk.TAGS, disk.storage_settings, disk.write_storage),
+    Kind.NET: DeviceMapping(interface.TAGS, interface.settings, interface.write),
+    Kind.ETHERNET: DeviceMapping(interface.TAGS, interface.ethernet_settings,
+                                 interface.write_ethernet),
+    Kind.GRAPHICS: DeviceMapping(graphics.TAGS, graphics.settings, graphics.write),
+    Kind.INPUT: DeviceMapping(input.TAGS, input.settings, input.write),
+    Kind.CONSOLE: DeviceMapping(console.TAGS, console.settings, console.write),
+    Kind.CONTROLLER: DeviceMapping(controller.TAGS, controller.settings, controller.write),
+}
+
+#: The kinds each device element is read as, in ``Kind`` order.
+KINDS_OF_TAG: Mapping[str, tuple[Kind, ...]] = {
+    tag: tuple(kind for kind in Kind if kind in DEVICES and tag in DEVICES[kind].tags)
+    for mapping in DEVICES.values()
+    for tag in mapping.tags
 }
 
 #: The device id of each modelled element, by tag.
@@ -61,6 +74,17 @@ DEVICE_IDS: Mapping[str, Callable[[etree._Element], str]] = {
     for module in (disk, interface, graphics, input, console, controller)
     for tag in module.TAGS
 }
+
+
+def is_device(kind: Kind) -> bool:
+    """Whether settings of ``kind`` map a device element (processors and memory map none)."""
+    return kind in DEVICES
+
+
+def device_tags(kind: Kind) -> tuple[str, ...]:
+    """The device elements ``kind`` is read from (none for processors and memory)."""
+    mapping = DEVICES.get(kind)
+    return mapping.tags if mapping is not None else ()
 
 
 def device_id(element: etree._Element) -> str | None:

@@ -15,7 +15,6 @@ from providers.valuemaps import ResourceType
 from providers.virt.xmltree import remove
 
 __all__ = [
-    "KINDS_OF_TAG",
     "KIND_BY_RESOURCE_TYPE",
     "Kind",
     "OTHER_RESOURCE_TYPES",
@@ -40,7 +39,11 @@ class SettingsRefused(SettingsError):
 
 
 class Kind(enum.Enum):
-    """The kinds of resource setting, by generic class name."""
+    """The kinds of resource setting, by generic class name.
+
+    Which device elements each kind reads is said once, by the device modules'
+    ``TAGS`` in the table of :mod:`providers.virt.mapping`.
+    """
 
     PROC = "ProcResourceAllocationSettingData"
     MEM = "MemResourceAllocationSettingData"
@@ -53,34 +56,6 @@ class Kind(enum.Enum):
     STORAGE = "StorageAllocationSettingData"
     ETHERNET = "EthernetPortAllocationSettingData"
 
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """The device elements of this kind (none for processors and memory)."""
-        return _TAGS[self]
-
-    @property
-    def is_device(self) -> bool:
-        return bool(self.tags)
-
-
-_TAGS: dict[Kind, tuple[str, ...]] = {
-    Kind.PROC: (),
-    Kind.MEM: (),
-    Kind.DISK: ("disk",),
-    Kind.NET: ("interface",),
-    Kind.GRAPHICS: ("graphics",),
-    Kind.INPUT: ("input",),
-    Kind.CONSOLE: ("console", "serial"),
-    Kind.CONTROLLER: ("controller",),
-    Kind.STORAGE: ("disk",),
-    Kind.ETHERNET: ("interface",),
-}
-
-#: The kinds each device element is read as, in ``Kind`` order.
-KINDS_OF_TAG: dict[str, tuple[Kind, ...]] = {
-    tag: tuple(kind for kind in _TAGS if tag in _TAGS[kind])
-    for tag in {tag for tags in _TAGS.values() for tag in tags}
-}
 
 #: ResourceType values each kind accepts; the first is the one it reports.
 RESOURCE_TYPES: dict[Kind, tuple[ResourceType, ...]] = {

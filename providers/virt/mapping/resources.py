@@ -26,10 +26,17 @@ from lxml import etree
 from providers.valuemaps import ResourceType
 from providers.virt import naming
 from providers.virt.domainxml import DomainXML
-from providers.virt.mapping import DEVICES, device_id, memory, processor
+from providers.virt.mapping import (
+    DEVICES,
+    KINDS_OF_TAG,
+    device_id,
+    device_tags,
+    is_device,
+    memory,
+    processor,
+)
 from providers.virt.mapping.base import (
     KIND_BY_RESOURCE_TYPE,
-    KINDS_OF_TAG,
     OTHER_RESOURCE_TYPES,
     RESOURCE_TYPES,
     Kind,
@@ -118,7 +125,7 @@ def find_setting(xml: DomainXML, kind: Kind, ident: str) -> Setting | None:
     if kind is Kind.MEM:
         return settings(xml, [kind])[0] if ident == naming.MEMORY_DEVICE_ID else None
     element = xml.find_device(ident)
-    if element is None or element.tag not in kind.tags:
+    if element is None or element.tag not in device_tags(kind):
         return None
     return _setting(xml, kind, ident, DEVICES[kind].read(element))
 
@@ -168,7 +175,7 @@ def apply_resource(
         memory.apply(xml, given, defining=defining)
         return naming.MEMORY_DEVICE_ID
     existing = xml.find_device(ident) if ident is not None else None
-    if ident is not None and (existing is None or existing.tag not in kind.tags):
+    if ident is not None and (existing is None or existing.tag not in device_tags(kind)):
         raise SettingsError(f"guest {xml.name!r} has no {kind.value} {ident!r}")
     element = build_device(kind, given, existing, driver=driver)
     new_ident = device_id(element) or ""
@@ -191,7 +198,7 @@ def build_device(
     driver: str = "qemu",
 ) -> etree._Element:
     """A device element from a setting: a new one, or an edited copy of ``existing``."""
-    if not kind.is_device:
+    if not is_device(kind):
         raise SettingsError(f"a {kind.value} is not a device")
     given = present(values)
     element = copy.deepcopy(existing) if existing is not None else None
