@@ -278,13 +278,18 @@ class Row:
         return f"{passed} (goal <= {self.goal:g}x){' ' + self.note if self.note else ''}"
 
 
+def _milliseconds(value: float) -> str:
+    """Three significant digits down to a microsecond (a GetInstance takes well under 1 ms)."""
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}" if value >= 1 else f"{value:.3f}"
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(title)
     print(f"{'operation':<44} {'guests':>7} {'virtcim ms':>11} {'baseline ms':>12} "
           f"{'ratio':>7} {'memory':>14}  goal")
     for row in rows:
-        baseline = "" if row.baseline_ms is None else f"{row.baseline_ms:.1f}"
+        baseline = "" if row.baseline_ms is None else _milliseconds(row.baseline_ms)
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
-        print(f"{row.operation:<44} {row.guests!s:>7} {row.virtcim_ms:>11.1f} {baseline:>12} "
+        print(f"{row.operation:<44} {row.guests!s:>7} {_milliseconds(row.virtcim_ms):>11} {baseline:>12} "
               f"{ratio:>7} {row.memory:>14}  {row.verdict}")
     sys.stdout.flush()

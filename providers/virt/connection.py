@@ -18,9 +18,10 @@ reached, libvirt is asked for its XML and its state, and the cached snapshot
 is used only when both are what they were (the XML compared as text: libvirt
 announces most changes by event, but not all, and not always before the next
 request). What the cache spares is parsing the XML and everything made from
-it. Each listing asks for the states of all domains in one
-``getAllDomainStats`` call where the driver has it, else ``state()`` per
-domain. The cache is used only when the driver delivers domain lifecycle
+it, and, for a request about one cached guest, the lookup: the handle the
+snapshot was made with is asked (:mod:`providers.virt.cache`). Each listing
+asks for the states of all domains in one ``getAllDomainStats`` call where
+the driver has it, else ``state()`` per domain. The cache is used only when the driver delivers domain lifecycle
 events, and an entry stored while an event for its domain arrived is
 dropped.
 
@@ -41,8 +42,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ from lxml import etree
 from pywbem import CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import errors, naming
+from providers.virt.cache import DomainCache, Token
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
 from providers.virt.events import Event
@@ -110,18 +112,13 @@ _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 #: time).
 READ_AHEAD = 32
 _READ_AHEAD_THREADS = 4
+#: Seconds a host name libvirt gave is used before it is asked again. It is in
+#: many instance paths (the host's, its services', every host-side resource),
+#: and a request about a guest's associations would otherwise ask the daemon
+#: for it up to six times; a host renamed shows within this time.
+HOSTNAME_LIFETIME = 5.0
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
-#: Domains kept in the cache. A cached domain holds its parsed XML and what
-#: providers made from it: about 30 KB with its ComputerSystem, about 175 KB
-#: with every resource setting too (``benchmarks/``, test guests of two disks
-#: and a NIC), so this bounds the cache between about 30 and 180 MB however
-#: many guests the host has; a host with more guests than this is listed with
-#: fresh fetches for the excess. Listings only fill free room and lookups of
-#: one domain evict the least recently used: a listing of more guests than
-#: this would otherwise evict every entry before it came round to it again
-#: and hit none.
-CACHE_CAPACITY = 1024
 
 
 # --- the event loop --------------------------------------------------------------------------
@@ -184,16 +181,6 @@ class NodeInfo:
     threads: int
 
 
-@dataclass
-class _CacheEntry:
-    #: libvirt's state of the domain, which its XML does not show.
-    state: int
-    #: The domain's XML as libvirt gave it, to compare with what it gives next
-    #: (a running domain's XML shows its id, so a restart shows too).
-    xml: str
-    domain: Domain
-
-
 class _Look(NamedTuple):
     """What libvirt said of a listed domain: enough to judge a cached snapshot of it.
 
@@ -203,8 +190,8 @@ class _Look(NamedTuple):
 
     handle: libvirt.virDomain
     uuid: str
-    #: The cache's epoch and the domain's generation before the state was asked.
-    token: tuple[int, int]
+    #: The cache's token before the state was asked.
+    token: Token
     #: libvirt's state (running, paused, shut off...), which the XML does not show.
     state: int
 
@@ -292,7 +279,7 @@ def _unless_vanished(handle: libvirt.virDomain, call: Callable[..., T], *args: A
     except libvirt.libvirtError as error:
         if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
-        _log.debug("guest %r vanished while listing", handle.name())
+        _log.debug("guest %r vanished meanwhile", handle.name())
         return None
 
 
@@ -322,10 +309,9 @@ class Hypervisor(StorageAndNetworks):
         #: Threads that ask for listed domains' XML ahead (see DomainListing).
         self._reader: ThreadPoolExecutor | None = None
         self._capabilities: etree._Element | None = None
-        self._cache_lock = threading.Lock()
-        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
-        self._generations: dict[str, int] = {}
-        self._epoch = 0
+        #: When the host name was asked, and what libvirt said.
+        self._hostname: tuple[float, str] | None = None
+        self._cache = DomainCache()
         self._listeners_lock = threading.Lock()
         self._listeners: list[Callable[[Event], None]] = []
         self._driver = naming.driver_from_uri(uri)
@@ -352,7 +338,14 @@ class Hypervisor(StorageAndNetworks):
 
     @property
     def hostname(self) -> str:
-        return str(self.run("host name", lambda conn: conn.getHostname(), read=True))
+        """The host's name as libvirt gives it, asked again after :data:`HOSTNAME_LIFETIME`
+        seconds and on a new connection."""
+        known = self._hostname
+        now = time.monotonic()
+        if known is None or now - known[0] > HOSTNAME_LIFETIME:
+            name = str(self.run("host name", lambda conn: conn.getHostname(), read=True))
+            known = self._hostname = (now, name)
+        return known[1]
 
     @property
     def caching(self) -> bool:
@@ -386,14 +379,20 @@ class Hypervisor(StorageAndNetworks):
         """The domain named ``name``; ``CIM_ERR_NOT_FOUND`` if there is none."""
         if "\0" in name:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no guest {name!r} on {self.uri}")
-        return self.run(f"guest {name!r}", lambda conn: self._load(conn.lookupByName(name)))
+        return self.run(
+            f"guest {name!r}",
+            lambda conn: self._recheck(self._cache.handle(name=name))
+            or self._load(conn.lookupByName(name)),
+        )
 
     def domain_by_uuid(self, uuid: str) -> Domain:
         """The domain with ``uuid``; ``CIM_ERR_NOT_FOUND`` if there is none."""
         if "\0" in uuid:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no guest with UUID {uuid!r} on {self.uri}")
         return self.run(
-            f"guest with UUID {uuid!r}", lambda conn: self._load(conn.lookupByUUIDString(uuid))
+            f"guest with UUID {uuid!r}",
+            lambda conn: self._recheck(self._cache.handle(uuid=uuid))
+            or self._load(conn.lookupByUUIDString(uuid)),
         )
 
     def define(self, xml: DomainXML | etree._Element) -> Domain:
@@ -440,9 +439,7 @@ class Hypervisor(StorageAndNetworks):
 
     def invalidate(self, uuid: str) -> None:
         """Forget what is cached about one domain (done on its events and our changes)."""
-        with self._cache_lock:
-            self._cache.pop(uuid, None)
-            self._generations[uuid] = self._generations.get(uuid, 0) + 1
+        self._cache.invalidate(uuid)
 
     # the host
 
@@ -544,7 +541,7 @@ class Hypervisor(StorageAndNetworks):
         _log.info("connected to %s", self.uri)
         self._capabilities = None
         self._bulk_states = None
-        self._clear_cache()
+        self._cache.clear()
         self._register_events(conn)
         return conn
 
@@ -560,7 +557,8 @@ class Hypervisor(StorageAndNetworks):
         for deregister, callback_id in callbacks:
             errors.ignoring(deregister, callback_id, level=logging.DEBUG)
         errors.ignoring(conn.close, level=logging.DEBUG)
-        self._clear_cache()
+        self._cache.clear()
+        self._hostname = None
 
     def _is_current(self, conn: libvirt.virConnect) -> bool:
         return self._conn is conn
@@ -577,7 +575,8 @@ class Hypervisor(StorageAndNetworks):
         """Close callback (event thread): reopen on the next call, not here."""
         _log.warning("connection to %s closed (reason %d)", self.uri, reason)
         self._broken = conn
-        self._clear_cache()
+        self._cache.clear()
+        self._hostname = None
 
     def _register_events(self, conn: libvirt.virConnect) -> None:
         errors.ignoring(conn.setKeepAlive, *_KEEPALIVE, level=logging.DEBUG)
@@ -683,8 +682,7 @@ class Hypervisor(StorageAndNetworks):
         again on this connection). The call does not wait for guests busy in
         a job; one whose record came without its state is asked alone.
         """
-        with self._cache_lock:
-            epoch, generations = self._epoch, dict(self._generations)
+        epoch, generations = self._cache.tokens()
         try:
             records = conn.getAllDomainStats(_BULK_STATS, _BULK_FLAGS)
         except libvirt.libvirtError as error:
@@ -711,10 +709,26 @@ class Hypervisor(StorageAndNetworks):
         """The cached :class:`Domain` for ``handle`` if still valid, else a fresh one."""
         return self._snapshot(self._look(handle))
 
+    def _recheck(self, handle: libvirt.virDomain | None) -> Domain | None:
+        """The cached snapshot made with ``handle`` if libvirt still describes its domain so.
+
+        Asking the handle a cached snapshot was made with for the XML and state
+        spares a request about one guest the lookup's round trip to the
+        daemon. libvirt finds a handle's domain by UUID; a guest renamed,
+        changed or restarted since gives other XML (it shows the name and a
+        running guest's id), and one undefined gives none, so the result is
+        ``None`` and the caller looks the guest up afresh.
+        """
+        look = None if handle is None else _unless_vanished(handle, self._look, handle)
+        if look is None:
+            return None
+        text = _unless_vanished(look.handle, look.handle.XMLDesc, self.live_xml_flags)
+        return None if text is None else self._cache.get(look.uuid, look.state, text)
+
     def _look(self, handle: libvirt.virDomain) -> _Look:
         """Ask libvirt for the state by which a cached snapshot of ``handle`` is judged."""
         uuid = handle.UUIDString()
-        token = self._cache_token(uuid)
+        token = self._cache.token(uuid)
         state = handle.state()[0]
         return _Look(handle, uuid, token, state)
 
@@ -737,34 +751,13 @@ class Hypervisor(StorageAndNetworks):
         """
         if text is None:
             text = look.handle.XMLDesc(self.live_xml_flags)
-        with self._cache_lock:
-            entry = self._cache.get(look.uuid)
-            if entry is not None and entry.state == look.state and entry.xml == text:
-                self._cache.move_to_end(look.uuid)
-                return entry.domain
-        domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False), look.state,
-                        look.uuid)
-        with self._cache_lock:
-            current = look.token == (self._epoch, self._generations.get(look.uuid, 0))
-            room = len(self._cache) < CACHE_CAPACITY or look.uuid in self._cache
-            if self._caching and current and (room or evict):
-                self._cache[look.uuid] = _CacheEntry(look.state, text, domain)
-                if len(self._cache) > CACHE_CAPACITY:
-                    self._cache.popitem(last=False)
+        domain = self._cache.get(look.uuid, look.state, text)
+        if domain is None:
+            domain = Domain(self, look.handle, DomainXML.from_string(text, editable=False),
+                            look.state, look.uuid)
+            if self._caching:
+                self._cache.store(look.token, look.handle, look.state, text, domain, evict=evict)
         return domain
-
-    def _cache_token(self, uuid: str) -> tuple[int, int]:
-        with self._cache_lock:
-            return self._epoch, self._generations.get(uuid, 0)
-
-    def _clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
-            self._epoch += 1
-
-
-
-
 
 
 def _version(number: int) -> tuple[int, int, int]:

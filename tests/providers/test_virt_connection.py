@@ -1,5 +1,6 @@
 """Hypervisor: identity, the event-invalidated domain cache, reconnection, errors."""
 
+import re
 import threading
 
 import libvirt
@@ -15,6 +16,8 @@ from pywbem import (
 )
 
 from providers.virt import DomainState, Hypervisor, errors
+from providers.virt import connection as connection_module
+from tests.providers.conftest import record_asks
 
 SECOND_CONNECTION_URI = "test:///default"
 
@@ -124,6 +127,89 @@ def test_own_changes_show_at_once(hypervisor):
     config.set_vcpus(1)
     domain.redefine(config)
     assert hypervisor.domain("test").config().vcpus == 1
+
+
+def _count_lookups(monkeypatch):
+    looked_up: list[str] = []
+    for method in ("lookupByName", "lookupByUUIDString"):
+        original = getattr(libvirt.virConnect, method)
+
+        def counting(conn, key, _original=original):
+            looked_up.append(key)
+            return _original(conn, key)
+
+        monkeypatch.setattr(libvirt.virConnect, method, counting)
+    return looked_up
+
+
+def test_a_cached_guest_is_asked_through_its_handle_without_a_lookup(hypervisor, monkeypatch):
+    cached = hypervisor.domain("test")
+    looked_up = _count_lookups(monkeypatch)
+    asked_state = record_asks(monkeypatch, "state")
+    assert hypervisor.domain("test") is cached
+    assert hypervisor.domain_by_uuid(cached.uuid) is cached
+    assert looked_up == []
+    assert asked_state == ["test", "test"]  # the state and the XML are still asked each time
+
+
+def _define_copy(hypervisor, name):
+    """A persistent, shut-off copy of the test guest named ``name``, with a UUID of its own."""
+    xml = hypervisor.domain("test").xml.to_string().replace("<name>test</name>", f"<name>{name}</name>")
+    xml = re.sub(r"<uuid>.*</uuid>", "", xml)
+    return hypervisor.run("guest", lambda conn: conn.defineXML(xml).UUIDString())
+
+
+def test_a_renamed_guest_is_not_served_under_its_old_name(hypervisor):
+    uuid = _define_copy(hypervisor, "before")
+    assert hypervisor.domain("before").uuid == uuid
+    hypervisor.run("guest", lambda conn: conn.lookupByName("before").rename("after", 0))
+    with pytest.raises(CIMError) as failure:
+        hypervisor.domain("before")
+    assert failure.value.status_code == CIM_ERR_NOT_FOUND
+    assert hypervisor.domain("after").name == "after"
+    assert hypervisor.domain_by_uuid(uuid).name == "after"
+
+
+def test_a_guest_defined_anew_under_a_cached_name_is_the_new_one(hypervisor):
+    first = _define_copy(hypervisor, "again")
+    hypervisor.domain("again")
+    hypervisor.run("guest", lambda conn: conn.lookupByName("again").undefine())
+    second = _define_copy(hypervisor, "again")
+    assert second != first
+    assert hypervisor.domain("again").uuid == second
+    with pytest.raises(CIMError) as failure:
+        hypervisor.domain_by_uuid(first)
+    assert failure.value.status_code == CIM_ERR_NOT_FOUND
+
+
+def test_a_restarted_guest_shows_its_new_id(hypervisor):
+    before = hypervisor.domain("test").id
+    hypervisor.run("guest", lambda conn: conn.lookupByName("test").destroy())
+    hypervisor.run("guest", lambda conn: conn.lookupByName("test").create())
+    after = hypervisor.domain("test")
+    assert after.id is not None and after.id != before
+    assert after.xml.root.get("id") == str(after.id)
+
+
+def test_the_host_name_is_asked_again_only_after_its_lifetime_or_a_reconnect(hypervisor, monkeypatch):
+    asked = []
+    original = libvirt.virConnect.getHostname
+
+    def counting(conn):
+        asked.append(conn)
+        return original(conn)
+
+    monkeypatch.setattr(libvirt.virConnect, "getHostname", counting)
+    name = hypervisor.hostname
+    assert hypervisor.hostname == name
+    assert len(asked) == 1
+    monkeypatch.setattr(connection_module, "HOSTNAME_LIFETIME", 0.0)
+    assert hypervisor.hostname == name
+    assert len(asked) == 2
+    monkeypatch.setattr(connection_module, "HOSTNAME_LIFETIME", 3600.0)
+    hypervisor.close()
+    assert hypervisor.hostname == name
+    assert len(asked) == 3
 
 
 def test_listeners_receive_domain_pool_and_network_events(hypervisor, wait_for):

@@ -12,6 +12,7 @@ from pywbem import CIMClassName
 from providers import register_providers
 from providers.classes import VIRT_NAMESPACE
 from providers.virt import Hypervisor, naming
+from providers.virt import cache as cache_module
 from providers.virt import connection as connection_module
 from tests.providers.conftest import Cim, record_asks
 from virtcim.cimxml.messages import IntrinsicCall
@@ -103,7 +104,7 @@ def wait_until(condition, seconds: float = 5.0) -> None:
 
 def test_the_cache_keeps_at_most_its_capacity_and_still_answers_right(
         many_guests, loads, monkeypatch):
-    monkeypatch.setattr(connection_module, "CACHE_CAPACITY", 4)
+    monkeypatch.setattr(cache_module, "CACHE_CAPACITY", 4)
     names = [domain.name for domain in many_guests.iter_domains()]
     assert len(many_guests._cache) == 4
     assert [domain.name for domain in many_guests.iter_domains()] == names
@@ -114,7 +115,7 @@ def test_the_cache_keeps_at_most_its_capacity_and_still_answers_right(
 
 
 def test_listings_longer_than_the_cache_keep_hitting_what_it_holds(many_guests, monkeypatch):
-    monkeypatch.setattr(connection_module, "CACHE_CAPACITY", 4)
+    monkeypatch.setattr(cache_module, "CACHE_CAPACITY", 4)
     first = list(many_guests.iter_domains())
     second = list(many_guests.iter_domains())
     assert [a is b for a, b in zip(first, second, strict=True)] == [True] * 4 + [False] * 8
