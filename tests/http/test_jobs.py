@@ -126,7 +126,7 @@ def test_a_terminated_job_leaves_the_guest_as_libvirt_has_it(server, running_gue
 
 def test_a_subclass_s_job_is_found_under_its_class_and_as_a_concrete_job(server, running_guest):
     """Moves are libvirt-cim's <Prefix>_MigrationJob; a client asking for CIM_ConcreteJob
-    finds them too."""
+    finds them too, answered as what they are."""
     release = threading.Event()
     guest = guest_path(running_guest)
     job = server.app.jobs.start("Migrate", "root/virt", lambda control: release.wait(10),
@@ -141,7 +141,9 @@ def test_a_subclass_s_job_is_found_under_its_class_and_as_a_concrete_job(server,
         assert conn.EnumerateInstances("KVM_MigrationJob") == []
         as_concrete = pywbem.CIMInstanceName("CIM_ConcreteJob", {"InstanceID": job.instance_id},
                                              namespace="root/virt")
-        assert conn.GetInstance(as_concrete)["InstanceID"] == job.instance_id
+        by_superclass = conn.GetInstance(as_concrete)
+        assert by_superclass["InstanceID"] == job.instance_id
+        assert by_superclass.classname == "Test_MigrationJob"
         with pytest.raises(pywbem.CIMError) as error:
             conn.GetInstance(pywbem.CIMInstanceName(
                 "KVM_MigrationJob", {"InstanceID": job.instance_id}, namespace="root/virt"))

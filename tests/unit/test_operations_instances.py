@@ -133,6 +133,19 @@ def test_get_instance_found_and_not_found(world):
     assert "No such instance (Name)" in exc.value.status_description  # libvirt-cim's words
 
 
+@pytest.mark.parametrize("made, answered", [("T_KVMGuest", "T_KVMGuest"),
+                                            ("T_Host", "T_Guest")])
+def test_get_instance_answers_a_subclass_instance_as_its_own_class(world, monkeypatch, made,
+                                                                   answered):
+    def get_instance(ctx, path, property_list):
+        return CIMInstance(made, properties={"Name": path["Name"], "Emulator": "qemu"})
+
+    monkeypatch.setattr(world.guests, "get_instance", get_instance)
+    inst = world.call("GetInstance", InstanceName=guest_path("k1"))
+    assert inst.classname == answered
+    assert ("Emulator" in inst.properties) == (answered == "T_KVMGuest")  # its class's properties
+
+
 def test_get_instance_of_class_without_provider_is_not_found(world):
     for path in (CIMInstanceName("T_Setting", {"InstanceID": "x"}, namespace=NS),
                  CIMInstanceName("T_Element", {"Name": "x"}, namespace=NS)):
