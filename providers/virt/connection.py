@@ -21,9 +21,9 @@ request). What the cache spares is parsing the XML and everything made from
 it, and, for a request about one cached guest, the lookup: the handle the
 snapshot was made with is asked (:mod:`providers.virt.cache`). Each listing
 asks for the states of all domains in one ``getAllDomainStats`` call where
-the driver has it, else ``state()`` per domain. The cache is used only when the driver delivers domain lifecycle
-events, and an entry stored while an event for its domain arrived is
-dropped.
+the driver has it, else ``state()`` per domain. The cache is used only when
+the driver delivers domain lifecycle events, and an entry stored while an
+event for its domain arrived is dropped.
 
 With the test driver, ``test:///default`` connections opened in one process
 share one state while any of them is open (a second ``libvirt.open`` sees
