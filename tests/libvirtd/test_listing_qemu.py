@@ -1,4 +1,5 @@
-"""Listing QEMU guests: every guest's state in one call, and changes made elsewhere seen at once."""
+"""Listing QEMU guests: every guest's state in one call, and changes made elsewhere seen at once;
+one cached guest asked through its handle, without a lookup."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 
 import libvirt
 import pytest
+from pywbem import CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import Hypervisor
 from tests.http.servers import running_server
@@ -78,3 +80,44 @@ def test_over_http_a_disk_attached_elsewhere_shows_in_the_next_enumeration(
             "<disk type='file' device='disk'><source file='/var/lib/virtcim-http.img'/>"
             "<target dev='vdb' bus='virtio'/></disk>", libvirt.VIR_DOMAIN_AFFECT_CONFIG)
         assert disks() == {f"{name}/vdb"}
+
+
+def test_one_cached_guest_is_asked_through_its_handle_and_sees_every_change_made_elsewhere(
+        hypervisor, qemu_conn, monkeypatch, scratch_guest_name,
+        tiny_guest_xml: Callable[[str], str]):
+    name, renamed = scratch_guest_name(), scratch_guest_name()
+    qemu_conn.defineXML(tiny_guest_xml(name))
+    cached = hypervisor.domain(name)
+    looked_up = record_lookups(monkeypatch)
+    assert hypervisor.domain(name) is cached
+    assert looked_up == []
+
+    qemu_conn.lookupByName(name).setMemoryFlags(96 * 1024, libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+    assert hypervisor.domain(name).xml.memory_kib == 96 * 1024
+    qemu_conn.lookupByName(name).create()
+    running = hypervisor.domain(name)
+    assert running.is_active and running.id == qemu_conn.lookupByName(name).ID()
+    qemu_conn.lookupByName(name).destroy()
+    qemu_conn.lookupByName(name).create()
+    assert hypervisor.domain(name).id == qemu_conn.lookupByName(name).ID() != running.id
+
+    qemu_conn.lookupByName(name).destroy()
+    hypervisor.domain(name)
+    qemu_conn.lookupByName(name).rename(renamed, 0)
+    with pytest.raises(CIMError) as missing:
+        hypervisor.domain(name)
+    assert missing.value.status_code == CIM_ERR_NOT_FOUND
+    assert hypervisor.domain(renamed).name == renamed
+
+
+def record_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names ``virConnect.lookupByName`` is called with, as it is called."""
+    asked: list[str] = []
+    original = libvirt.virConnect.lookupByName
+
+    def counting(conn: libvirt.virConnect, name: str) -> libvirt.virDomain:
+        asked.append(name)
+        return original(conn, name)
+
+    monkeypatch.setattr(libvirt.virConnect, "lookupByName", counting)
+    return asked
