@@ -81,6 +81,8 @@ from providers.paths import (
     MIGRATION_SERVICE,
     MIGRATION_SETTING_DATA,
     REDIRECTION_SAP,
+    SNAPSHOT_CAPABILITIES,
+    SNAPSHOT_SERVICE,
     VSSD,
     configuration_capabilities_path,
     configuration_service_path,
@@ -90,6 +92,8 @@ from providers.paths import (
     management_service_path,
     migration_capabilities_path,
     migration_service_path,
+    snapshot_capabilities_path,
+    snapshot_service_path,
 )
 from providers.pool_associations import (
     HOSTED_POOLS,
@@ -111,6 +115,10 @@ from providers.settings_associations import (
     ElementSettingDataProvider,
     SettingsDefineStateProvider,
     VirtualSystemSettingDataComponentProvider,
+)
+from providers.snapshot import (
+    VirtualSystemSnapshotServiceCapabilitiesProvider,
+    VirtualSystemSnapshotServiceProvider,
 )
 from providers.system_associations import (
     GUEST_CAPABILITIES,
@@ -197,6 +205,9 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(VirtualSystemMigrationServiceProvider, (MIGRATION_SERVICE,)),
     ProviderFamily(VirtualSystemMigrationCapabilitiesProvider, (MIGRATION_CAPABILITIES,)),
     ProviderFamily(VirtualSystemMigrationSettingDataProvider, (MIGRATION_SETTING_DATA,)),
+    # A guest's memory state kept while it is off (libvirt's managed save)
+    ProviderFamily(VirtualSystemSnapshotServiceProvider, (SNAPSHOT_SERVICE,)),
+    ProviderFamily(VirtualSystemSnapshotServiceCapabilitiesProvider, (SNAPSHOT_CAPABILITIES,)),
     # The guests' graphical consoles (DSP1076)
     ProviderFamily(ConsoleRedirectionServiceProvider, (CONSOLE_SERVICE,)),
     ProviderFamily(ConsoleRedirectionServiceCapabilitiesProvider, (CONSOLE_CAPABILITIES,)),
@@ -226,6 +237,7 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
         hosted_service(CONFIGURATION_SERVICE, configuration_service_path),
         hosted_service(MIGRATION_SERVICE, migration_service_path),
         hosted_service(CONSOLE_SERVICE, console_service_path),
+        hosted_service(SNAPSHOT_SERVICE, snapshot_service_path),
     ],
     "ElementCapabilities": [
         GUEST_CAPABILITIES,
@@ -245,6 +257,10 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
                           _DEFAULT_CHARACTERISTICS),
         SingletonLink({"ManagedElement": (CONSOLE_SERVICE, console_service_path),
                        "Capabilities": (CONSOLE_CAPABILITIES, console_capabilities_path)}),
+        # Not from the host: libvirt-cim's clients take every capabilities the host
+        # has for one they know.
+        SingletonLink({"ManagedElement": (SNAPSHOT_SERVICE, snapshot_service_path),
+                       "Capabilities": (SNAPSHOT_CAPABILITIES, snapshot_capabilities_path)}),
     ],
     "HostedAccessPoint": [HOSTED_ACCESS_POINTS],
     "ServiceAccessBySAP": [SERVICE_ACCESS_POINTS],

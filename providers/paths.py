@@ -47,6 +47,10 @@ __all__ = [
     "MIGRATION_SETTING_DATA",
     "MIGRATION_SETTING_DATA_ID",
     "REDIRECTION_SAP",
+    "SNAPSHOT_CAPABILITIES",
+    "SNAPSHOT_CAPABILITIES_ID",
+    "SNAPSHOT_SERVICE",
+    "SNAPSHOT_SERVICE_NAME",
     "VSSD",
     "allocation_capabilities_path",
     "configuration_capabilities_path",
@@ -68,6 +72,8 @@ __all__ = [
     "pool_path",
     "rasd_path",
     "sap_path",
+    "snapshot_capabilities_path",
+    "snapshot_service_path",
     "vssd_path",
 ]
 
@@ -88,6 +94,8 @@ REDIRECTION_SAP = "KVMRedirectionSAP"
 MIGRATION_SERVICE = "VirtualSystemMigrationService"
 MIGRATION_CAPABILITIES = "VirtualSystemMigrationCapabilities"
 MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
+SNAPSHOT_SERVICE = "VirtualSystemSnapshotService"
+SNAPSHOT_CAPABILITIES = "VirtualSystemSnapshotServiceCapabilities"
 
 # --- the keys of the singletons, as libvirt-cim named them -----------------------------------
 
@@ -100,6 +108,8 @@ CONSOLE_CAPABILITIES_ID = "ConsoleRedirectionCapabilities"
 MIGRATION_SERVICE_NAME = "MigrationService"
 MIGRATION_CAPABILITIES_ID = "MigrationCapabilities"
 MIGRATION_SETTING_DATA_ID = "MigrationSettingData"
+SNAPSHOT_SERVICE_NAME = "SnapshotService"
+SNAPSHOT_CAPABILITIES_ID = "SnapshotCapabilities"
 
 
 # --- the host --------------------------------------------------------------------------------
@@ -183,6 +193,14 @@ def migration_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInsta
 def migration_setting_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
     """The path of ``hv``'s default migration setting."""
     return instance_id_path(ctx, hv, MIGRATION_SETTING_DATA, MIGRATION_SETTING_DATA_ID)
+
+
+def snapshot_service_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    return hosted_service_path(ctx, hv, SNAPSHOT_SERVICE, SNAPSHOT_SERVICE_NAME)
+
+
+def snapshot_capabilities_path(ctx: RequestContext, hv: Hypervisor) -> CIMInstanceName:
+    return instance_id_path(ctx, hv, SNAPSHOT_CAPABILITIES, SNAPSHOT_CAPABILITIES_ID)
 
 
 # --- guests, their devices and settings ------------------------------------------------------

@@ -40,6 +40,9 @@ __all__ = [
     "RequestedState",
     "ResourceType",
     "SharingMode",
+    "SnapshotMethod",
+    "SnapshotReturnCode",
+    "SnapshotType",
     "StartupAction",
     "StorageAccess",
     "SystemManagementMethod",
@@ -407,6 +410,36 @@ class HostFormat(enum.IntEnum):
     DOMAIN_NAME = 2
     IPV4 = 3
     IPV6 = 4
+
+
+# --- snapshots ----------------------------------------------------------------------------
+
+
+class SnapshotType(enum.IntEnum):
+    """CreateSnapshot's SnapshotType: DMTF's two, and libvirt-cim's two vendor types."""
+
+    FULL = 2
+    DISK = 3
+    #: The memory state saved while the guest keeps running (libvirt-cim's "MEM").
+    MEMORY = 32768
+    #: The memory state saved and the guest left off (libvirt-cim's "MEMT").
+    MEMORY_GUEST_OFF = 32769
+
+
+class SnapshotMethod(enum.IntEnum):
+    """VirtualSystemSnapshotServiceCapabilities.SynchronousMethodsSupported values."""
+
+    CREATE_SNAPSHOT = 2
+    DESTROY_SNAPSHOT = 3
+    APPLY_SNAPSHOT = 4
+
+
+class SnapshotReturnCode(enum.IntEnum):
+    """Return values of the VirtualSystemSnapshotService methods."""
+
+    COMPLETED = 0
+    NOT_SUPPORTED = 1
+    FAILED = 2
 
 
 # --- settings associations -----------------------------------------------------------------

@@ -138,6 +138,33 @@ class JobRegistry:
         client terminates the job, to stop what libvirt is doing. The job is an
         instance of ``classname``.
         """
+        job, control = self._open(name, namespace, owner, affected, cancel, classname)
+        thread = threading.Thread(target=self._run, args=(job.instance_id, work, control),
+                                  name=f"job {name}", daemon=True)
+        with self._lock:
+            self._threads = [alive for alive in self._threads if alive.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+        return job
+
+    def run(self, name: str, namespace: str, work: Callable[[JobControl], None], *,
+            owner: CIMInstanceName | None = None,
+            affected: Sequence[CIMInstanceName] = (),
+            classname: str = JOB_CLASS) -> Job:
+        """Run ``work`` now, in the caller's thread, as a new job, and return the job
+        finished: Completed, or Exception with the error ``work`` raised.
+
+        For a method that completes before it returns and still hands its
+        client a job, as libvirt-cim's snapshot did. Nobody can cancel it.
+        """
+        job, control = self._open(name, namespace, owner, affected, None, classname)
+        self._run(job.instance_id, work, control)
+        return self.get(job.instance_id)
+
+    def _open(self, name: str, namespace: str, owner: CIMInstanceName | None,
+              affected: Sequence[CIMInstanceName], cancel: Callable[[], None] | None,
+              classname: str) -> tuple[Job, JobControl]:
+        """A new job, Running, stored and announced, and its control."""
         now = self._clock()
         job = Job(str(uuid.uuid4()), name, namespace, classname, owner, tuple(affected),
                   JobState.RUNNING, now, now)
@@ -152,13 +179,7 @@ class JobRegistry:
             self._jobs[job.instance_id] = job
             self._controls[job.instance_id] = (control, cancel)
         self._announce(None, job)
-        thread = threading.Thread(target=self._run, args=(job.instance_id, work, control),
-                                  name=f"job {name}", daemon=True)
-        with self._lock:
-            self._threads = [alive for alive in self._threads if alive.is_alive()]
-            self._threads.append(thread)
-        thread.start()
-        return job
+        return job, control
 
     def get(self, instance_id: str) -> Job:
         self._remove_expired()

@@ -188,6 +188,21 @@ class Domain:
         self._change("resume", lambda d: d.resume())
         self._record("pause", lambda d: d.suspend())
 
+    # the memory state libvirt keeps for a guest while it is off (managed save)
+
+    def has_saved_state(self) -> bool:
+        return bool(self._call("inspect", lambda d: d.hasManagedSaveImage(0), read=True))
+
+    def save_state(self) -> None:
+        """Save the memory state of the running domain and stop it (``virDomainManagedSave``);
+        :meth:`start` resumes it from that state, which libvirt then discards."""
+        self._change("save the state of", lambda d: d.managedSave(0))
+        self._record("start", lambda d: d.create())
+
+    def discard_saved_state(self) -> None:
+        """Remove the saved memory state: the next start boots afresh."""
+        self._change("discard the saved state of", lambda d: d.managedSaveRemove(0))
+
     # definition changes
 
     def redefine(self, xml: DomainXML) -> Domain:

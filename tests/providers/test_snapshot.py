@@ -1,0 +1,303 @@
+"""The VirtualSystemSnapshotService (libvirt's managed save) and its capabilities, through
+the dispatcher on the test driver; the same on QEMU is in tests/libvirtd."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import libvirt
+import pytest
+from pywbem import (
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_NOT_FOUND,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+    Uint16,
+)
+
+from providers import register_providers
+from providers.classes import VIRT_NAMESPACE
+from tests.providers.conftest import Cim, minimal_domain_xml
+from virtcim.interop import ProfileRegistry
+from virtcim.job_providers import register_jobs
+from virtcim.jobs import JobRegistry
+from virtcim.operations import Dispatcher
+from virtcim.provider import ProviderRegistry
+from virtcim.state import StateStore
+
+SERVICE = "Test_VirtualSystemSnapshotService"
+CAPABILITIES = "Test_VirtualSystemSnapshotServiceCapabilities"
+GUEST = "snap-guest"
+#: libvirt-cim's "memory state, guest left off": the one type a managed save gives.
+MEMORY_GUEST_OFF = Uint16(32769)
+COMPLETED, EXCEPTION = 7, 10
+
+
+@pytest.fixture
+def guest(libvirt_conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
+    """A running test-driver guest, removed afterwards with any saved state."""
+    domain = libvirt_conn.defineXML(minimal_domain_xml(GUEST))
+    domain.create()
+    yield domain
+    if domain.isActive():
+        domain.destroy()
+    if domain.hasManagedSaveImage(0):
+        domain.managedSaveRemove(0)
+    domain.undefine()
+
+
+@pytest.fixture
+def jobs(repository) -> JobRegistry:
+    return JobRegistry(repository, StateStore(None))
+
+
+@pytest.fixture
+def cim_with_jobs(repository, hypervisor, jobs) -> Iterator[Cim]:
+    """Like ``cim``, on a server that keeps jobs."""
+    registry = ProviderRegistry()
+    register_providers(registry, repository, [hypervisor], ProfileRegistry())
+    register_jobs(registry, repository, VIRT_NAMESPACE, jobs)
+    dispatcher = Dispatcher(repository, registry, jobs=jobs)
+    yield Cim(dispatcher, hypervisor)
+    dispatcher.close()
+
+
+def service_path(cim: Cim) -> CIMInstanceName:
+    [path] = cim.names(SERVICE)
+    return path
+
+
+def vssd(name: str, prefix: str = "Test") -> CIMInstanceName:
+    return CIMInstanceName(f"{prefix}_VirtualSystemSettingData",
+                           {"InstanceID": f"{prefix}:{name}"}, namespace=VIRT_NAMESPACE)
+
+
+def create(cim: Cim, system: CIMInstanceName | None, kind: int | None = MEMORY_GUEST_OFF,
+           **params):
+    if system is not None:
+        params["AffectedSystem"] = system
+    if kind is not None:
+        params["SnapshotType"] = Uint16(kind)
+    return cim.invoke(service_path(cim), "CreateSnapshot", **params)
+
+
+def saved(domain: libvirt.virDomain) -> bool:
+    return bool(domain.hasManagedSaveImage(0))
+
+
+# --- the instances ---------------------------------------------------------------------------
+
+
+def test_service_is_keyed_as_libvirt_cim_keyed_it(cim, hypervisor):
+    [service] = cim.enumerate(SERVICE)
+    assert service.path.keybindings == {
+        "SystemCreationClassName": "Test_HostSystem", "SystemName": hypervisor.hostname,
+        "CreationClassName": SERVICE, "Name": "SnapshotService"}
+    assert service["EnabledState"] == 2
+
+
+def test_capabilities_list_three_synchronous_methods_and_the_managed_save_type(cim):
+    [caps] = cim.enumerate(CAPABILITIES)
+    assert caps["InstanceID"] == "SnapshotCapabilities"
+    assert caps["SynchronousMethodsSupported"] == [2, 3, 4]
+    assert caps["AynchronousMethodsSupported"] == []
+    assert caps["SnapshotTypesSupported"] == [32769]
+
+
+@pytest.mark.parametrize("classname", [SERVICE, CAPABILITIES])
+def test_each_is_got_by_its_path(cim, classname):
+    [path] = cim.names(classname)
+    assert cim.get(path).path.keybindings == path.keybindings
+
+
+@pytest.mark.parametrize("classname, key", [
+    (SERVICE, "Name"), (SERVICE, "SystemName"), (SERVICE, "CreationClassName"),
+    (SERVICE, "SystemCreationClassName"), (CAPABILITIES, "InstanceID"),
+])
+def test_a_wrong_key_is_named_in_libvirt_cims_words(cim, classname, key):
+    [path] = cim.names(classname)
+    path.keybindings[key] = "Wrong"
+    with pytest.raises(CIMError) as error:
+        cim.get(path)
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert f"No such instance ({key})" in error.value.status_description
+
+
+def test_host_hosts_the_service_which_has_its_capabilities(cim, hypervisor):
+    host = CIMInstanceName("Test_HostSystem", {"CreationClassName": "Test_HostSystem",
+                                               "Name": hypervisor.hostname},
+                           namespace=VIRT_NAMESPACE)
+    services = cim.associator_names(host, AssocClass="Test_HostedService", ResultClass=SERVICE)
+    assert [p["Name"] for p in services] == ["SnapshotService"]
+    caps = cim.associator_names(services[0], AssocClass="Test_ElementCapabilities")
+    assert [(p.classname, p["InstanceID"]) for p in caps] == [
+        (CAPABILITIES, "SnapshotCapabilities")]
+    # libvirt-cim's clients take whatever capabilities the host has for ones they know
+    assert not cim.associator_names(host, AssocClass="Test_ElementCapabilities",
+                                    ResultClass=CAPABILITIES)
+
+
+# --- the three methods -----------------------------------------------------------------------
+
+
+def test_create_saves_the_state_and_leaves_the_guest_off(cim, guest):
+    result = create(cim, cim.guest(GUEST))
+    assert result.return_value == 0
+    assert result.out_params["ResultingSnapshot"].keybindings == {"InstanceID": f"Test:{GUEST}"}
+    assert "Job" not in result.out_params  # this server keeps no jobs
+    assert not guest.isActive()
+    assert saved(guest)
+
+
+def test_create_accepts_and_ignores_the_capabilities_libvirt_cims_clients_send(cim, guest):
+    settings = CIMInstance(CAPABILITIES, {"InstanceID": "SnapshotCapabilities"})
+    assert create(cim, cim.guest(GUEST), SnapshotSettings=settings).return_value == 0
+    assert saved(guest)
+
+
+def test_create_returns_its_completed_job(cim_with_jobs, jobs, guest, hypervisor):
+    result = create(cim_with_jobs, cim_with_jobs.guest(GUEST))
+    assert result.return_value == 0
+    job = cim_with_jobs.get(result.out_params["Job"])
+    assert job.classname == "CIM_ConcreteJob"
+    assert (job["JobState"], job["PercentComplete"], job["ErrorCode"]) == (COMPLETED, 100, None)
+    [recorded] = jobs.jobs()
+    assert [p["Name"] for p in recorded.affected] == [GUEST]
+    assert recorded.owner["Name"] == "SnapshotService"
+    assert result.out_params["ResultingSnapshot"]["InstanceID"] == f"Test:{GUEST}"
+    assert saved(guest)
+
+
+def test_a_save_libvirt_refuses_fails_with_its_failed_job_and_the_guest_runs_on(
+        cim_with_jobs, libvirt_conn):
+    transient = libvirt_conn.createXML(minimal_domain_xml("snap-transient"))
+    try:
+        result = create(cim_with_jobs, cim_with_jobs.guest("snap-transient"))
+        assert result.return_value == 2
+        assert "ResultingSnapshot" not in result.out_params
+        job = cim_with_jobs.get(result.out_params["Job"])
+        assert job["JobState"] == EXCEPTION
+        assert "transient" in job["ErrorDescription"]
+        assert transient.isActive()
+    finally:
+        transient.destroy()
+
+
+def test_apply_starts_the_guest_from_its_saved_state(cim, guest):
+    create(cim, cim.guest(GUEST))
+    result = cim.invoke(service_path(cim), "ApplySnapshot", Snapshot=vssd(GUEST))
+    assert result.return_value == 0
+    assert guest.isActive()
+    assert not saved(guest)  # libvirt discards the state it resumed from
+
+
+def test_destroy_discards_the_saved_state_and_the_guest_stays_off(cim, guest):
+    create(cim, cim.guest(GUEST))
+    result = cim.invoke(service_path(cim), "DestroySnapshot", AffectedSnapshot=vssd(GUEST))
+    assert result.return_value == 0
+    assert not saved(guest)
+    assert not guest.isActive()
+
+
+def test_a_snapshot_waits_for_another_change_of_the_guest(cim, guest, hypervisor):
+    results = []
+    with hypervisor.editing(hypervisor.domain(GUEST)):
+        caller = threading.Thread(target=lambda: results.append(create(cim, cim.guest(GUEST))))
+        caller.start()
+        caller.join(0.3)
+        assert guest.isActive() and not results
+    caller.join(10)
+    assert [r.return_value for r in results] == [0]
+    assert saved(guest)
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [32768, 2, 3, 0, 7, 32770])
+def test_other_snapshot_types_are_not_supported_and_change_nothing(cim, guest, kind):
+    result = create(cim, cim.guest(GUEST), kind)
+    assert result.return_value == 1
+    assert result.out_params == {}
+    assert guest.isActive()
+    assert not saved(guest)
+
+
+def test_a_missing_snapshot_type_is_an_invalid_parameter(cim, guest):
+    with pytest.raises(CIMError) as error:
+        create(cim, cim.guest(GUEST), None)
+    assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+    assert guest.isActive()
+
+
+@pytest.mark.parametrize("system", [
+    None, "",
+    CIMInstanceName("KVM_ComputerSystem", {"CreationClassName": "KVM_ComputerSystem",
+                                           "Name": GUEST}),
+    CIMInstanceName("Test_ComputerSystem", {"CreationClassName": "Test_HostSystem",
+                                            "Name": GUEST}),
+    CIMInstanceName("Test_HostSystem", {"CreationClassName": "Test_HostSystem", "Name": GUEST}),
+])
+def test_a_missing_blank_or_foreign_system_is_an_invalid_parameter(cim, guest, system):
+    params = {} if system is None else {"AffectedSystem": system}
+    with pytest.raises(CIMError) as error:
+        create(cim, None, **params)
+    assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+    assert "AffectedSystem" in error.value.status_description
+    assert guest.isActive()
+
+
+def test_an_unknown_guest_is_not_found_in_libvirt_cims_words(cim):
+    with pytest.raises(CIMError) as error:
+        create(cim, cim.guest("no-such-guest"))
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert "Referenced domain `no-such-guest' does not exist" in error.value.status_description
+
+
+def test_a_shut_off_guest_has_no_state_to_save(cim, guest):
+    guest.destroy()
+    with pytest.raises(CIMError) as error:
+        create(cim, cim.guest(GUEST))
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "shut off" in error.value.status_description
+    assert not saved(guest)
+
+
+@pytest.mark.parametrize("method, parameter", [("ApplySnapshot", "Snapshot"),
+                                               ("DestroySnapshot", "AffectedSnapshot")])
+class TestApplyAndDestroyRefuse:
+    def call(self, cim, method, parameter, setting):
+        params = {} if setting is None else {parameter: setting}
+        with pytest.raises(CIMError) as error:
+            cim.invoke(service_path(cim), method, **params)
+        return error.value
+
+    @pytest.mark.parametrize("setting", [
+        None, "", vssd(GUEST, "KVM"), vssd("", "Test"),
+        CIMInstanceName("Test_ComputerSystem", {"InstanceID": f"Test:{GUEST}"}),
+    ])
+    def test_a_missing_blank_or_foreign_setting(self, cim, guest, method, parameter, setting):
+        error = self.call(cim, method, parameter, setting)
+        assert error.status_code == CIM_ERR_INVALID_PARAMETER
+        assert parameter in error.status_description
+
+    def test_an_unknown_guest(self, cim, method, parameter):
+        error = self.call(cim, method, parameter, vssd("no-such-guest"))
+        assert error.status_code == CIM_ERR_NOT_FOUND
+        assert "Referenced domain `no-such-guest' does not exist" in error.status_description
+
+    def test_a_guest_without_a_saved_state(self, cim, guest, method, parameter):
+        guest.destroy()
+        error = self.call(cim, method, parameter, vssd(GUEST))
+        assert error.status_code == CIM_ERR_FAILED
+        assert "has no snapshot" in error.status_description
+        assert not guest.isActive()
+
+    def test_a_running_guest(self, cim, guest, method, parameter):
+        error = self.call(cim, method, parameter, vssd(GUEST))
+        assert error.status_code == CIM_ERR_FAILED
+        assert "runs" in error.status_description
+        assert guest.isActive()
