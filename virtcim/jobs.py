@@ -3,8 +3,10 @@
 A method whose work can take long starts it with :meth:`JobRegistry.start`
 and returns 4096 with the job's path. The work runs in a thread of its own
 and is given a :class:`JobControl` to report progress and notice a
-cancellation. Clients poll the job (``JobState``, ``PercentComplete``,
-``ElapsedTime``, ``ErrorCode``/``ErrorDescription``), cancel it with its
+cancellation. A method that completes before it returns, yet hands its
+client a job, runs its work with :meth:`JobRegistry.run`. Clients poll the
+job (``JobState``, ``PercentComplete``, ``ElapsedTime``,
+``ErrorCode``/``ErrorDescription``), cancel it with its
 ``RequestStateChange`` (4 Terminate, 5 Kill), and read ``GetError``. Each
 change raises an indication (``CIM_InstCreation`` when the job is made,
 ``CIM_InstModification`` for each change of state or progress).
@@ -161,26 +163,6 @@ class JobRegistry:
         self._run(job.instance_id, work, control)
         return self.get(job.instance_id)
 
-    def _open(self, name: str, namespace: str, owner: CIMInstanceName | None,
-              affected: Sequence[CIMInstanceName], cancel: Callable[[], None] | None,
-              classname: str) -> tuple[Job, JobControl]:
-        """A new job, Running, stored and announced, and its control."""
-        now = self._clock()
-        job = Job(str(uuid.uuid4()), name, namespace, classname, owner, tuple(affected),
-                  JobState.RUNNING, now, now)
-        control = JobControl()
-        control.progress = lambda percent: self._update(job.instance_id, percent=percent)
-        try:
-            self._save(job)
-        except CIMError as error:
-            raise CIMError(CIM_ERR_FAILED, f"job {name!r} not started: "
-                                           f"{error.status_description}") from error
-        with self._lock:
-            self._jobs[job.instance_id] = job
-            self._controls[job.instance_id] = (control, cancel)
-        self._announce(None, job)
-        return job, control
-
     def get(self, instance_id: str) -> Job:
         self._remove_expired()
         job = self._jobs.get(instance_id)
@@ -265,6 +247,26 @@ class JobRegistry:
         deadline = time.monotonic() + _CLOSE_SECONDS
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _open(self, name: str, namespace: str, owner: CIMInstanceName | None,
+              affected: Sequence[CIMInstanceName], cancel: Callable[[], None] | None,
+              classname: str) -> tuple[Job, JobControl]:
+        """A new job, Running, stored and announced, and its control."""
+        now = self._clock()
+        job = Job(str(uuid.uuid4()), name, namespace, classname, owner, tuple(affected),
+                  JobState.RUNNING, now, now)
+        control = JobControl()
+        control.progress = lambda percent: self._update(job.instance_id, percent=percent)
+        try:
+            self._save(job)
+        except CIMError as error:
+            raise CIMError(CIM_ERR_FAILED, f"job {name!r} not started: "
+                                           f"{error.status_description}") from error
+        with self._lock:
+            self._jobs[job.instance_id] = job
+            self._controls[job.instance_id] = (control, cancel)
+        self._announce(None, job)
+        return job, control
 
     # -- the job's thread -----------------------------------------------------
 

@@ -90,6 +90,32 @@ def test_state_changes_reach_libvirt(hypervisor, rich_xml):
                       DomainState.RUNNING, DomainState.SHUTOFF, DomainState.RUNNING, DomainState.SHUTOFF]  # fmt: skip
 
 
+def test_a_saved_state_is_resumed_by_a_start_or_discarded(hypervisor, rich_xml):
+    domain = hypervisor.define(DomainXML.from_string(rich_xml))
+    domain.start()
+    domain.save_state()
+    saved = hypervisor.domain(domain.name)
+    assert (saved.state, saved.has_saved_state()) == (DomainState.SHUTOFF, True)
+    saved.start()
+    resumed = hypervisor.domain(domain.name)
+    assert (resumed.state, resumed.has_saved_state()) == (DomainState.RUNNING, False)
+    resumed.save_state()
+    resumed.discard_saved_state()
+    discarded = hypervisor.domain(domain.name)
+    assert (discarded.state, discarded.has_saved_state()) == (DomainState.SHUTOFF, False)
+
+
+def test_a_failed_transaction_starts_the_guest_it_saved_again(hypervisor, rich_xml):
+    domain = hypervisor.define(DomainXML.from_string(rich_xml))
+    domain.start()
+    domain = hypervisor.domain(domain.name)
+    with pytest.raises(RuntimeError), domain.transaction():
+        domain.save_state()
+        raise RuntimeError("a later step failed")
+    after = hypervisor.domain(domain.name)
+    assert (after.state, after.has_saved_state()) == (DomainState.RUNNING, False)
+
+
 def test_invalid_state_change_is_a_cim_error_naming_the_guest(hypervisor, rich_xml, guest_name):
     domain = hypervisor.define(DomainXML.from_string(rich_xml))
     with pytest.raises(CIMError) as raised:
