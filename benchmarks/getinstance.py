@@ -23,6 +23,9 @@ more between runs, the CPU a request costs much less, and with one
 interpreter lock the CPU per request is what bounds the rate. ``VIRTCIM_CHECKOUT=DIR`` measures the code of another checkout, for
 before-and-after comparisons.
 
+Goals: 1,500 requests per second, and the bare server's rate (issue of the
+transport); the last column says which is met.
+
 Run: ``.venv/bin/python benchmarks/getinstance.py [--clients 4] [--requests 2000]``
 """
 
@@ -45,6 +48,8 @@ from _common import CHECKOUT, server_env
 ROOT = Path(__file__).resolve().parents[1]
 #: Requests per second a console polling one guest should get (4 clients, 2 cores).
 GOAL_RATE = 1500
+#: The transport's goal: virtcim's rate over the bare standard-library server's.
+GOAL_OVER_STDLIB = 1.0
 ROUNDS = 3
 PYTHON = sys.executable
 
@@ -210,7 +215,10 @@ def main() -> int:
     for name, value in rates.items():
         goal = ""
         if name == "virtcim":
-            goal = f"{'ok' if value >= GOAL_RATE else 'MISSED'} (>= {GOAL_RATE} req/s)"
+            over = value / rates["stdlib"]
+            goal = (f"{'ok' if value >= GOAL_RATE else 'MISSED'} (>= {GOAL_RATE} req/s); "
+                    f"{'ok' if over >= GOAL_OVER_STDLIB else 'MISSED'} "
+                    f"(>= {GOAL_OVER_STDLIB:.2f} of stdlib)")
         print(f"{name:<10} {value:>10.0f} {value / rates['stdlib']:>8.2f} "
               f"{value / rates['transport']:>11.2f} {cpu[name] * 1e6:>11.0f} "
               f"{cpu['stdlib'] / cpu[name]:>12.2f}  {goal}")
