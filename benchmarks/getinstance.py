@@ -23,8 +23,8 @@ more between runs, the CPU a request costs much less, and with one
 interpreter lock the CPU per request is what bounds the rate. ``VIRTCIM_CHECKOUT=DIR`` measures the code of another checkout, for
 before-and-after comparisons.
 
-Goals: 1,500 requests per second, and the bare server's rate (issue of the
-transport); the last column says which is met.
+Goals: 1,500 requests per second, and, for the transport, the bare server's
+rate; the last column says which is met.
 
 Run: ``.venv/bin/python benchmarks/getinstance.py [--clients 4] [--requests 2000]``
 """
