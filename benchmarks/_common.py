@@ -17,6 +17,7 @@ import http.client
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -114,6 +115,16 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
         work()
         times.append(time.perf_counter() - start)
     return min(times) * 1000
+
+
+def median_ms(work: Callable[[], object], times: int) -> float:
+    """The median of ``times`` timings of ``work()``, each timed alone, in milliseconds."""
+    timings = []
+    for _ in range(times):
+        began = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - began)
+    return statistics.median(timings) * 1000
 
 
 def runs_for(guests: int) -> int:

@@ -37,6 +37,8 @@ import pywbem
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import median_ms  # noqa: E402
+
 from tests.http.servers import running_server  # noqa: E402
 
 PORT = 27469
@@ -71,7 +73,7 @@ def main() -> None:
             conn = server.connection()
             target = pywbem.CIMInstanceName("Test_ComputerSystem", {
                 "CreationClassName": "Test_ComputerSystem", "Name": "test"})
-            round_trip = _median_round_trip(conn, target)
+            round_trip = median_ms(lambda: conn.GetInstance(target), 200) / 1000
             rate_without = _rate(conn, target, args.seconds)
             interop = server.connection("interop")
             _subscribe(interop, 0)
@@ -143,15 +145,6 @@ def _churn(lv: libvirt.virConnect, stop: threading.Event) -> None:
     while not stop.wait(0.05):
         lv.defineXML(GUEST.format(f"churn-{number}")).undefine()
         number += 1
-
-
-def _median_round_trip(conn: pywbem.WBEMConnection, target: pywbem.CIMInstanceName) -> float:
-    times = []
-    for _ in range(200):
-        start = time.perf_counter()
-        conn.GetInstance(target)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _rate(conn: pywbem.WBEMConnection, target: pywbem.CIMInstanceName, seconds: float) -> float:

@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import libvirt
@@ -48,6 +47,7 @@ from _common import (
     guest_xml,
     instance_name_param,
     intrinsic,
+    median_ms,
     post,
     print_table,
     server,
@@ -94,16 +94,6 @@ def requests(prefix: str, name: str) -> list[tuple[str, str, bytes]]:
          intrinsic("GetInstance", instance_name_param(
              "InstanceName", guests, CreationClassName=guests, Name=name))),
     ]
-
-
-def median_ms(work: Callable[[], object], times: int) -> float:
-    """The median of ``times`` timings of ``work()``, each timed alone, in milliseconds."""
-    timings = []
-    for _ in range(times):
-        began = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - began)
-    return statistics.median(timings) * 1000
 
 
 def measure(uri: str, prefix: str, name: str, folder: Path, in_process_too: bool) -> list[Row]:

@@ -247,3 +247,31 @@ def test_wbemcli_calls_request_state_change(server, libvirt_conn, guest_name):
     assert libvirt_conn.lookupByName(guest_name).state()[0] == libvirt.VIR_DOMAIN_RUNNING
     state = wbemcli(server, "gi", path, "EnabledState")
     assert "EnabledState=2" in state.stdout
+
+
+def test_a_guest_changed_behind_the_servers_back_is_seen_by_the_next_request(
+        conn, libvirt_conn, guest_name):
+    """A request about one cached guest asks libvirt without a lookup; what libvirt changed
+    meanwhile (with or without an event: memory, a stop, a rename) shows in the next answer."""
+    domain = libvirt_conn.defineXML(f"<domain type='test'><name>{guest_name}</name>"
+                                    "<memory>65536</memory><os><type>hvm</type></os></domain>")
+    domain.create()
+    memory = CIMInstanceName("Test_MemResourceAllocationSettingData",
+                             {"InstanceID": f"{guest_name}/mem"}, namespace="root/virt")
+    assert conn.GetInstance(memory)["VirtualQuantity"] == 65536  # KiB
+    domain.setMemoryFlags(32768, libvirt.VIR_DOMAIN_AFFECT_LIVE)  # libvirt raises no event
+    assert conn.GetInstance(memory)["VirtualQuantity"] == 32768
+    assert conn.GetInstance(guest(guest_name))["EnabledState"] == 2
+    domain.destroy()
+    assert conn.GetInstance(guest(guest_name))["EnabledState"] == 3
+    renamed = f"{guest_name}-renamed"
+    domain.rename(renamed, 0)
+    try:
+        with pytest.raises(pywbem.CIMError) as missing:
+            conn.GetInstance(guest(guest_name))
+        assert missing.value.status_code == pywbem.CIM_ERR_NOT_FOUND
+        found = conn.ExecQuery("WQL", f"SELECT Name FROM Test_ComputerSystem "
+                                      f"WHERE Name = '{renamed}'")
+        assert [inst["Name"] for inst in found] == [renamed]
+    finally:
+        libvirt_conn.lookupByName(renamed).undefine()
