@@ -55,6 +55,13 @@ from providers.console import (
     KVMRedirectionSAPProvider,
 )
 from providers.devices import DEVICE_PROVIDERS
+from providers.filter_associations import (
+    AppliedFilterListProvider,
+    EntriesInFilterListProvider,
+    HostedFilterListProvider,
+    NestedFilterListProvider,
+)
+from providers.filters import ENTRY_CLASSES, FilterEntryProvider, FilterListProvider
 from providers.host import HostSystemProvider
 from providers.links import (
     LinkProvider,
@@ -225,6 +232,13 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
                    ("SettingsDefineCapabilities",)),
     ProviderFamily(ResourcePoolConfigurationServiceProvider, (CONFIGURATION_SERVICE,)),
     ProviderFamily(ResourcePoolConfigurationCapabilitiesProvider, (CONFIGURATION_CAPABILITIES,)),
+    # libvirt's network filters, their rules, and the interfaces that apply them
+    ProviderFamily(FilterListProvider, ("FilterList",)),
+    ProviderFamily(FilterEntryProvider, ENTRY_CLASSES),
+    ProviderFamily(EntriesInFilterListProvider, ("EntriesInFilterList",)),
+    ProviderFamily(HostedFilterListProvider, ("HostedFilterList",)),
+    ProviderFamily(NestedFilterListProvider, ("NestedFilterList",)),
+    ProviderFamily(AppliedFilterListProvider, ("AppliedFilterList",)),
 ]  # fmt: skip
 
 #: Association generic class -> the kinds of links its provider serves.

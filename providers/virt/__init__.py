@@ -3,8 +3,8 @@
 Providers reach libvirt only through this package:
 
 * :class:`~providers.virt.connection.Hypervisor` — one shared connection per URI;
-  domains, host, events, transactions, and (:mod:`providers.virt.storage`) storage
-  pools, volumes and networks;
+  domains, host, events, transactions, (:mod:`providers.virt.storage`) storage
+  pools, volumes and networks, and (:mod:`providers.virt.nwfilter`) network filters;
 * :mod:`providers.virt.events` — libvirt's events, with libvirt's numbers named;
 * :class:`~providers.virt.domain.Domain` — a domain's state and its changes through libvirt;
 * :class:`~providers.virt.domainxml.DomainXML` — a domain's definition, read and edited;
@@ -40,6 +40,7 @@ from providers.virt.mapping.disk import Disk
 from providers.virt.mapping.graphics import Graphics
 from providers.virt.mapping.input import Input
 from providers.virt.mapping.interface import Interface
+from providers.virt.nwfilter import FilterRule, NetworkFilter
 from providers.virt.storage import Network, StoragePool, Volume
 from providers.virt.transaction import Transaction
 
@@ -61,7 +62,9 @@ __all__ = [
     "Hypervisor",
     "Input",
     "Interface",
+    "FilterRule",
     "Network",
+    "NetworkFilter",
     "NodeInfo",
     "StoragePool",
     "Transaction",

@@ -33,8 +33,8 @@ a custom node.
 
 The module is long because it is one concept, the connection: opening,
 reopening, events and the domain cache all guard the same ``virConnect``
-(storage and networks are in :mod:`providers.virt.storage`, a domain's
-operations in :mod:`providers.virt.domain`).
+(storage and networks are in :mod:`providers.virt.storage`, network filters in
+:mod:`providers.virt.nwfilter`, a domain's operations in :mod:`providers.virt.domain`).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
 from providers.virt.events import Event
 from providers.virt.locks import KeyedLocks
+from providers.virt.nwfilter import NetworkFilters
 from providers.virt.storage import StorageAndNetworks
 from providers.virt.transaction import Transaction
 
@@ -286,7 +287,7 @@ def _unless_vanished(handle: libvirt.virDomain, call: Callable[..., T], *args: A
 # --- the hypervisor --------------------------------------------------------------------------
 
 
-class Hypervisor(StorageAndNetworks):
+class Hypervisor(StorageAndNetworks, NetworkFilters):
     """One libvirt URI: its shared connection, domain cache and events.
 
     Every public method raises :class:`pywbem.CIMError` on failure, with a

@@ -2,8 +2,8 @@
 
 Every libvirt object a test creates takes its name from a scratch_* fixture,
 which removes whatever carries that name when the test ends, passed or failed:
-no guest, pool, volume or network outlives its test, and a test never touches
-an object it did not name.
+no guest, pool, volume, network or network filter outlives its test, and a test
+never touches an object it did not name.
 """
 
 import functools
@@ -116,6 +116,12 @@ def remove_network(conn: libvirt.virConnect, name: str) -> None:
         network.undefine()
 
 
+def remove_network_filter(conn: libvirt.virConnect, name: str) -> None:
+    network_filter = lookup_or_none(conn.nwfilterLookupByName, name, libvirt.VIR_ERR_NO_NWFILTER)
+    if network_filter is not None:
+        network_filter.undefine()
+
+
 def scratch_names(remove: Callable[..., None]) -> Iterator[ScratchNames]:
     names = ScratchNames(remove)
     yield names
@@ -154,6 +160,12 @@ def scratch_volume_name(qemu_conn: libvirt.virConnect) -> Iterator[ScratchNames]
 def scratch_network_name(qemu_conn: libvirt.virConnect) -> Iterator[ScratchNames]:
     """`scratch_network_name()` names a virtual network; afterwards it is stopped and undefined."""
     yield from scratch_names(functools.partial(remove_network, qemu_conn))
+
+
+@pytest.fixture
+def scratch_filter_name(qemu_conn: libvirt.virConnect) -> Iterator[ScratchNames]:
+    """`scratch_filter_name()` names a network filter; afterwards it is undefined."""
+    yield from scratch_names(functools.partial(remove_network_filter, qemu_conn))
 
 
 def build_tiny_guest_xml(name: str, *, arch: str, virt_type: str) -> str:
