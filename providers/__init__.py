@@ -56,9 +56,9 @@ from providers.console import (
 )
 from providers.devices import DEVICE_PROVIDERS
 from providers.filter_associations import (
+    FILTER_ENTRIES,
+    HOSTED_FILTERS,
     AppliedFilterListProvider,
-    EntriesInFilterListProvider,
-    HostedFilterListProvider,
     NestedFilterListProvider,
 )
 from providers.filters import ENTRY_CLASSES, FilterEntryProvider, FilterListProvider
@@ -235,8 +235,6 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     # libvirt's network filters, their rules, and the interfaces that apply them
     ProviderFamily(FilterListProvider, ("FilterList",)),
     ProviderFamily(FilterEntryProvider, ENTRY_CLASSES),
-    ProviderFamily(EntriesInFilterListProvider, ("EntriesInFilterList",)),
-    ProviderFamily(HostedFilterListProvider, ("HostedFilterList",)),
     ProviderFamily(NestedFilterListProvider, ("NestedFilterList",)),
     ProviderFamily(AppliedFilterListProvider, ("AppliedFilterList",)),
 ]  # fmt: skip
@@ -280,6 +278,8 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
     "ServiceAccessBySAP": [SERVICE_ACCESS_POINTS],
     "SAPAvailableForElement": [GUEST_ACCESS_POINTS],
     "ServiceAffectsElement": [AFFECTED_ELEMENTS],
+    "EntriesInFilterList": [FILTER_ENTRIES],
+    "HostedFilterList": [HOSTED_FILTERS],
 }  # fmt: skip
 
 

@@ -114,26 +114,26 @@ class LinkProvider(LinkSetProvider[LinkSource]):
     """``<Prefix>_<Association>``: the links of its ``sources`` on one hypervisor.
 
     References reach only the sources whose classes can stand at the
-    source's role.
+    source's role; where the source's class stands at both roles (a filter
+    including another), at each of them.
     """
 
     def references(
         self, ctx: RequestContext, classname: str, source: CIMInstanceName, role: str | None
     ) -> Iterator[CIMInstance]:
         for links in self.sources:
-            at = self._role(links, source, role)
-            if at:
+            for at in self._roles(links, source, role):
                 for link in links.links_at(ctx, self.hypervisor, at, source):
                     yield ctx.instance(classname, **link)
 
-    def _role(self, links: LinkSource, source: CIMInstanceName, role: str | None) -> str:
-        """The role of ``links`` at which ``source`` can stand ('' if none), as ``role`` asks."""
+    def _roles(self, links: LinkSource, source: CIMInstanceName, role: str | None
+               ) -> Iterator[str]:  # fmt: skip
+        """The roles of ``links`` at which ``source`` can stand, as ``role`` asks."""
         for name, generics in links.ends.items():
             if role is not None and name.lower() != role.lower():
                 continue
             if self._is_of(source, generics):
-                return name
-        return ""
+                yield name
 
     def _is_of(self, path: CIMInstanceName, generics: frozenset[str]) -> bool:
         prefix = self.hypervisor.prefix

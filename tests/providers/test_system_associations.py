@@ -131,3 +131,28 @@ def test_a_hosted_service_link_is_made_from_the_services_path(cim, repository, h
     assert list(provider.references(ctx, "Test_HostedService", host, "Dependent")) == []
     [back] = provider.references(ctx, "Test_HostedService", link["Dependent"], None)
     assert back.path == link.path
+
+
+def test_a_link_whose_two_ends_hold_one_class_is_followed_from_either_role(
+        cim, host, repository):
+    """Links between objects of one class (a filter including another): the links
+    at every role the source can stand at, as DSP0200 asks when no Role is given."""
+
+    asked = []
+
+    class HostToItself:
+        ends = {"Antecedent": frozenset({"HostSystem"}), "Dependent": frozenset({"HostSystem"})}
+
+        def all_links(self, ctx, hv):
+            return [{"Antecedent": host_path(ctx, hv), "Dependent": host_path(ctx, hv)}]
+
+        def links_at(self, ctx, hv, role, source):
+            asked.append(role)
+            return self.all_links(ctx, hv)
+
+    provider = LinkProvider(cim.hypervisor, [HostToItself()])
+    ctx = RequestContext(VIRT_NAMESPACE, repository, cim.dispatcher)
+    assert len(list(provider.references(ctx, "Test_HostedDependency", host, None))) == 2
+    assert asked == ["Antecedent", "Dependent"]
+    assert len(list(provider.references(ctx, "Test_HostedDependency", host, "dependent"))) == 1
+    assert asked[2:] == ["Dependent"]
