@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from virtcim.http.tls import make_self_signed
 
 USER = "operator"
 PASSWORD = "s3cret pass"
+
+#: The compiled MOF every test server reads, as the session's ``repository`` fixture does:
+#: compiling takes seconds, and each server has a state folder of its own.
+SHARED_REPOSITORY_CACHE = Path(tempfile.gettempdir()) / "virtcim-test-repository"
 
 # pywbem honours REQUESTS_CA_BUNDLE over its own no_verification flag, and
 # the test servers use self-signed certificates.
@@ -41,6 +46,15 @@ class RunningServer:
                                      no_verification=True, timeout=30, **kwargs)
 
 
+def share_repository_cache(state_dir: Path) -> None:
+    """Point the compiled-MOF cache of a new state folder at :data:`SHARED_REPOSITORY_CACHE`."""
+    SHARED_REPOSITORY_CACHE.mkdir(mode=0o700, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cache = state_dir / "cache"
+    if not cache.is_symlink():  # a server started again on the same folder finds it there
+        cache.symlink_to(SHARED_REPOSITORY_CACHE, target_is_directory=True)
+
+
 @contextmanager
 def running_server(tmp: Path, *, auth: bool = False, https: bool = False,
                    uris: tuple[str, ...] = ("test:///default",),
@@ -58,6 +72,8 @@ def running_server(tmp: Path, *, auth: bool = False, https: bool = False,
         cert=cert, key=key, auth="file" if auth else "none", users=users,
         state_dir=tmp / "state", workers=8,
     )
+    if "state_dir" not in settings:
+        share_repository_cache(tmp / "state")
     app = build_application(Settings(**{**defaults, **settings}))
     app.start()
     try:
