@@ -15,7 +15,7 @@ RequestStateChange, synchronously:
   failed these the same way, and its clients only look for an error, never
   at the return value;
 * returns 1 Not Supported for states DMTF defines but libvirt has no call
-  for (6 Offline, 7 Test, 8 Defer, reserved and vendor values) and 5 Invalid
+  for (7 Test, 8 Defer, reserved and vendor values) and 5 Invalid
   Parameter for values the parameter's ValueMap does not list (0, 1, 5):
   DSP0200 keeps ``CIM_ERR_NOT_SUPPORTED`` for servers without methods;
 * returns 4098 when a TimeoutPeriod other than zero is given: the change is
@@ -24,7 +24,10 @@ RequestStateChange, synchronously:
 A libvirt failure is raised as the CIM error naming the guest and libvirt's
 message. Shut Down (4) asks the guest to shut down and returns at once, as
 libvirt does. Reset (11) is libvirt's hard reset; a paused guest is resumed
-after it, since DMTF's Reset ends Enabled.
+after it, since DMTF's Reset ends Enabled. Offline (6) saves a running or
+paused guest's memory state with libvirt's managed save and stops it: the
+guest is then 6 Enabled but Offline, as libvirt-cim showed a guest with a
+saved state, until Enabled (2) resumes it from that state.
 
 RequestedState is the last state requested through this server for the guest
 (DMTF: "the last requested or desired state"), also Reboot (10) and Reset
@@ -220,6 +223,7 @@ TRANSITIONS: Mapping[RequestedState, Mapping[Phase, Change]] = {
                               Phase.OTHER: Domain.destroy},
     RequestedState.SHUT_DOWN: {Phase.RUNNING: Domain.shutdown},
     RequestedState.QUIESCE: {Phase.RUNNING: Domain.suspend},
+    RequestedState.OFFLINE: {Phase.RUNNING: Domain.save_state, Phase.PAUSED: Domain.save_state},
     RequestedState.REBOOT: {Phase.RUNNING: Domain.reboot},
     RequestedState.RESET: {Phase.RUNNING: _reset, Phase.PAUSED: _reset},
 }
@@ -405,6 +409,10 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
                 requested: RequestedState) -> dict[str, Any]:
         prefix = self.hypervisor.prefix
         view = STATE_VIEWS[domain.state]
+        enabled = view.enabled
+        if domain.state is DomainState.SHUTOFF and domain.has_saved_state():
+            # its next start resumes it: suspended to disk, as libvirt-cim showed it
+            enabled = EnabledState.ENABLED_BUT_OFFLINE
         return dict(
             CreationClassName=classname,
             Name=domain.name,
@@ -413,7 +421,7 @@ class ComputerSystemProvider(GuestLookup, MethodProvider):
             UUID=domain.uuid,
             Caption="Virtual System",
             Description=f"{prefix} Virtual System",
-            EnabledState=view.enabled,
+            EnabledState=enabled,
             RequestedState=requested,
             AvailableRequestedStates=available_requests(domain),
             HealthState=view.health,

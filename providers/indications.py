@@ -45,6 +45,7 @@ from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import STATE_VIEWS
 from providers.paths import guest_path, pool_path
 from providers.settings import guest_settings
+from providers.valuemaps import EnabledState
 from providers.virt import (
     DEFINED_ADDED,
     DomainEventID,
@@ -384,8 +385,11 @@ def _as_left_by(event: Event, guest: CIMInstance, created: bool) -> CIMInstance:
     if state is None:
         return guest
     view = STATE_VIEWS[state]
+    enabled = view.enabled
+    if state is DomainState.SHUTOFF and guest.get("EnabledState") == EnabledState.ENABLED_BUT_OFFLINE:
+        enabled = EnabledState.ENABLED_BUT_OFFLINE  # stopped with its memory state saved
     guest = guest.copy()
-    guest["EnabledState"] = Uint16(view.enabled)
+    guest["EnabledState"] = Uint16(enabled)
     guest["HealthState"] = Uint16(view.health)
     guest["OperationalStatus"] = [Uint16(view.operational)]
     guest["OperatingStatus"] = Uint16(view.operating)

@@ -126,6 +126,24 @@ def test_a_guest_s_life_reaches_the_listener_in_order(server, manager, listener,
     assert listener.nothing_more()
 
 
+def test_a_guest_saved_and_resumed_is_announced_offline_then_enabled(server, manager, listener,
+                                                                    guests, libvirt_conn):
+    sm, server_id = manager
+    guests.append("ind-saved")
+    dom = libvirt_conn.defineXML(GUEST_XML.format(name="ind-saved"))
+    dom.create()
+    subscribe(sm, server_id, listener)
+    dom.managedSave(0)
+    saved = listener.next()
+    dom.create()
+    resumed = listener.next()
+    assert saved.classname == resumed.classname == "Test_ComputerSystemModifiedIndication"
+    assert (saved["PreviousInstance"]["EnabledState"], saved["SourceInstance"]["EnabledState"]) == (
+        2, 6)
+    assert resumed["PreviousInstance"]["EnabledState"] == 6
+    assert resumed["SourceInstance"]["EnabledState"] == 2
+
+
 def test_filters_select_by_class_and_by_source_properties(server, manager, listener, guests,
                                                           libvirt_conn):
     sm, server_id = manager

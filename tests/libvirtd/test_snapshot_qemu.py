@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.http]
 
 MEMORY_GUEST_OFF = pywbem.Uint16(32769)
 COMPLETED = 7
+ENABLED, ENABLED_BUT_OFFLINE = 2, 6
 
 
 def test_a_guest_is_saved_started_from_its_state_then_saved_and_its_state_discarded(
@@ -32,11 +33,13 @@ def test_a_guest_is_saved_started_from_its_state_then_saved_and_its_state_discar
         assert result == 0
         assert conn.GetInstance(out["Job"])["JobState"] == COMPLETED
         assert not domain.isActive() and domain.hasManagedSaveImage(0)
+        assert conn.GetInstance(guest)["EnabledState"] == ENABLED_BUT_OFFLINE
         snapshot = out["ResultingSnapshot"]
         assert snapshot["InstanceID"] == f"KVM:{name}"
 
         assert conn.InvokeMethod("ApplySnapshot", service, Snapshot=snapshot)[0] == 0
         assert domain.isActive() and not domain.hasManagedSaveImage(0)
+        assert conn.GetInstance(guest)["EnabledState"] == ENABLED
 
         assert conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
                                  SnapshotType=MEMORY_GUEST_OFF)[0] == 0

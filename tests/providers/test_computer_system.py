@@ -72,6 +72,44 @@ def test_a_defined_guest_is_disabled_and_stopped(cim, define_guest):
     assert guest["AvailableRequestedStates"] == [RequestedState.ENABLED]
 
 
+def test_a_guest_with_a_saved_state_is_enabled_but_offline_until_started(cim, libvirt_conn):
+    domain = libvirt_conn.lookupByName("test")
+    domain.managedSave(0)
+    guest = cim.get(cim.guest("test"))
+    assert guest["EnabledState"] == EnabledState.ENABLED_BUT_OFFLINE
+    assert guest["AvailableRequestedStates"] == [RequestedState.ENABLED]
+    assert [inst["EnabledState"] for inst in cim.enumerate("Test_ComputerSystem")
+            if inst["Name"] == "test"] == [EnabledState.ENABLED_BUT_OFFLINE]
+
+    assert request(cim, "test", RequestedState.ENABLED) == 0
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_RUNNING
+    assert not domain.hasManagedSaveImage(0)
+    assert cim.get(cim.guest("test"))["EnabledState"] == EnabledState.ENABLED
+
+
+@pytest.mark.parametrize("pause_first", [False, True])
+def test_offline_saves_a_running_or_paused_guests_state_and_stops_it(
+        cim, libvirt_conn, pause_first):
+    domain = libvirt_conn.lookupByName("test")
+    if pause_first:
+        domain.suspend()
+    assert request(cim, "test", RequestedState.OFFLINE) == 0
+    assert libvirt_state(libvirt_conn, "test") == libvirt.VIR_DOMAIN_SHUTOFF
+    assert domain.hasManagedSaveImage(0)
+    guest = cim.get(cim.guest("test"))
+    assert guest["EnabledState"] == EnabledState.ENABLED_BUT_OFFLINE
+    assert guest["RequestedState"] == RequestedState.OFFLINE
+
+
+def test_offline_is_refused_for_a_guest_that_is_not_running(cim, define_guest, libvirt_conn):
+    define_guest("idle")
+    with pytest.raises(CIMError) as error:
+        request(cim, "idle", RequestedState.OFFLINE)
+    assert error.value.status_code == CIM_ERR_FAILED
+    assert "Invalid state transition" in error.value.status_description
+    assert not libvirt_conn.lookupByName("idle").hasManagedSaveImage(0)
+
+
 def test_guests_are_found_through_the_cim_superclass(cim):
     names = {(path.classname, path["Name"]) for path in cim.names("CIM_ComputerSystem")}
     assert ("Test_ComputerSystem", "test") in names
@@ -204,7 +242,6 @@ def test_a_guest_defined_again_forgets_the_last_request(cim, define_guest, libvi
 
 
 @pytest.mark.parametrize("state, result", [
-    (6, RequestStateChangeResult.NOT_SUPPORTED),
     (7, RequestStateChangeResult.NOT_SUPPORTED),
     (8, RequestStateChangeResult.NOT_SUPPORTED),
     (12, RequestStateChangeResult.NOT_SUPPORTED),
@@ -259,7 +296,7 @@ def test_each_guest_has_capabilities_named_after_it(cim, define_guest):
                     for inst in cim.enumerate("Test_EnabledLogicalElementCapabilities")}
     assert {"test", "other"} <= set(capabilities)
     test = capabilities["test"]
-    assert test["RequestedStatesSupported"] == [2, 3, 4, 9, 10, 11]
+    assert test["RequestedStatesSupported"] == [2, 3, 4, 6, 9, 10, 11]
     assert test["ElementNameEditSupported"] is False
 
 
