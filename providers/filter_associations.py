@@ -52,7 +52,7 @@ from providers.links import Link, LinkProvider
 from providers.lookup import existing_domain
 from providers.memo import guests
 from providers.paths import HOST_SYSTEM, device_path, host_path, is_host_path
-from providers.virt import Domain, Hypervisor, NetworkFilter
+from providers.virt import Domain, Hypervisor, NetworkFilter, naming
 from providers.virt.xmltree import attribute, child, remove
 from virtcim.provider import RequestContext
 
@@ -239,29 +239,26 @@ class AppliedFilterListProvider(LinkProvider):
         hv = self.hypervisor
         name = filter_end(ctx, hv, instance, "Dependent")
         port = instance.get("Antecedent")
-        location = device_location(hv, port) if isinstance(port, CIMInstanceName) else None
-        domain = existing_domain(hv, location[0]) if location else None
-        if location is None or domain is None or domain.xml.find_device(location[1]) is None:
+        found = interface_at(hv, port)
+        if found is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{instance.classname}: Antecedent {port} names no network port on "
                            f"{hv.uri}")  # fmt: skip
-        self._set_filter(domain, location[1], name)
+        domain, mac = found
+        self._set_filter(domain, mac, name)
         return ctx.path(instance.classname, **{
-            "Antecedent": device_path(ctx, hv, NETWORK_PORT, domain.name, location[1]),
+            "Antecedent": device_path(ctx, hv, NETWORK_PORT, domain.name, mac),
             "Dependent": filter_list_path(ctx, hv, name)})
 
     def delete_instance(self, ctx: RequestContext, path: CIMInstanceName) -> None:
         """Clear the Antecedent interface's filter, if it is the Dependent filter."""
         hv = self.hypervisor
         name = linked_filter(hv, path, "Dependent")
-        port = path.keybindings.get("Antecedent")
-        location = device_location(hv, port) if isinstance(port, CIMInstanceName) else None
-        domain = existing_domain(hv, location[0]) if location else None
-        element = domain.xml.find_device(location[1]) if domain and location else None
-        if domain is None or location is None or element is None or (
-                attribute(element, "filterref", "filter") != name):
+        found = interface_at(hv, path.keybindings.get("Antecedent"))
+        if found is None or attribute(found[0].xml.find_device(found[1]), "filterref",
+                                      "filter") != name:  # fmt: skip
             raise CIMError(CIM_ERR_NOT_FOUND, f"no link {path} on {hv.uri}")
-        self._set_filter(domain, location[1], None)
+        self._set_filter(*found, None)
 
     def _set_filter(self, found: Domain, mac: str, name: str | None) -> None:
         """Set (or, with ``None``, clear) the filter of interface ``mac`` of a guest."""
@@ -286,6 +283,20 @@ class AppliedFilterListProvider(LinkProvider):
                     raise CIMError(CIM_ERR_FAILED,
                                    f"guest {domain.name!r} on {hv.uri}: libvirt keeps no filter "
                                    f"on interface {mac} of type {element.get('type')!r}")  # fmt: skip
+
+
+def interface_at(hv: Hypervisor, port: object) -> tuple[Domain, str] | None:
+    """The guest and MAC address of the interface the NetworkPort path ``port`` names, if
+    it exists (a path of another device class names none, whatever its DeviceID)."""
+    if not isinstance(port, CIMInstanceName) or (
+            naming.generic_name(hv.prefix, port.classname) != NETWORK_PORT):
+        return None
+    location = device_location(hv, port)
+    domain = existing_domain(hv, location[0]) if location else None
+    if location is None or domain is None:
+        return None
+    element = domain.xml.find_device(location[1])
+    return (domain, location[1]) if element is not None and element.tag == "interface" else None
 
 
 def existing_filter(ctx: RequestContext, hv: Hypervisor, path: CIMInstanceName

@@ -43,7 +43,7 @@ def define_filter(qemu_conn: libvirt.virConnect,
 
 def guest_with_interface(qemu_conn: libvirt.virConnect, tiny_guest_xml: Callable[[str], str],
                          name: str, interface: str) -> libvirt.virDomain:
-    """A defined (never started) tiny guest with one network interface."""
+    """A defined (never started) tiny guest with one more device (a network interface)."""
     domain = etree.fromstring(tiny_guest_xml(name))
     domain.find("devices").append(etree.fromstring(interface))
     return qemu_conn.defineXML(etree.tostring(domain, encoding="unicode"))
@@ -172,3 +172,19 @@ def test_a_filter_name_libvirt_already_has_is_refused(cim, define_filter):
     error = failure(lambda: cim.CreateInstance(pywbem.CIMInstance("KVM_FilterList",
                                                                   {"Name": name})))
     assert error.status_code == pywbem.CIM_ERR_ALREADY_EXISTS
+
+
+def test_a_device_other_than_a_network_port_is_refused_whatever_its_device_id(
+        cim, qemu_conn, tiny_guest_xml, scratch_guest_name, define_filter):
+    name = define_filter("<rule action='accept' direction='in'/>")
+    domain = guest_with_interface(
+        qemu_conn, tiny_guest_xml, scratch_guest_name(),
+        "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>")
+    before = domain.XMLDesc(0)
+    [disk] = [path for path in cim.EnumerateInstanceNames("KVM_LogicalDisk")
+              if path["SystemName"] == domain.name()]
+
+    error = failure(lambda: cim.CreateInstance(pywbem.CIMInstance("KVM_AppliedFilterList", {
+        "Antecedent": disk, "Dependent": list_path(cim, name)})))
+    assert error.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
+    assert domain.XMLDesc(0) == before
