@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 FILTER_LIST = "FilterList"
-#: The generic classes of the rules, the first the class of the others' DMTF base.
+#: The generic classes that show rules (all below ``CIM_FilterEntryBase``).
 ENTRY_CLASSES = (OTHER_RULE, IP_RULE, ETHERNET_RULE)
 
 _PRIORITY_RANGE = range(-1000, 1001)
