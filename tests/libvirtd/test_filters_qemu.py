@@ -41,11 +41,11 @@ def define_filter(qemu_conn: libvirt.virConnect,
     return define
 
 
-def guest_with_interface(qemu_conn: libvirt.virConnect, tiny_guest_xml: Callable[[str], str],
-                         name: str, interface: str) -> libvirt.virDomain:
-    """A defined (never started) tiny guest with one more device (a network interface)."""
+def guest_with_device(qemu_conn: libvirt.virConnect, tiny_guest_xml: Callable[[str], str],
+                      name: str, device: str) -> libvirt.virDomain:
+    """A defined (never started) tiny guest with one more device."""
     domain = etree.fromstring(tiny_guest_xml(name))
-    domain.find("devices").append(etree.fromstring(interface))
+    domain.find("devices").append(etree.fromstring(device))
     return qemu_conn.defineXML(etree.tostring(domain, encoding="unicode"))
 
 
@@ -107,7 +107,7 @@ def test_a_filters_rules_are_its_entries_and_the_filters_it_includes_are_nested_
 def test_a_filter_is_created_nested_applied_and_deleted_through_cim(
         cim, qemu_conn, tiny_guest_xml, scratch_guest_name, scratch_filter_name, define_filter):
     included = define_filter("<rule action='accept' direction='in'/>")
-    domain = guest_with_interface(
+    domain = guest_with_device(
         qemu_conn, tiny_guest_xml, scratch_guest_name(),
         f"<interface type='bridge'><mac address='{BRIDGED_MAC}'/>"
         "<source bridge='virtcim-nobr0'/></interface>")
@@ -150,23 +150,6 @@ def test_a_filter_is_created_nested_applied_and_deleted_through_cim(
     assert failure(lambda: cim.DeleteInstance(created)).status_code == pywbem.CIM_ERR_NOT_FOUND
 
 
-def test_an_interface_libvirt_keeps_no_filter_on_is_refused_and_left_as_it_was(
-        cim, qemu_conn, tiny_guest_xml, scratch_guest_name, define_filter):
-    name = define_filter("<rule action='accept' direction='in'/>")
-    domain = guest_with_interface(
-        qemu_conn, tiny_guest_xml, scratch_guest_name(),
-        f"<interface type='user'><mac address='{USER_MAC}'/></interface>")
-    before = domain.XMLDesc(0)
-    [port] = [path for path in cim.EnumerateInstanceNames("KVM_NetworkPort")
-              if path["SystemName"] == domain.name()]
-
-    error = failure(lambda: cim.CreateInstance(pywbem.CIMInstance("KVM_AppliedFilterList", {
-        "Antecedent": port, "Dependent": list_path(cim, name)})))
-    assert error.status_code == pywbem.CIM_ERR_FAILED
-    assert "keeps no filter on interface" in error.status_description
-    assert domain.XMLDesc(0) == before
-
-
 def test_a_filter_name_libvirt_already_has_is_refused(cim, define_filter):
     name = define_filter("")
     error = failure(lambda: cim.CreateInstance(pywbem.CIMInstance("KVM_FilterList",
@@ -174,17 +157,26 @@ def test_a_filter_name_libvirt_already_has_is_refused(cim, define_filter):
     assert error.status_code == pywbem.CIM_ERR_ALREADY_EXISTS
 
 
-def test_a_device_other_than_a_network_port_is_refused_whatever_its_device_id(
-        cim, qemu_conn, tiny_guest_xml, scratch_guest_name, define_filter):
+
+@pytest.mark.parametrize(("device", "classname", "code", "says"), [
+    # libvirt keeps filters only on interfaces with a tap device
+    (f"<interface type='user'><mac address='{USER_MAC}'/></interface>", "KVM_NetworkPort",
+     pywbem.CIM_ERR_FAILED, "keeps no filter on interface"),
+    # a device that is no network port, whatever its DeviceID
+    ("<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>", "KVM_LogicalDisk",
+     pywbem.CIM_ERR_INVALID_PARAMETER, "names no network port"),
+])
+def test_a_filter_applied_where_it_cannot_be_is_refused_and_the_guest_left_as_it_was(
+        cim, qemu_conn, tiny_guest_xml, scratch_guest_name, define_filter,
+        device, classname, code, says):
     name = define_filter("<rule action='accept' direction='in'/>")
-    domain = guest_with_interface(
-        qemu_conn, tiny_guest_xml, scratch_guest_name(),
-        "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>")
+    domain = guest_with_device(qemu_conn, tiny_guest_xml, scratch_guest_name(), device)
     before = domain.XMLDesc(0)
-    [disk] = [path for path in cim.EnumerateInstanceNames("KVM_LogicalDisk")
-              if path["SystemName"] == domain.name()]
+    [antecedent] = [path for path in cim.EnumerateInstanceNames(classname)
+                    if path["SystemName"] == domain.name()]
 
     error = failure(lambda: cim.CreateInstance(pywbem.CIMInstance("KVM_AppliedFilterList", {
-        "Antecedent": disk, "Dependent": list_path(cim, name)})))
-    assert error.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
+        "Antecedent": antecedent, "Dependent": list_path(cim, name)})))
+    assert error.status_code == code
+    assert says in error.status_description
     assert domain.XMLDesc(0) == before
