@@ -307,7 +307,9 @@ def existing_filter(ctx: RequestContext, hv: Hypervisor, path: CIMInstanceName
 
 
 def filters_by_name(ctx: RequestContext, hv: Hypervisor) -> dict[str, NetworkFilter]:
-    return {network_filter.name: network_filter for network_filter in filters(ctx, hv)}
+    """The request's filters by name, made once per request (each guest's links ask)."""
+    return ctx.memo(("network filters by name", hv), lambda: {
+        network_filter.name: network_filter for network_filter in filters(ctx, hv)})
 
 
 def filter_end(ctx: RequestContext, hv: Hypervisor, instance: CIMInstance, role: str) -> str:
