@@ -90,6 +90,7 @@ from providers.paths import (
     REDIRECTION_SAP,
     SNAPSHOT_CAPABILITIES,
     SNAPSHOT_SERVICE,
+    SNAPSHOT_SETTING_DATA,
     VSSD,
     configuration_capabilities_path,
     configuration_service_path,
@@ -126,6 +127,11 @@ from providers.settings_associations import (
 from providers.snapshot import (
     VirtualSystemSnapshotServiceCapabilitiesProvider,
     VirtualSystemSnapshotServiceProvider,
+)
+from providers.snapshot_settings import (
+    CURRENT_SNAPSHOTS,
+    GUEST_SNAPSHOTS,
+    SnapshotSettingDataProvider,
 )
 from providers.system_associations import (
     GUEST_CAPABILITIES,
@@ -212,9 +218,10 @@ PROVIDER_FAMILIES: list[ProviderFamily] = [
     ProviderFamily(VirtualSystemMigrationServiceProvider, (MIGRATION_SERVICE,)),
     ProviderFamily(VirtualSystemMigrationCapabilitiesProvider, (MIGRATION_CAPABILITIES,)),
     ProviderFamily(VirtualSystemMigrationSettingDataProvider, (MIGRATION_SETTING_DATA,)),
-    # A guest's memory state kept while it is off (libvirt's managed save)
+    # Snapshots: libvirt's, and a guest's memory state kept while it is off (managed save)
     ProviderFamily(VirtualSystemSnapshotServiceProvider, (SNAPSHOT_SERVICE,)),
     ProviderFamily(VirtualSystemSnapshotServiceCapabilitiesProvider, (SNAPSHOT_CAPABILITIES,)),
+    ProviderFamily(SnapshotSettingDataProvider, (SNAPSHOT_SETTING_DATA,)),
     # The guests' graphical consoles (DSP1076)
     ProviderFamily(ConsoleRedirectionServiceProvider, (CONSOLE_SERVICE,)),
     ProviderFamily(ConsoleRedirectionServiceCapabilitiesProvider, (CONSOLE_CAPABILITIES,)),
@@ -280,6 +287,8 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
     "ServiceAffectsElement": [AFFECTED_ELEMENTS],
     "EntriesInFilterList": [FILTER_ENTRIES],
     "HostedFilterList": [HOSTED_FILTERS],
+    "SnapshotOfVirtualSystem": [GUEST_SNAPSHOTS],
+    "MostCurrentSnapshotInBranch": [CURRENT_SNAPSHOTS],
 }  # fmt: skip
 
 

@@ -132,11 +132,11 @@ class FilterListProvider(InstanceProvider):
         if not isinstance(name, str) or not name.strip():
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
                            f"{instance.classname}: a filter needs a Name")  # fmt: skip
-        if len(name) > _NAME_LENGTH or "/" in name or not name.isprintable():
-            # libvirt keeps each filter in a file named after it
+        try:
+            naming.check_file_name(name, _NAME_LENGTH)
+        except ValueError as error:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                           f"{instance.classname}: {name!r} cannot name a filter: it must be "
-                           f"printable, at most {_NAME_LENGTH} characters, without '/'")  # fmt: skip
+                           f"{instance.classname}: {error}") from None
         priority = instance.get("Priority")
         if priority is not None and int(priority) not in _PRIORITY_RANGE:
             raise CIMError(CIM_ERR_INVALID_PARAMETER,

@@ -51,6 +51,7 @@ __all__ = [
     "SNAPSHOT_CAPABILITIES_ID",
     "SNAPSHOT_SERVICE",
     "SNAPSHOT_SERVICE_NAME",
+    "SNAPSHOT_SETTING_DATA",
     "VSSD",
     "allocation_capabilities_path",
     "configuration_capabilities_path",
@@ -73,6 +74,7 @@ __all__ = [
     "rasd_path",
     "sap_path",
     "snapshot_capabilities_path",
+    "snapshot_path",
     "snapshot_service_path",
     "vssd_path",
 ]
@@ -96,6 +98,7 @@ MIGRATION_CAPABILITIES = "VirtualSystemMigrationCapabilities"
 MIGRATION_SETTING_DATA = "VirtualSystemMigrationSettingData"
 SNAPSHOT_SERVICE = "VirtualSystemSnapshotService"
 SNAPSHOT_CAPABILITIES = "VirtualSystemSnapshotServiceCapabilities"
+SNAPSHOT_SETTING_DATA = "SnapshotSettingData"
 
 # --- the keys of the singletons, as libvirt-cim named them -----------------------------------
 
@@ -242,6 +245,14 @@ def sap_path(ctx: RequestContext, hv: Hypervisor, guest: str, name: str) -> CIMI
 def vssd_path(ctx: RequestContext, hv: Hypervisor, name: str) -> CIMInstanceName:
     """The path of the VSSD of guest ``name``."""
     return instance_id_path(ctx, hv, VSSD, naming.vssd_instance_id(hv.prefix, name))
+
+
+def snapshot_path(
+    ctx: RequestContext, hv: Hypervisor, guest: str, snapshot: str
+) -> CIMInstanceName:
+    """The path of libvirt's snapshot ``snapshot`` of guest ``guest``."""
+    return instance_id_path(ctx, hv, SNAPSHOT_SETTING_DATA,
+                            naming.snapshot_instance_id(hv.prefix, guest, snapshot))
 
 
 def rasd_path(

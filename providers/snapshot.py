@@ -1,40 +1,53 @@
-"""A guest's memory state kept while it is off: ``<Prefix>_VirtualSystemSnapshotService``.
+"""Snapshots of the guests: ``<Prefix>_VirtualSystemSnapshotService``.
 
 One service per hypervisor, keyed as libvirt-cim keyed it (the host's keys,
 Name ``SnapshotService``), and its capabilities (InstanceID
-``SnapshotCapabilities``). A snapshot is libvirt's *managed save* of a guest:
-libvirt keeps the memory state of the stopped guest and its next start
-resumes from it, on whichever host the daemon runs. A guest has at most one,
-named by the guest's VirtualSystemSettingData.
+``SnapshotCapabilities``). It takes two kinds of snapshot:
 
-* ``CreateSnapshot(AffectedSystem, SnapshotSettings, SnapshotType)``: with
-  SnapshotType 32769 (libvirt-cim's "memory, guest left off") saves the
-  state of the running guest and stops it; returns 0 with
-  ``ResultingSnapshot`` (the guest's VSSD) and, where the server keeps jobs,
-  ``Job``: a job already Completed (libvirt-cim's clients look for one). When
-  libvirt fails to save, the guest keeps running and the method returns 2
-  with that job Failed, its ErrorDescription saying why. Every other type
-  returns 1 (Not Supported): a managed save cannot keep the state of a guest
-  that goes on running (32768), and libvirt's disk snapshots are not this
-  service's. ``SnapshotSettings`` is ignored, as libvirt-cim ignored it.
-* ``ApplySnapshot(Snapshot)``: starts the guest from its saved state.
-* ``DestroySnapshot(AffectedSnapshot)``: discards the saved state.
+* libvirt's snapshots (SnapshotType 2 Full, 3 Disk): each a
+  ``<Prefix>_SnapshotSettingData`` (:mod:`providers.snapshot_settings`); a
+  guest may have many, in a tree. ``ApplySnapshot`` reverts the guest to
+  one, ``DestroySnapshot`` deletes it.
+* libvirt's *managed save* (SnapshotType 32769, libvirt-cim's "memory, guest
+  left off"): the memory state of a running guest saved and the guest
+  stopped; its next start resumes from it. A guest has at most one, named
+  by the guest's own VirtualSystemSettingData. ``ApplySnapshot`` starts the
+  guest from it, ``DestroySnapshot`` discards it.
 
-A missing or foreign reference is ``CIM_ERR_INVALID_PARAMETER``, an unknown
-guest ``CIM_ERR_NOT_FOUND``, and a guest in the wrong state for the method
-(shut off for CreateSnapshot; running, or without a saved state, for the
-others) ``CIM_ERR_FAILED``; libvirt is left as it was. Each method holds the
-guest's edit lock, so that it does not race another change of the guest.
+``CreateSnapshot`` returns 0 with ``ResultingSnapshot`` and, where the server
+keeps jobs, ``Job``: a job already Completed (libvirt-cim's clients look for
+one). When libvirt fails, the guest is left as it was and the method returns
+2 with that job Failed, its ErrorDescription saying why. Other types return
+1 (Not Supported): a managed save cannot keep the state of a guest that goes
+on running (32768). A SnapshotSettings that is a setting data names and
+describes a new libvirt snapshot (ElementName, Description); anything else
+there (libvirt-cim's clients send the service's capabilities) is ignored.
+
+A missing or foreign reference is ``CIM_ERR_INVALID_PARAMETER``, and so is a
+snapshot name taken already (DSP0200 allows a method no other code for it);
+an unknown guest or snapshot is ``CIM_ERR_NOT_FOUND``, and a guest in the
+wrong state for a managed save's method (shut off for CreateSnapshot;
+running, or without a saved state, for the others) ``CIM_ERR_FAILED``;
+libvirt is left as it was. Each method holds the guest's edit lock, so that
+it does not race another change of the guest.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIMError, CIMInstanceName
+from pywbem import (
+    CIM_ERR_FAILED,
+    CIM_ERR_INVALID_PARAMETER,
+    CIMError,
+    CIMInstance,
+    CIMInstanceName,
+)
 
 from providers.classes import VIRT_NAMESPACE
 from providers.computer_system import existing_guest, guest_name_at
@@ -43,30 +56,35 @@ from providers.paths import (
     SNAPSHOT_SERVICE_NAME,
     guest_path,
     snapshot_capabilities_path,
+    snapshot_path,
     snapshot_service_path,
     vssd_path,
 )
 from providers.settings import guest_of_vssd
 from providers.singleton import SingletonProvider
+from providers.snapshot_settings import names_snapshot, snapshot_at
 from providers.valuemaps import EnabledState, SnapshotMethod, SnapshotReturnCode, SnapshotType
-from providers.virt import Domain
+from providers.virt import Domain, naming
 from virtcim.jobs import JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 from virtcim.valuemaps import JobState
 
-__all__ = ["SUPPORTED_TYPE", "VirtualSystemSnapshotServiceCapabilitiesProvider",
+__all__ = ["SUPPORTED_TYPES", "VirtualSystemSnapshotServiceCapabilitiesProvider",
            "VirtualSystemSnapshotServiceProvider"]  # fmt: skip
 
 _log = logging.getLogger(__name__)
 
-#: The one SnapshotType a managed save gives.
-SUPPORTED_TYPE = SnapshotType.MEMORY_GUEST_OFF
+#: libvirt's snapshots, and its managed save (the methods' parameter hides the enum's name).
+_DISK, _SAVED_STATE = SnapshotType.DISK, SnapshotType.MEMORY_GUEST_OFF
+SUPPORTED_TYPES = (SnapshotType.FULL, _DISK, _SAVED_STATE)
+#: The longest snapshot name taken: libvirt keeps each snapshot in a file named after it.
+_NAME_LENGTH = 255
 #: What CreateSnapshot answers: its return value and outputs.
 Created = tuple[SnapshotReturnCode, dict[str, Any]]
 
 
 class VirtualSystemSnapshotServiceCapabilitiesProvider(SingletonProvider):
-    """``<Prefix>_VirtualSystemSnapshotServiceCapabilities``: the methods and the one type."""
+    """``<Prefix>_VirtualSystemSnapshotServiceCapabilities``: the methods and the types."""
 
     def path(self, ctx: RequestContext) -> CIMInstanceName:
         return snapshot_capabilities_path(ctx, self.hypervisor)
@@ -76,51 +94,64 @@ class VirtualSystemSnapshotServiceCapabilitiesProvider(SingletonProvider):
         return {"ElementName": SNAPSHOT_CAPABILITIES_ID,
                 "SynchronousMethodsSupported": list(SnapshotMethod),
                 "AynchronousMethodsSupported": [],
-                "SnapshotTypesSupported": [SUPPORTED_TYPE]}  # fmt: skip
+                "SnapshotTypesSupported": list(SUPPORTED_TYPES)}  # fmt: skip
 
 
 class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
-    """``<Prefix>_VirtualSystemSnapshotService``: saves, resumes and discards guests' states."""
+    """``<Prefix>_VirtualSystemSnapshotService``: takes, applies and destroys snapshots."""
 
     def path(self, ctx: RequestContext) -> CIMInstanceName:
         return snapshot_service_path(ctx, self.hypervisor)
 
     def properties(self, ctx: RequestContext) -> dict[str, Any]:
         return {"ElementName": SNAPSHOT_SERVICE_NAME, "EnabledState": EnabledState.ENABLED,
-                "Description": f"Keeps the memory state of the guests of "
-                               f"{self.hypervisor.uri} while they are off"}  # fmt: skip
+                "Description": f"Takes, applies and destroys snapshots of the guests of "
+                               f"{self.hypervisor.uri}"}  # fmt: skip
 
     @cim_method
     def CreateSnapshot(
         self, ctx: RequestContext, target: CIMInstanceName,
         AffectedSystem: CIMInstanceName | None = None, SnapshotType: int | None = None,
-        **ignored: Any,
+        SnapshotSettings: object = None, **ignored: Any,
     ) -> SnapshotReturnCode | Created:
-        """Save the running guest's memory state and stop it."""
+        """Take a snapshot of the guest, or save its memory state and stop it."""
         domain = self._guest(AffectedSystem)
         if SnapshotType is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER, "CreateSnapshot: SnapshotType is required")
-        if SnapshotType != SUPPORTED_TYPE:
+        if SnapshotType not in SUPPORTED_TYPES:
             _log.warning("CreateSnapshot of guest %r on %s: SnapshotType %s is not supported; "
-                         "only %d (the memory state, the guest left off) is",
-                         domain.name, self.hypervisor.uri, SnapshotType,
-                         SUPPORTED_TYPE)  # fmt: skip
+                         "only %s are", domain.name, self.hypervisor.uri, SnapshotType,
+                         ", ".join(map(str, map(int, SUPPORTED_TYPES))))  # fmt: skip
             return SnapshotReturnCode.NOT_SUPPORTED
+        if SnapshotType == _SAVED_STATE:
+            return self._save(ctx, domain)
+        name, description = self._named(ctx, SnapshotSettings)
         with self.hypervisor.editing(domain) as (fresh,):
-            if not fresh.is_active:
-                raise CIMError(CIM_ERR_FAILED,
-                               f"CreateSnapshot: guest {fresh.name!r} is shut off; only a "
-                               "running guest has a memory state to save")  # fmt: skip
-            return self._save(ctx, fresh)
+            taken = {snapshot.name for snapshot in fresh.snapshots()}
+            if name is None:
+                name = _free_name(taken)
+            elif name in taken:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"CreateSnapshot: SnapshotSettings ElementName: guest "
+                               f"{fresh.name!r} has a snapshot {name!r} already")  # fmt: skip
+            disk_only = SnapshotType == _DISK
+            return self._as_job(
+                ctx, fresh, f"Snapshot {name} of {fresh.name}",
+                lambda: fresh.take_snapshot(name, description, disk_only=disk_only),
+                snapshot_path(ctx, self.hypervisor, fresh.name, name))
 
     @cim_method
     def ApplySnapshot(
         self, ctx: RequestContext, target: CIMInstanceName,
         Snapshot: CIMInstanceName | None = None, **ignored: Any,
     ) -> SnapshotReturnCode:
-        """Start the guest from its saved state."""
-        with self._snapshot("ApplySnapshot", "Snapshot", Snapshot) as domain:
-            domain.start()
+        """Revert the guest to a snapshot, or start it from its saved state."""
+        if self._is_libvirt_snapshot("ApplySnapshot", "Snapshot", Snapshot):
+            with self._libvirt_snapshot(Snapshot) as (domain, name):
+                domain.revert_to_snapshot(name)
+        else:
+            with self._saved_state("ApplySnapshot", "Snapshot", Snapshot) as domain:
+                domain.start()
         return SnapshotReturnCode.COMPLETED
 
     @cim_method
@@ -128,34 +159,62 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
         self, ctx: RequestContext, target: CIMInstanceName,
         AffectedSnapshot: CIMInstanceName | None = None, **ignored: Any,
     ) -> SnapshotReturnCode:
-        """Discard the guest's saved state."""
-        with self._snapshot("DestroySnapshot", "AffectedSnapshot", AffectedSnapshot) as domain:
-            domain.discard_saved_state()
+        """Delete a snapshot, or discard the guest's saved state."""
+        if self._is_libvirt_snapshot("DestroySnapshot", "AffectedSnapshot", AffectedSnapshot):
+            with self._libvirt_snapshot(AffectedSnapshot) as (domain, name):
+                domain.delete_snapshot(name)
+        else:
+            with self._saved_state("DestroySnapshot", "AffectedSnapshot",
+                                   AffectedSnapshot) as domain:  # fmt: skip
+                domain.discard_saved_state()
         return SnapshotReturnCode.COMPLETED
 
     # -- what the methods share -------------------------------------------------------------
 
     def _save(self, ctx: RequestContext, domain: Domain) -> Created:
-        """The managed save, as a finished job where the server keeps jobs."""
+        """The managed save of a running guest."""
+        with self.hypervisor.editing(domain) as (fresh,):
+            if not fresh.is_active:
+                raise CIMError(CIM_ERR_FAILED,
+                               f"CreateSnapshot: guest {fresh.name!r} is shut off; only a "
+                               "running guest has a memory state to save")  # fmt: skip
+            return self._as_job(ctx, fresh, f"Snapshot of {fresh.name}", fresh.save_state,
+                                vssd_path(ctx, self.hypervisor, fresh.name))
+
+    def _as_job(self, ctx: RequestContext, domain: Domain, title: str,
+                work: Callable[[], None], resulting: CIMInstanceName) -> Created:  # fmt: skip
+        """``work`` done, as a finished job where the server keeps jobs."""
         hv = self.hypervisor
-        resulting = {"ResultingSnapshot": vssd_path(ctx, hv, domain.name)}
         if ctx.jobs is None:
-            domain.save_state()
-            return SnapshotReturnCode.COMPLETED, resulting
+            work()
+            return SnapshotReturnCode.COMPLETED, {"ResultingSnapshot": resulting}
 
-        def save(control: JobControl) -> None:
-            domain.save_state()
+        def run(control: JobControl) -> None:
+            work()
 
-        job = ctx.jobs.run(f"Snapshot of {domain.name}", VIRT_NAMESPACE, save,
-                           owner=snapshot_service_path(ctx, hv),
+        job = ctx.jobs.run(title, VIRT_NAMESPACE, run, owner=snapshot_service_path(ctx, hv),
                            affected=[guest_path(ctx, hv, domain.name)])  # fmt: skip
         outputs: dict[str, Any] = {"Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE,
                                                    InstanceID=job.instance_id)}
         if job.state is not JobState.COMPLETED:
-            _log.warning("snapshot of guest %r on %s failed: %s", domain.name, hv.uri,
-                         job.error_description)
+            _log.warning("%s on %s failed: %s", title, hv.uri, job.error_description)
             return SnapshotReturnCode.FAILED, outputs
-        return SnapshotReturnCode.COMPLETED, {**outputs, **resulting}
+        return SnapshotReturnCode.COMPLETED, {**outputs, "ResultingSnapshot": resulting}
+
+    def _named(self, ctx: RequestContext, settings: object) -> tuple[str | None, str | None]:
+        """The name and description a SnapshotSettings gives a new snapshot, if it is a
+        setting data; libvirt-cim's clients send capabilities there, which name none."""
+        if not isinstance(settings, CIMInstance) or not ctx.repository.is_subclass(
+                ctx.namespace, settings.classname, "CIM_SettingData"):
+            return None, None
+        name, description = settings.get("ElementName"), settings.get("Description")
+        if name is not None:
+            try:
+                naming.check_file_name(str(name), _NAME_LENGTH)
+            except ValueError as error:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"CreateSnapshot: SnapshotSettings ElementName: {error}") from None
+        return (str(name) if name else None), (str(description) if description else None)
 
     def _guest(self, system: CIMInstanceName | None) -> Domain:
         """The guest an AffectedSystem reference names."""
@@ -168,14 +227,30 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
                            f"{self.hypervisor.uri}")  # fmt: skip
         return existing_guest(self.hypervisor, name, "CreateSnapshot: ")
 
-    @contextmanager
-    def _snapshot(self, method: str, parameter: str,
-                  setting: CIMInstanceName | None) -> Iterator[Domain]:  # fmt: skip
-        """The guest whose snapshot ``setting`` (its VSSD) names, with a saved state, shut
-        off and held under its edit lock for the block."""
-        hv = self.hypervisor
+    def _is_libvirt_snapshot(self, method: str, parameter: str,
+                             setting: CIMInstanceName | None) -> bool:  # fmt: skip
+        """Whether ``setting`` names one of libvirt's snapshots rather than a guest's
+        settings (and so its managed save)."""
         if setting is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: {parameter} is required")
+        return names_snapshot(self.hypervisor, setting)
+
+    @contextmanager
+    def _libvirt_snapshot(self, setting: CIMInstanceName) -> Iterator[tuple[Domain, str]]:
+        """The guest and the name of the snapshot ``setting`` names, the guest held under
+        its edit lock for the block."""
+        hv = self.hypervisor
+        domain, _ = snapshot_at(hv, setting)
+        with hv.editing(domain):
+            fresh, snapshot = snapshot_at(hv, setting)  # as it is now, under the lock
+            yield fresh, snapshot.name
+
+    @contextmanager
+    def _saved_state(self, method: str, parameter: str,
+                     setting: CIMInstanceName) -> Iterator[Domain]:  # fmt: skip
+        """The guest whose saved state ``setting`` (its VSSD) names, with a saved state,
+        shut off and held under its edit lock for the block."""
+        hv = self.hypervisor
         try:
             name = guest_of_vssd(hv, setting)
         except CIMError as error:
@@ -190,3 +265,10 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
                                f"{method}: guest {name!r} has no snapshot (libvirt keeps no "
                                f"saved state of it on {hv.uri})")  # fmt: skip
             yield domain
+
+
+def _free_name(taken: set[str]) -> str:
+    """A snapshot name not in ``taken``: the time in seconds, as libvirt names one."""
+    base = str(int(time.time()))
+    candidates = itertools.chain([base], (f"{base}-{n}" for n in itertools.count(1)))
+    return next(name for name in candidates if name not in taken)

@@ -10,6 +10,7 @@ import enum
 
 __all__ = [
     "AutoStart",
+    "ChangeableType",
     "CPUStatus",
     "ClockOffset",
     "ConsoleSourceType",
@@ -424,6 +425,15 @@ class SnapshotType(enum.IntEnum):
     MEMORY = 32768
     #: The memory state saved and the guest left off (libvirt-cim's "MEMT").
     MEMORY_GUEST_OFF = 32769
+
+
+class ChangeableType(enum.IntEnum):
+    """CIM_SettingData.ChangeableType."""
+
+    NOT_CHANGEABLE_PERSISTENT = 0
+    CHANGEABLE_TRANSIENT = 1
+    CHANGEABLE_PERSISTENT = 2
+    NOT_CHANGEABLE_TRANSIENT = 3
 
 
 class SnapshotMethod(enum.IntEnum):

@@ -21,6 +21,7 @@ from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError
 from providers.virt.domainxml import DomainXML, parse_xml
 from providers.virt.mapping import device_id
 from providers.virt.runner import Runner
+from providers.virt.snapshots import DomainSnapshot, read_snapshots, snapshot_request
 from providers.virt.transaction import Definitions, Transaction
 
 __all__ = ["MEMO_CAPACITY", "Connection", "Domain", "DomainState"]
@@ -54,6 +55,9 @@ class Connection(Definitions["Domain"], Runner, Protocol):
 _AFFECT_LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 _AFFECT_CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
 _CONFIG_XML = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+#: A snapshot libvirt fails to take leaves nothing behind.
+_SNAPSHOT_ATOMIC = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+_SNAPSHOT_DISK_ONLY = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
 #: Removing a definition keeps what only the definition knows how to remove
 #: (managed save images, snapshot metadata) out of the way, and keeps NVRAM so
 #: that a rolled-back undefine can be redefined as it was.
@@ -202,6 +206,34 @@ class Domain:
     def discard_saved_state(self) -> None:
         """Remove the saved memory state: the next start boots afresh."""
         self._change("discard the saved state of", lambda d: d.managedSaveRemove(0))
+
+    # libvirt's snapshots (see providers.virt.snapshots); read afresh, they send no events
+
+    def snapshots(self) -> list[DomainSnapshot]:
+        return list(self._call("list the snapshots of", read_snapshots, read=True))
+
+    def snapshot(self, name: str) -> DomainSnapshot | None:
+        """The snapshot ``name`` of the domain, ``None`` when it has none so named."""
+        found = self._call("read a snapshot of", lambda d: read_snapshots(d, name), read=True)
+        return found[0] if found else None
+
+    def take_snapshot(self, name: str, description: str | None, *, disk_only: bool) -> None:
+        """A snapshot of the disks and, unless ``disk_only`` or the domain is off, the memory.
+
+        libvirt takes a full one inside the disk images (qcow2); a disk-only
+        one of a running domain as new overlay files beside them.
+        """
+        request = snapshot_request(name, description)
+        flags = _SNAPSHOT_ATOMIC | (_SNAPSHOT_DISK_ONLY if disk_only else 0)
+        self._change("take a snapshot of", lambda d: d.snapshotCreateXML(request, flags))
+
+    def revert_to_snapshot(self, name: str) -> None:
+        """Put the domain back as it was at snapshot ``name``, its state included."""
+        self._change("revert", lambda d: d.revertToSnapshot(d.snapshotLookupByName(name, 0), 0))
+
+    def delete_snapshot(self, name: str) -> None:
+        """Remove snapshot ``name``; its children become its parent's."""
+        self._change("delete a snapshot of", lambda d: d.snapshotLookupByName(name, 0).delete(0))
 
     # definition changes
 

@@ -11,7 +11,10 @@ The formats are libvirt-cim's, so its clients keep working:
   before the first slash, so a domain whose name holds a slash cannot be
   written in one (such names are refused with :class:`ValueError`);
 * a pool InstanceID is ``<Kind>Pool/<name>``, ``<Kind>Pool/0`` for the
-  primordial pool of each kind.
+  primordial pool of each kind;
+* the InstanceID of a libvirt snapshot of a domain is
+  ``<Prefix>:<domain>/<snapshot>``: the domain is what lies between the
+  first colon and the first slash, the snapshot's name may hold slashes.
 
 Parse functions raise :class:`ValueError` with a message naming the bad
 value; callers turn it into ``CIM_ERR_INVALID_PARAMETER`` or
@@ -27,6 +30,7 @@ __all__ = [
     "PRIMORDIAL_POOL",
     "PROCESSOR_DEVICE_ID",
     "chardev_device_id",
+    "check_file_name",
     "classname",
     "controller_device_id",
     "driver_from_uri",
@@ -34,11 +38,13 @@ __all__ = [
     "input_device_id",
     "parse_pool_instance_id",
     "parse_rasd_instance_id",
+    "parse_snapshot_instance_id",
     "parse_vssd_instance_id",
     "pool_instance_id",
     "prefix_for_driver",
     "rasd_instance_id",
     "runs_in_process",
+    "snapshot_instance_id",
     "split_classname",
     "vssd_instance_id",
 ]
@@ -131,7 +137,7 @@ def rasd_instance_id(domain: str, device_id: str) -> str:
     _check_domain_name(domain)
     if "/" in domain:
         raise ValueError(
-            f"domain name {domain!r} holds '/' and cannot be part of a RASD InstanceID"
+            f"domain name {domain!r} holds '/' and cannot be part of an InstanceID"
         )
     if not device_id:
         raise ValueError(f"device of domain {domain!r} has no device id")
@@ -144,6 +150,23 @@ def parse_rasd_instance_id(instance_id: str) -> tuple[str, str]:
     if not slash or not domain or not device_id:
         raise ValueError(f"InstanceID {instance_id!r} is not <domain>/<device id>")
     return domain, device_id
+
+
+def snapshot_instance_id(prefix: str, domain: str, snapshot: str) -> str:
+    """InstanceID of a libvirt snapshot of a domain: ``KVM:web1/before-upgrade``."""
+    if not snapshot:
+        raise ValueError(f"snapshot of domain {domain!r} has an empty name")
+    return f"{prefix}:{rasd_instance_id(domain, snapshot)}"
+
+
+def parse_snapshot_instance_id(instance_id: str) -> tuple[str, str, str]:
+    """``"KVM:web1/before-upgrade"`` -> ``("KVM", "web1", "before-upgrade")``."""
+    try:
+        prefix, rest = parse_vssd_instance_id(instance_id)
+        domain, snapshot = parse_rasd_instance_id(rest)
+    except ValueError:
+        raise ValueError(f"InstanceID {instance_id!r} is not <Prefix>:<domain>/<snapshot>") from None
+    return prefix, domain, snapshot
 
 
 def pool_instance_id(kind: str, name: str) -> str:
@@ -177,6 +200,15 @@ def chardev_device_id(kind: str, port: int | str) -> str:
 def controller_device_id(controller_type: str, index: int | None) -> str:
     """``scsi``, 0 -> ``controller:scsi:0``; an unset index is written ``-1``."""
     return f"controller:{controller_type}:{-1 if index is None else index}"
+
+
+def check_file_name(name: str, longest: int) -> None:
+    """Raise :class:`ValueError` unless libvirt can keep an object named ``name`` in a
+    file named after it (as it keeps network filters and snapshots): printable, at
+    most ``longest`` characters, without '/'."""
+    if len(name) > longest or "/" in name or not name.isprintable():
+        raise ValueError(f"name {name!r} must be printable, at most {longest} characters, "
+                         "without '/'")
 
 
 def _check_domain_name(domain: str) -> None:

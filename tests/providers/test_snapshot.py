@@ -1,5 +1,6 @@
-"""The VirtualSystemSnapshotService (libvirt's managed save) and its capabilities, through
-the dispatcher on the test driver; the same on QEMU is in tests/libvirtd."""
+"""The VirtualSystemSnapshotService and its capabilities, through the dispatcher on the test
+driver: libvirt's managed save, then libvirt's snapshots with their settings and
+associations; the same on QEMU is in tests/libvirtd."""
 
 from __future__ import annotations
 
@@ -30,23 +31,24 @@ from virtcim.state import StateStore
 
 SERVICE = "Test_VirtualSystemSnapshotService"
 CAPABILITIES = "Test_VirtualSystemSnapshotServiceCapabilities"
+SETTINGS = "Test_SnapshotSettingData"
 GUEST = "snap-guest"
-#: libvirt-cim's "memory state, guest left off": the one type a managed save gives.
+#: libvirt-cim's "memory state, guest left off": the type a managed save gives.
 MEMORY_GUEST_OFF = Uint16(32769)
+FULL, DISK = 2, 3
 COMPLETED, EXCEPTION = 7, 10
 
 
 @pytest.fixture
 def guest(libvirt_conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
-    """A running test-driver guest, removed afterwards with any saved state."""
+    """A running test-driver guest, removed afterwards with any saved state and snapshots."""
     domain = libvirt_conn.defineXML(minimal_domain_xml(GUEST))
     domain.create()
     yield domain
     if domain.isActive():
         domain.destroy()
-    if domain.hasManagedSaveImage(0):
-        domain.managedSaveRemove(0)
-    domain.undefine()
+    domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                         | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
 
 
 @pytest.fixture
@@ -99,12 +101,12 @@ def test_service_is_keyed_as_libvirt_cim_keyed_it(cim, hypervisor):
     assert service["EnabledState"] == 2
 
 
-def test_capabilities_list_three_synchronous_methods_and_the_managed_save_type(cim):
+def test_capabilities_list_three_synchronous_methods_and_the_three_types(cim):
     [caps] = cim.enumerate(CAPABILITIES)
     assert caps["InstanceID"] == "SnapshotCapabilities"
     assert caps["SynchronousMethodsSupported"] == [2, 3, 4]
     assert caps["AynchronousMethodsSupported"] == []
-    assert caps["SnapshotTypesSupported"] == [32769]
+    assert caps["SnapshotTypesSupported"] == [FULL, DISK, 32769]
 
 
 @pytest.mark.parametrize("classname", [SERVICE, CAPABILITIES])
@@ -217,7 +219,7 @@ def test_a_snapshot_waits_for_another_change_of_the_guest(cim, guest, hypervisor
 # --- refusals --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", [32768, 2, 3, 0, 7, 32770])
+@pytest.mark.parametrize("kind", [32768, 0, 7, 32770])
 def test_other_snapshot_types_are_not_supported_and_change_nothing(cim, guest, kind):
     result = create(cim, cim.guest(GUEST), kind)
     assert result.return_value == 1
@@ -301,3 +303,155 @@ class TestApplyAndDestroyRefuse:
         assert error.status_code == CIM_ERR_FAILED
         assert "runs" in error.status_description
         assert guest.isActive()
+
+
+# --- libvirt's snapshots (SnapshotType 2 and 3) ----------------------------------------------
+
+
+def snapshot(name: str, guest: str = GUEST, classname: str = SETTINGS) -> CIMInstanceName:
+    return CIMInstanceName(classname, {"InstanceID": f"Test:{guest}/{name}"},
+                           namespace=VIRT_NAMESPACE)
+
+
+def named(name: str, description: str | None = None) -> CIMInstance:
+    """SnapshotSettings naming the snapshot, as DMTF's clients send them."""
+    values = {"ElementName": name} | ({"Description": description} if description else {})
+    return CIMInstance("CIM_VirtualSystemSettingData", values)
+
+
+def take(cim: Cim, name: str, kind: int = FULL) -> CIMInstanceName:
+    result = create(cim, cim.guest(GUEST), kind, SnapshotSettings=named(name))
+    assert result.return_value == 0
+    return result.out_params["ResultingSnapshot"]
+
+
+def libvirt_snapshots(domain: libvirt.virDomain) -> dict[str, str]:
+    """Each snapshot libvirt has of ``domain``, by name, with the state it kept."""
+    return {s.getName(): s.getXMLDesc().split("<state>")[1].split("<")[0]
+            for s in domain.listAllSnapshots()}
+
+
+def test_a_full_snapshot_of_a_running_guest_keeps_it_running(cim, guest):
+    path = take(cim, "before-upgrade")
+    assert (path.classname, path["InstanceID"]) == (SETTINGS, f"Test:{GUEST}/before-upgrade")
+    assert libvirt_snapshots(guest) == {"before-upgrade": "running"}
+    assert guest.isActive()
+    assert not saved(guest)
+
+
+def test_the_snapshot_is_a_setting_data_of_its_guest(cim, guest):
+    create(cim, cim.guest(GUEST), FULL, SnapshotSettings=named("s1", "a quiet moment"))
+    [instance] = cim.enumerate(SETTINGS)
+    assert instance.path.keybindings == {"InstanceID": f"Test:{GUEST}/s1"}
+    assert {name: instance[name] for name in (
+        "ElementName", "Description", "VirtualSystemIdentifier", "VirtualSystemType",
+        "SnapshotType", "ChangeableType")} == {
+        "ElementName": "s1", "Description": "a quiet moment", "VirtualSystemIdentifier": GUEST,
+        "VirtualSystemType": "Test", "SnapshotType": FULL, "ChangeableType": 0}
+    created = guest.snapshotLookupByName("s1").getXMLDesc().split("<creationTime>")[1]
+    assert instance["CreationTime"].datetime.timestamp() == int(created.split("<")[0])
+    assert cim.get(instance.path) == instance
+    # libvirt-cim's clients count one VirtualSystemSettingData per guest
+    assert [p["InstanceID"] for p in cim.names("Test_VirtualSystemSettingData")
+            if GUEST in p["InstanceID"]] == [f"Test:{GUEST}"]
+    assert instance.path in [p for p in cim.names("CIM_VirtualSystemSettingData")]
+
+
+@pytest.mark.parametrize("settings", [
+    None, CIMInstance(CAPABILITIES, {"InstanceID": "SnapshotCapabilities",
+                                     "ElementName": "SnapshotCapabilities"}),
+])
+def test_a_snapshot_not_named_is_named_by_the_time_as_libvirt_names_one(cim, guest, settings):
+    params = {} if settings is None else {"SnapshotSettings": settings}
+    first = create(cim, cim.guest(GUEST), FULL, **params).out_params["ResultingSnapshot"]
+    second = create(cim, cim.guest(GUEST), FULL, **params).out_params["ResultingSnapshot"]
+    names = sorted(libvirt_snapshots(guest))
+    assert len(names) == 2 and names[0].isdigit()
+    assert sorted(p["InstanceID"] for p in (first, second)) == [
+        f"Test:{GUEST}/{name}" for name in names]
+
+
+def test_apply_reverts_the_guest_to_the_snapshot_which_becomes_current(cim, guest):
+    running = take(cim, "running")
+    guest.suspend()
+    take(cim, "paused")
+    assert cim.invoke(service_path(cim), "ApplySnapshot", Snapshot=running).return_value == 0
+    assert guest.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    current = cim.associator_names(cim.guest(GUEST),
+                                   AssocClass="Test_MostCurrentSnapshotInBranch")
+    assert [p["InstanceID"] for p in current] == [running["InstanceID"]]
+
+
+def test_destroy_deletes_the_snapshot_alone(cim, guest):
+    first, second = take(cim, "first"), take(cim, "second")
+    assert cim.invoke(service_path(cim), "DestroySnapshot",
+                      AffectedSnapshot=first).return_value == 0
+    assert list(libvirt_snapshots(guest)) == ["second"]
+    assert guest.isActive()
+    with pytest.raises(CIMError) as error:
+        cim.get(first)
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert cim.get(second)["ElementName"] == "second"
+
+
+def test_a_guest_links_to_each_snapshot_and_to_its_current_one(cim, guest):
+    first, second = take(cim, "first"), take(cim, "second")
+    system = cim.guest(GUEST)
+    assert sorted(p["InstanceID"] for p in cim.associator_names(
+        system, AssocClass="Test_SnapshotOfVirtualSystem")) == [
+        first["InstanceID"], second["InstanceID"]]
+    assert [p["Name"] for p in cim.associator_names(
+        first, AssocClass="CIM_SnapshotOfVirtualSystem", Role="Dependent")] == [GUEST]
+    assert [p["InstanceID"] for p in cim.associator_names(
+        system, AssocClass="Test_MostCurrentSnapshotInBranch")] == [second["InstanceID"]]
+    assert not cim.associator_names(first, AssocClass="Test_MostCurrentSnapshotInBranch")
+    links = cim.enumerate("Test_SnapshotOfVirtualSystem")
+    assert sorted(link["Dependent"]["InstanceID"] for link in links) == [
+        first["InstanceID"], second["InstanceID"]]
+    assert all(link["Antecedent"]["Name"] == GUEST for link in links)
+    assert cim.get(links[0].path) == links[0]
+
+
+def test_a_snapshot_name_taken_is_an_invalid_parameter_and_nothing_is_added(cim, guest):
+    take(cim, "s1")
+    with pytest.raises(CIMError) as error:
+        create(cim, cim.guest(GUEST), FULL, SnapshotSettings=named("s1"))
+    assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+    assert "has a snapshot 's1' already" in error.value.status_description
+    assert list(libvirt_snapshots(guest)) == ["s1"]
+
+
+@pytest.mark.parametrize("name", ["a/b", "tab\there", "x" * 256])
+def test_a_name_libvirt_cannot_keep_as_a_file_name_is_an_invalid_parameter(cim, guest, name):
+    with pytest.raises(CIMError) as error:
+        create(cim, cim.guest(GUEST), FULL, SnapshotSettings=named(name))
+    assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+    assert not libvirt_snapshots(guest)
+
+
+def test_a_snapshot_libvirt_refuses_fails_with_its_failed_job(cim_with_jobs, guest):
+    # libvirt's test driver takes no disk-only snapshots
+    result = create(cim_with_jobs, cim_with_jobs.guest(GUEST), DISK,
+                    SnapshotSettings=named("disks"))
+    assert result.return_value == 2
+    assert "ResultingSnapshot" not in result.out_params
+    job = cim_with_jobs.get(result.out_params["Job"])
+    assert job["JobState"] == EXCEPTION
+    assert "cannot take a snapshot of guest" in job["ErrorDescription"]
+    assert not libvirt_snapshots(guest)
+    assert guest.isActive()
+
+
+@pytest.mark.parametrize("method, parameter", [("ApplySnapshot", "Snapshot"),
+                                               ("DestroySnapshot", "AffectedSnapshot")])
+@pytest.mark.parametrize("setting", [
+    snapshot("no-such-snapshot"), snapshot("s1", guest="no-such-guest"),
+    CIMInstanceName(SETTINGS, {"InstanceID": "Test:no-slash"}),
+])
+def test_applying_or_destroying_a_snapshot_that_is_not_there_is_not_found(
+        cim, guest, method, parameter, setting):
+    take(cim, "s1")
+    with pytest.raises(CIMError) as error:
+        cim.invoke(service_path(cim), method, **{parameter: setting})
+    assert error.value.status_code == CIM_ERR_NOT_FOUND
+    assert list(libvirt_snapshots(guest)) == ["s1"]

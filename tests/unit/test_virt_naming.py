@@ -99,6 +99,30 @@ def test_any_slash_free_domain_name_round_trips_in_a_rasd_instance_id(name, devi
     assert naming.parse_rasd_instance_id(naming.rasd_instance_id(name, device)) == (name, device)
 
 
+@given(st.text(min_size=1).filter(lambda s: "/" not in s), st.text(min_size=1))
+def test_any_slash_free_domain_name_round_trips_in_a_snapshot_instance_id(name, snapshot):
+    instance_id = naming.snapshot_instance_id("KVM", name, snapshot)
+    assert instance_id == f"KVM:{name}/{snapshot}"
+    assert naming.parse_snapshot_instance_id(instance_id) == ("KVM", name, snapshot)
+
+
+@pytest.mark.parametrize("name", [name for name in HOSTILE_NAMES if "/" in name])
+def test_domain_name_with_a_slash_is_refused_in_a_snapshot_instance_id(name):
+    with pytest.raises(ValueError, match="holds '/'"):
+        naming.snapshot_instance_id("KVM", name, "s1")
+
+
+@pytest.mark.parametrize("name", ["s1", "before upgrade", "ü" * 255, "..", "-"])
+def test_a_printable_slash_free_name_can_name_a_file(name):
+    naming.check_file_name(name, 255)
+
+
+@pytest.mark.parametrize("name", ["a/b", "/", "tab\there", "line\n", "x" * 256, "\x00"])
+def test_other_names_cannot_name_a_file(name):
+    with pytest.raises(ValueError, match="must be printable, at most 255 characters"):
+        naming.check_file_name(name, 255)
+
+
 @pytest.mark.parametrize("name", [name for name in HOSTILE_NAMES if "/" in name])
 def test_domain_name_with_a_slash_is_refused_in_a_rasd_instance_id(name):
     # libvirt refuses such names too ("name a/b cannot contain '/'")
@@ -116,6 +140,10 @@ def test_domain_name_with_a_slash_is_refused_in_a_rasd_instance_id(name):
         (naming.parse_rasd_instance_id, "web1"),
         (naming.parse_rasd_instance_id, "/vda"),
         (naming.parse_rasd_instance_id, "web1/"),
+        (naming.parse_snapshot_instance_id, "KVM:web1"),
+        (naming.parse_snapshot_instance_id, "web1/s1"),
+        (naming.parse_snapshot_instance_id, "KVM:web1/"),
+        (naming.parse_snapshot_instance_id, "KVM:/s1"),
         (naming.parse_pool_instance_id, "DiskPool"),
         (naming.parse_pool_instance_id, "Disk/default"),
         (naming.parse_pool_instance_id, "Pool/default"),
