@@ -67,8 +67,14 @@ def read_snapshot(xml: etree._Element, current: str | None) -> DomainSnapshot:
 
 def read_snapshots(handle: libvirt.virDomain, name: str | None = None) -> list[DomainSnapshot]:
     """The domain's snapshots, or its snapshot ``name`` alone (none when it has no such
-    snapshot). One removed while they are read is left out."""
-    current = _current_name(handle)
+    snapshot). One removed while they are read is left out; a driver without
+    snapshots (LXC) has none."""
+    try:
+        current = _current_name(handle)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+            return []
+        raise
     if name is None:
         found = handle.listAllSnapshots(0)
     else:

@@ -58,6 +58,10 @@ def test_a_container_is_defined_read_and_destroyed_through_cim(tmp_path, lxc_con
         (settings,) = conn.Associators(path, AssocClass="CIM_SettingsDefineState")
         assert settings["InitPath"] == "/bin/sh"
         assert conn.GetInstance(path)["EnabledState"] == 3
+        # the LXC driver has no snapshots: a container has none, and its settings are listed
+        assert not conn.AssociatorNames(path, AssocClass="CIM_SnapshotOfVirtualSystem")
+        assert [s["InstanceID"] for s in conn.EnumerateInstances(
+            "CIM_VirtualSystemSettingData")] == [f"LXC:{container_name}"]
 
         rv, _ = conn.InvokeMethod("DestroySystem", service, AffectedSystem=path)
         assert rv == 0

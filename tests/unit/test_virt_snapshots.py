@@ -1,13 +1,15 @@
-"""Records of libvirt's snapshots read from their XML, and the XML that asks for one."""
+"""Records of libvirt's snapshots read from their XML and from a domain's handle, and the XML
+that asks for one."""
 
 from __future__ import annotations
 
 import datetime
 
+import libvirt
 import pytest
 from lxml import etree
 
-from providers.virt.snapshots import DomainSnapshot, read_snapshot, snapshot_request
+from providers.virt.snapshots import DomainSnapshot, read_snapshot, read_snapshots, snapshot_request
 
 UTC = datetime.timezone.utc
 
@@ -47,3 +49,67 @@ def test_the_request_names_and_describes_the_snapshot_with_its_text_escaped(name
     assert request.tag == "domainsnapshot"
     assert request.findtext("name") == name
     assert request.findtext("description") == (description or None)
+
+
+class LibvirtError(libvirt.libvirtError):
+    def __init__(self, code: int) -> None:
+        super().__init__(f"error {code}")
+        self.code = code
+
+    def get_error_code(self) -> int:
+        return self.code
+
+
+class Snapshot:
+    def __init__(self, name: str, gone: bool = False) -> None:
+        self.name, self.gone = name, gone
+
+    def getName(self) -> str:
+        return self.name
+
+    def getXMLDesc(self, flags: int) -> str:
+        if self.gone:
+            raise LibvirtError(libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT)
+        return f"<domainsnapshot><name>{self.name}</name></domainsnapshot>"
+
+
+class Handle:
+    """A domain's handle as far as snapshots go; ``support`` False is a driver without them."""
+
+    def __init__(self, snapshots: list[Snapshot], support: bool = True) -> None:
+        self.snapshots, self.support = snapshots, support
+
+    def hasCurrentSnapshot(self, flags: int) -> bool:
+        if not self.support:
+            raise LibvirtError(libvirt.VIR_ERR_NO_SUPPORT)
+        return bool(self.snapshots)
+
+    def snapshotCurrent(self, flags: int) -> Snapshot:
+        return self.snapshots[-1]
+
+    def listAllSnapshots(self, flags: int) -> list[Snapshot]:
+        return self.snapshots
+
+    def snapshotLookupByName(self, name: str, flags: int) -> Snapshot:
+        for snapshot in self.snapshots:
+            if snapshot.name == name:
+                return snapshot
+        raise LibvirtError(libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT)
+
+
+def test_a_driver_without_snapshots_has_none():
+    assert read_snapshots(Handle([], support=False)) == []
+    assert read_snapshots(Handle([], support=False), "s1") == []
+
+
+def test_a_snapshot_deleted_while_they_are_read_is_left_out():
+    handle = Handle([Snapshot("s1"), Snapshot("gone", gone=True), Snapshot("s2")])
+    assert [(s.name, s.is_current) for s in read_snapshots(handle)] == [
+        ("s1", False), ("s2", True)]
+    assert read_snapshots(handle, "gone") == []
+
+
+def test_one_snapshot_is_read_by_name_or_found_missing():
+    handle = Handle([Snapshot("s1"), Snapshot("s2")])
+    assert [(s.name, s.is_current) for s in read_snapshots(handle, "s2")] == [("s2", True)]
+    assert read_snapshots(handle, "s3") == []
