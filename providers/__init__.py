@@ -131,6 +131,7 @@ from providers.snapshot import (
 from providers.snapshot_settings import (
     CURRENT_SNAPSHOTS,
     GUEST_SNAPSHOTS,
+    SNAPSHOT_TREE,
     SnapshotSettingDataProvider,
 )
 from providers.system_associations import (
@@ -289,6 +290,7 @@ ASSOCIATION_LINKS: dict[str, list[LinkSource]] = {
     "HostedFilterList": [HOSTED_FILTERS],
     "SnapshotOfVirtualSystem": [GUEST_SNAPSHOTS],
     "MostCurrentSnapshotInBranch": [CURRENT_SNAPSHOTS],
+    "ParentChildSettingData": [SNAPSHOT_TREE],
 }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""libvirt's snapshots of the guests: ``<Prefix>_SnapshotSettingData`` and its two associations.
+"""libvirt's snapshots of the guests: ``<Prefix>_SnapshotSettingData`` and its associations.
 
 A snapshot is a ``CIM_VirtualSystemSettingData`` of its own class, so that
 libvirt-cim's clients, which count one ``<Prefix>_VirtualSystemSettingData``
@@ -8,6 +8,9 @@ per guest, still do; InstanceID ``<Prefix>:<guest>/<snapshot>``.
   Dependent each of its snapshots.
 * :data:`CURRENT_SNAPSHOTS` for MostCurrentSnapshotInBranch: Antecedent a
   guest, Dependent its current snapshot in libvirt.
+* :data:`SNAPSHOT_TREE` for ParentChildSettingData (Hyper-V's name for it;
+  DMTF has no class for it): Antecedent a snapshot, Dependent each snapshot
+  taken from it.
 
 libvirt sends no events for snapshots: each request reads them afresh.
 """
@@ -33,6 +36,7 @@ from virtcim.provider import RequestContext
 __all__ = [
     "CURRENT_SNAPSHOTS",
     "GUEST_SNAPSHOTS",
+    "SNAPSHOT_TREE",
     "SnapshotSettingDataProvider",
     "names_snapshot",
     "snapshot_at",
@@ -100,6 +104,18 @@ class SnapshotSettingDataProvider(PerGuestProvider):
         return snapshot_setting(ctx, self.hypervisor, *snapshot_at(self.hypervisor, path))
 
 
+def _every_guests_snapshots(
+    ctx: RequestContext, hv: Hypervisor
+) -> Iterator[tuple[Domain, list[DomainSnapshot]]]:
+    """Each guest with its snapshots; a guest removed since the listing is left out."""
+    for domain in guests(ctx, hv):
+        try:
+            snapshots = snapshots_of(ctx, domain)
+        except NoSuchGuest:
+            continue
+        yield domain, snapshots
+
+
 class GuestSnapshots:
     """A guest (Antecedent) and its snapshots (Dependent): all, or its current one alone."""
 
@@ -110,12 +126,8 @@ class GuestSnapshots:
         self.current_only = current_only
 
     def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for domain in guests(ctx, hv):
-            try:
-                links = list(self._links(ctx, hv, domain, snapshots_of(ctx, domain)))
-            except NoSuchGuest:  # removed since the listing
-                continue
-            yield from links
+        for domain, snapshots in _every_guests_snapshots(ctx, hv):
+            yield from self._links(ctx, hv, domain, snapshots)
 
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
@@ -137,5 +149,37 @@ class GuestSnapshots:
                        "Dependent": snapshot_path(ctx, hv, domain.name, snapshot.name)}
 
 
+class SnapshotTree:
+    """A snapshot (Antecedent) and each snapshot taken from it (Dependent)."""
+
+    ends = {"Antecedent": frozenset({SNAPSHOT_SETTING_DATA}),
+            "Dependent": frozenset({SNAPSHOT_SETTING_DATA})}
+
+    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
+        for domain, snapshots in _every_guests_snapshots(ctx, hv):
+            yield from self._links(ctx, hv, domain, snapshots)
+
+    def links_at(
+        self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
+    ) -> Iterable[Link]:
+        try:
+            domain, snapshot = snapshot_at(hv, source)
+        except CIMError:
+            return []
+        if role == "Dependent":
+            return self._links(ctx, hv, domain, [snapshot])
+        children = [child for child in snapshots_of(ctx, domain) if child.parent == snapshot.name]
+        return self._links(ctx, hv, domain, children)
+
+    @staticmethod
+    def _links(ctx: RequestContext, hv: Hypervisor, domain: Domain,
+               children: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
+        for child in children:
+            if child.parent is not None:
+                yield {"Antecedent": snapshot_path(ctx, hv, domain.name, child.parent),
+                       "Dependent": snapshot_path(ctx, hv, domain.name, child.name)}
+
+
 GUEST_SNAPSHOTS = GuestSnapshots(current_only=False)
 CURRENT_SNAPSHOTS = GuestSnapshots(current_only=True)
+SNAPSHOT_TREE = SnapshotTree()

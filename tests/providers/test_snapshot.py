@@ -455,3 +455,25 @@ def test_applying_or_destroying_a_snapshot_that_is_not_there_is_not_found(
         cim.invoke(service_path(cim), method, **{parameter: setting})
     assert error.value.status_code == CIM_ERR_NOT_FOUND
     assert list(libvirt_snapshots(guest)) == ["s1"]
+
+
+def test_the_snapshot_tree_links_each_snapshot_to_those_taken_from_it(cim, guest):
+    first, second = take(cim, "first"), take(cim, "second")
+    cim.invoke(service_path(cim), "ApplySnapshot", Snapshot=first)
+    third = take(cim, "third")  # a second branch from the first
+
+    def related(path, **filters):
+        return sorted(p["InstanceID"] for p in cim.associator_names(
+            path, AssocClass="Test_ParentChildSettingData", **filters))
+
+    assert related(first, Role="Antecedent") == [second["InstanceID"], third["InstanceID"]]
+    assert related(second, Role="Dependent") == [first["InstanceID"]]
+    assert related(third) == [first["InstanceID"]]  # a leaf: its parent alone
+    assert not related(first, Role="Dependent")  # a root
+    links = cim.enumerate("Test_ParentChildSettingData")
+    assert sorted((link["Antecedent"]["InstanceID"], link["Dependent"]["InstanceID"])
+                  for link in links) == [(first["InstanceID"], second["InstanceID"]),
+                                         (first["InstanceID"], third["InstanceID"])]
+
+    cim.invoke(service_path(cim), "DestroySnapshot", AffectedSnapshot=first)
+    assert not cim.enumerate("Test_ParentChildSettingData")  # its children are roots now
