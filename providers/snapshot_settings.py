@@ -17,7 +17,8 @@ libvirt sends no events for snapshots: each request reads them afresh.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import abc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
@@ -116,7 +117,29 @@ def _every_guests_snapshots(
         yield domain, snapshots
 
 
-class GuestSnapshots:
+def _snapshot_or_none(hv: Hypervisor, path: CIMInstanceName) -> tuple[Domain, DomainSnapshot] | None:
+    try:
+        return snapshot_at(hv, path)
+    except CIMError:
+        return None
+
+
+class _SnapshotLinks(abc.ABC):
+    """Links made from the snapshots of each guest."""
+
+    ends: Mapping[str, frozenset[str]]
+
+    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
+        for domain, snapshots in _every_guests_snapshots(ctx, hv):
+            yield from self.links(ctx, hv, domain, snapshots)
+
+    @abc.abstractmethod
+    def links(self, ctx: RequestContext, hv: Hypervisor, domain: Domain,
+              snapshots: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
+        """The links these of ``domain``'s ``snapshots`` make."""
+
+
+class GuestSnapshots(_SnapshotLinks):
     """A guest (Antecedent) and its snapshots (Dependent): all, or its current one alone."""
 
     ends = {"Antecedent": frozenset({COMPUTER_SYSTEM}),
@@ -125,56 +148,44 @@ class GuestSnapshots:
     def __init__(self, current_only: bool) -> None:
         self.current_only = current_only
 
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for domain, snapshots in _every_guests_snapshots(ctx, hv):
-            yield from self._links(ctx, hv, domain, snapshots)
-
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
     ) -> Iterable[Link]:
         if role == "Antecedent":
             domain = existing_domain(hv, guest_name_at(hv, source))
-            return self._links(ctx, hv, domain, snapshots_of(ctx, domain)) if domain else []
-        try:
-            domain, snapshot = snapshot_at(hv, source)
-        except CIMError:
-            return []
-        return self._links(ctx, hv, domain, [snapshot])
+            return self.links(ctx, hv, domain, snapshots_of(ctx, domain)) if domain else []
+        found = _snapshot_or_none(hv, source)
+        return self.links(ctx, hv, found[0], [found[1]]) if found else []
 
-    def _links(self, ctx: RequestContext, hv: Hypervisor, domain: Domain,
-               snapshots: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
+    def links(self, ctx: RequestContext, hv: Hypervisor, domain: Domain,
+              snapshots: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
         for snapshot in snapshots:
             if snapshot.is_current or not self.current_only:
                 yield {"Antecedent": guest_path(ctx, hv, domain.name),
                        "Dependent": snapshot_path(ctx, hv, domain.name, snapshot.name)}
 
 
-class SnapshotTree:
+class SnapshotTree(_SnapshotLinks):
     """A snapshot (Antecedent) and each snapshot taken from it (Dependent)."""
 
     ends = {"Antecedent": frozenset({SNAPSHOT_SETTING_DATA}),
             "Dependent": frozenset({SNAPSHOT_SETTING_DATA})}
 
-    def all_links(self, ctx: RequestContext, hv: Hypervisor) -> Iterator[Link]:
-        for domain, snapshots in _every_guests_snapshots(ctx, hv):
-            yield from self._links(ctx, hv, domain, snapshots)
-
     def links_at(
         self, ctx: RequestContext, hv: Hypervisor, role: str, source: CIMInstanceName
     ) -> Iterable[Link]:
-        try:
-            domain, snapshot = snapshot_at(hv, source)
-        except CIMError:
+        found = _snapshot_or_none(hv, source)
+        if found is None:
             return []
+        domain, snapshot = found
         if role == "Dependent":
-            return self._links(ctx, hv, domain, [snapshot])
-        children = [child for child in snapshots_of(ctx, domain) if child.parent == snapshot.name]
-        return self._links(ctx, hv, domain, children)
+            return self.links(ctx, hv, domain, [snapshot])
+        return self.links(ctx, hv, domain, [child for child in snapshots_of(ctx, domain)
+                                            if child.parent == snapshot.name])  # fmt: skip
 
-    @staticmethod
-    def _links(ctx: RequestContext, hv: Hypervisor, domain: Domain,
-               children: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
-        for child in children:
+    def links(self, ctx: RequestContext, hv: Hypervisor, domain: Domain,
+              snapshots: Iterable[DomainSnapshot]) -> Iterator[Link]:  # fmt: skip
+        for child in snapshots:
             if child.parent is not None:
                 yield {"Antecedent": snapshot_path(ctx, hv, domain.name, child.parent),
                        "Dependent": snapshot_path(ctx, hv, domain.name, child.name)}
