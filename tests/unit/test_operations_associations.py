@@ -142,6 +142,9 @@ def test_association_errors_are_invalid_parameter(world):
         with pytest.raises(CIMError) as exc:
             world.call("AssociatorNames", **params)
         assert cim_status(exc) == CIM_ERR_INVALID_PARAMETER
+        # in the words of SFCB, libvirt-cim's broker, which its clients compare
+        assert exc.value.status_description.startswith("CIM_ERR_INVALID_PARAMETER: ")
+        assert "no class 'T_Nope'" in exc.value.status_description
 
 
 def test_class_level_reference_names_and_references(world):

@@ -272,8 +272,10 @@ class AssociationOperations:
     def _known_class(self, namespace: str, classname: str, param: str) -> str:
         cls = self._repository.find_class(namespace, classname)
         if cls is None:
+            # SFCB, libvirt-cim's broker, said the status's name alone; its clients look for it
             raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                           f"{param}: no class {classname!r} in {namespace}")
+                           f"CIM_ERR_INVALID_PARAMETER: {param}: no class {classname!r} in "
+                           f"{namespace}")  # fmt: skip
         return str(cls.classname)
 
     def _make_reaches(self, classname: str) -> tuple[_Reach, ...]:
