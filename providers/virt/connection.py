@@ -46,13 +46,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import libvirt
 from lxml import etree
-from pywbem import CIM_ERR_NOT_FOUND, CIMError
+from pywbem import CIM_ERR_FAILED, CIM_ERR_NOT_FOUND, CIMError
 
 from providers.virt import errors, naming
 from providers.virt.cache import DomainCache, Token
@@ -120,6 +121,9 @@ _READ_AHEAD_THREADS = 4
 HOSTNAME_LIFETIME = 5.0
 #: Seconds between keepalive probes, and probes missed before the connection is dead.
 _KEEPALIVE = (5, 3)
+#: Seconds a request waits for a connection being opened. A hung daemon accepts the
+#: socket and then answers nothing, and libvirt's open would wait for it for ever.
+OPEN_TIMEOUT = 30.0
 
 
 # --- the event loop --------------------------------------------------------------------------
@@ -303,6 +307,9 @@ class Hypervisor(StorageAndNetworks, NetworkFilters):
         self._lock = threading.RLock()
         self._conn: libvirt.virConnect | None = None
         self._broken: libvirt.virConnect | None = None
+        #: The open under way, by one thread of its own, and when its waiters give up.
+        self._opening: tuple[Future[libvirt.virConnect], float] | None = None
+        self._opener: ThreadPoolExecutor | None = None
         self._callbacks: list[tuple[Callable[[int], Any], int]] = []
         self._caching = False
         #: Whether getAllDomainStats gives every domain's state (None: not known yet).
@@ -519,32 +526,57 @@ class Hypervisor(StorageAndNetworks, NetworkFilters):
             if self._reader is not None:
                 self._reader.shutdown(wait=False, cancel_futures=True)
                 self._reader = None
+            if self._opener is not None:
+                self._opener.shutdown(wait=False)
+                self._opener = None
 
     # connection management
 
     def _connection(self) -> libvirt.virConnect:
+        """The open connection, or the one being opened once it is: a request waits for
+        it :data:`OPEN_TIMEOUT` seconds at most from when the open began, and then
+        fails (``CIM_ERR_FAILED``) while the open goes on for the requests after it."""
         with self._lock:
             if self._conn is not None and self._conn is self._broken:
                 self._drop(self._conn)
-            if self._conn is None:
-                self._conn = self._open()
-            return self._conn
+            if self._conn is not None:
+                return self._conn
+            if self._opening is None:
+                if self._opener is None:
+                    self._opener = ThreadPoolExecutor(1, thread_name_prefix="virtcim-open")
+                self._opening = (self._opener.submit(self._open),
+                                 time.monotonic() + OPEN_TIMEOUT)  # fmt: skip
+            opening, deadline = self._opening
+        try:
+            return opening.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            raise CIMError(CIM_ERR_FAILED, f"hypervisor at {self.uri} unreachable: libvirt has "
+                                           f"not answered for {OPEN_TIMEOUT:.0f} s") from None
 
     def _open(self) -> libvirt.virConnect:
-        start_event_loop()
+        """Open the connection and register its events (in the opener's thread), then make
+        it the current one."""
         try:
-            conn = (libvirt.openReadOnly if self.read_only else libvirt.open)(self.uri)
-        except libvirt.libvirtError as error:
-            raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
-        if not self.uri:
-            # libvirt chose its default; name it from now on (messages, reconnects).
-            self.uri = conn.getURI()
-        _log.info("connected to %s", self.uri)
-        self._capabilities = None
-        self._bulk_states = None
-        self._cache.clear()
-        self._register_events(conn)
-        return conn
+            start_event_loop()
+            try:
+                conn = (libvirt.openReadOnly if self.read_only else libvirt.open)(self.uri)
+            except libvirt.libvirtError as error:
+                raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
+            if not self.uri:
+                # libvirt chose its default; name it from now on (messages, reconnects).
+                self.uri = conn.getURI()
+            _log.info("connected to %s", self.uri)
+            with self._lock:
+                self._capabilities = None
+                self._bulk_states = None
+                self._cache.clear()
+            self._register_events(conn)
+            with self._lock:
+                self._conn = conn
+            return conn
+        finally:
+            with self._lock:
+                self._opening = None
 
     def _drop(self, conn: libvirt.virConnect) -> None:
         """Forget ``conn`` (if still current), its callbacks and the cache; close it."""

@@ -23,6 +23,8 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -92,6 +94,19 @@ class SecondHost:
             _terminate(pid)
         subprocess.run(["ip", "link", "del", self.local_link], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True, check=False)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The daemon and all else in its namespace stopped (SIGSTOP) for the block: it
+        keeps its sockets and answers nothing, as a hung daemon does."""
+        pids = self._pids_inside()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
     # -- start ------------------------------------------------------------------------------
 

@@ -166,3 +166,24 @@ def test_requests_survive_libvirtd_stopping_and_restarting(server, daemon):
     finally:
         remove_listener()
     assert threading.active_count() <= threads_before + 4
+
+
+def test_a_request_to_a_hung_libvirtd_fails_once_its_keepalive_runs_out(server, daemon):
+    conn = server.connection()
+    conn.GetInstance(guest_path())
+    patient = pywbem.WBEMConnection(conn.url, default_namespace="root/virt", timeout=120)
+    with daemon.frozen():
+        with pytest.raises(pywbem.CIMError) as error:
+            patient.GetInstance(guest_path())  # libvirt's keepalive: 3 probes 5 s apart
+        assert error.value.status_code == pywbem.CIM_ERR_FAILED
+        assert daemon.uri in error.value.status_description
+    wait_for(lambda: _answers(conn))
+    assert conn.GetInstance(guest_path())["Name"] == GUEST
+
+
+def _answers(conn: pywbem.WBEMConnection) -> bool:
+    try:
+        conn.GetInstance(guest_path())
+    except pywbem.CIMError:
+        return False
+    return True
