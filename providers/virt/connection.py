@@ -1,13 +1,17 @@
 """Connections to libvirt: one per hypervisor URI, shared, event-driven, self-healing.
 
-A :class:`Hypervisor` holds one long-lived ``virConnect`` for its URI, shared
-by every thread (libvirt connections are thread-safe). It opens lazily, and
-reopens when the daemon went away: a call that fails because the connection
-is gone is retried once on a new connection if it only reads; a change is
-not retried (it may have happened) and reports the hypervisor unreachable.
+A :class:`Hypervisor` holds long-lived ``virConnect``s for its URI, shared
+by every thread (libvirt connections are thread-safe): for a daemon, one that
+carries the calls and one that carries the events and the keepalive, since
+libvirt's event loop, which a connection needs for those, wakes twice for
+every call made on one it watches (:mod:`providers.virt.eventloop`); for the
+test driver in this process, one. It opens lazily, and reopens when the
+daemon went away: a call that fails because the connection is gone is
+retried once on a new connection if it only reads; a change is not retried
+(it may have happened) and reports the hypervisor unreachable.
 
-One process-wide thread runs libvirt's default event loop
-(:func:`start_event_loop`, called before any connection opens). Domain
+One process-wide thread runs libvirt's event loop (:func:`start_event_loop`,
+called before any connection opens). Domain
 events invalidate a per-domain cache of fetched :class:`Domain` objects;
 every event, including storage pool and network events where the driver has
 them, is also passed to listeners (:meth:`Hypervisor.add_listener`), which
@@ -41,6 +45,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import socket
 import threading
 import time
 import weakref
@@ -59,6 +65,7 @@ from providers.virt import errors, naming
 from providers.virt.cache import DomainCache, Token
 from providers.virt.domain import Domain
 from providers.virt.domainxml import DomainXML, parse_xml
+from providers.virt.eventloop import EventLoop
 from providers.virt.events import Event
 from providers.virt.locks import KeyedLocks
 from providers.virt.nwfilter import NetworkFilters
@@ -129,30 +136,7 @@ OPEN_TIMEOUT = 30.0
 # --- the event loop --------------------------------------------------------------------------
 
 
-class _EventLoop:
-    """libvirt's default event implementation, run by one daemon thread per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                return
-            libvirt.registerErrorHandler(_log_libvirt_error, None)
-            libvirt.virEventRegisterDefaultImpl()
-            self._thread = threading.Thread(target=self._run, name="libvirt-events", daemon=True)
-            self._thread.start()
-
-    @staticmethod
-    def _run() -> None:
-        while True:
-            if libvirt.virEventRunDefaultImpl() < 0:
-                _log.error("libvirt event loop iteration failed")
-
-
-_EVENT_LOOP = _EventLoop()
+_EVENT_LOOP = EventLoop()
 
 
 def start_event_loop() -> None:
@@ -161,6 +145,7 @@ def start_event_loop() -> None:
     libvirt delivers events only on connections opened after this; every
     :class:`Hypervisor` calls it before opening.
     """
+    libvirt.registerErrorHandler(_log_libvirt_error, None)
     _EVENT_LOOP.start()
 
 
@@ -277,6 +262,17 @@ class DomainListing:
         self._read_up_to = max(self._read_up_to, end)
 
 
+def _shut_down(sockets: list[int]) -> None:
+    """Shut these sockets of libvirt's down (libvirt still closes them): a call waiting
+    on one fails at once."""
+    for fd in sockets:
+        try:
+            with socket.socket(fileno=os.dup(fd)) as duplicate:
+                duplicate.shutdown(socket.SHUT_RDWR)
+        except OSError as error:
+            _log.debug("cannot shut down libvirt's socket %d: %s", fd, error)
+
+
 def _unless_vanished(handle: libvirt.virDomain, call: Callable[..., T], *args: Any) -> T | None:
     """``call(*args)``, or ``None`` when the domain of ``handle`` was undefined meanwhile."""
     try:
@@ -305,7 +301,12 @@ class Hypervisor(StorageAndNetworks, NetworkFilters):
         #: A read-only connection may not see passwords (libvirt refuses the secure flag).
         self.live_xml_flags = 0 if read_only else _LIVE_XML
         self._lock = threading.RLock()
+        #: The connection for calls; for a daemon, one the event loop does not watch.
         self._conn: libvirt.virConnect | None = None
+        #: The connection for events and keepalive (``_conn`` itself in this process).
+        self._events: libvirt.virConnect | None = None
+        #: The sockets of ``_conn`` the event loop was asked to watch (and was not).
+        self._sockets: list[int] = []
         self._broken: libvirt.virConnect | None = None
         #: The open under way, by one thread of its own, and when its waiters give up.
         self._opening: tuple[Future[libvirt.virConnect], float] | None = None
@@ -554,42 +555,57 @@ class Hypervisor(StorageAndNetworks, NetworkFilters):
                                            f"not answered for {OPEN_TIMEOUT:.0f} s") from None
 
     def _open(self) -> libvirt.virConnect:
-        """Open the connection and register its events (in the opener's thread), then make
-        it the current one."""
+        """Open the connections and register the events (in the opener's thread), then
+        make them the current ones; returns the connection for calls."""
         try:
             start_event_loop()
-            try:
-                conn = (libvirt.openReadOnly if self.read_only else libvirt.open)(self.uri)
-            except libvirt.libvirtError as error:
-                raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
-            if not self.uri:
-                # libvirt chose its default; name it from now on (messages, reconnects).
-                self.uri = conn.getURI()
+            events = self._connect()
+            calls, sockets = events, []
+            if not naming.runs_in_process(self.uri):
+                try:
+                    with _EVENT_LOOP.unwatched() as sockets:
+                        calls = self._connect()
+                except BaseException:
+                    errors.ignoring(events.close, level=logging.DEBUG)
+                    raise
             _log.info("connected to %s", self.uri)
             with self._lock:
                 self._capabilities = None
                 self._bulk_states = None
                 self._cache.clear()
-            self._register_events(conn)
+            self._register_events(events)
             with self._lock:
-                self._conn = conn
-            return conn
+                self._conn, self._events, self._sockets = calls, events, sockets
+            return calls
         finally:
             with self._lock:
                 self._opening = None
 
+    def _connect(self) -> libvirt.virConnect:
+        try:
+            conn = (libvirt.openReadOnly if self.read_only else libvirt.open)(self.uri)
+        except libvirt.libvirtError as error:
+            raise errors.unreachable(self.uri or "libvirt's default URI", error) from error
+        if not self.uri:
+            # libvirt chose its default; name it from now on (messages, reconnects).
+            self.uri = conn.getURI()
+        return conn
+
     def _drop(self, conn: libvirt.virConnect) -> None:
-        """Forget ``conn`` (if still current), its callbacks and the cache; close it."""
+        """Forget ``conn`` (if still current), its events, callbacks and the cache; close
+        both connections."""
         with self._lock:
             if not self._is_current(conn):
                 return
-            self._conn = None
+            events, self._conn, self._events, self._sockets = self._events, None, None, []
             if self._broken is conn:
                 self._broken = None
             callbacks, self._callbacks = self._callbacks, []
         for deregister, callback_id in callbacks:
             errors.ignoring(deregister, callback_id, level=logging.DEBUG)
         errors.ignoring(conn.close, level=logging.DEBUG)
+        if events is not None and events is not conn:
+            errors.ignoring(events.close, level=logging.DEBUG)
         self._cache.clear()
         self._hostname = None
 
@@ -605,9 +621,16 @@ class Hypervisor(StorageAndNetworks, NetworkFilters):
             return True
 
     def _on_connection_closed(self, conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
-        """Close callback (event thread): reopen on the next call, not here."""
+        """Close callback of the events' connection (event thread): reopen on the next
+        call, not here. The calls waiting on the connection for calls end now: when the
+        keepalive found the daemon hung, they would wait on it for ever."""
         _log.warning("connection to %s closed (reason %d)", self.uri, reason)
-        self._broken = conn
+        with self._lock:
+            if conn is not self._events:
+                return  # a connection dropped already
+            self._broken = self._conn
+            if self._conn is not conn:
+                _shut_down(self._sockets)
         self._cache.clear()
         self._hostname = None
 
