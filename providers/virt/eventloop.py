@@ -61,7 +61,7 @@ class _Timer:
 
     def reset(self, interval: int) -> None:
         self.interval = interval
-        self.due = time.monotonic() + max(interval, 0) / 1000
+        self.due = _due(interval)
 
 
 class EventLoop:
@@ -142,8 +142,7 @@ class EventLoop:
     def _add_timeout(self, interval: int, callback: Any, opaque: Any) -> int:
         with self._lock:
             timer = next(self._ids)
-            self._timers[timer] = _Timer(interval, 0.0, callback, opaque)
-            self._timers[timer].reset(interval)
+            self._timers[timer] = _Timer(interval, _due(interval), callback, opaque)
             self._changed()
         return timer
 
@@ -251,6 +250,11 @@ class EventLoop:
                 found.reset(found.interval)
         for timer, found in due:
             found.callback(timer, found.opaque)
+
+
+def _due(interval: int) -> float:
+    """When a timer set now to ``interval`` milliseconds is next due."""
+    return time.monotonic() + max(interval, 0) / 1000
 
 
 def _drain(fd: int) -> None:
