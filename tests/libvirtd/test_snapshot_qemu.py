@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.http]
 
 MEMORY_GUEST_OFF = pywbem.Uint16(32769)
 FULL, DISK = pywbem.Uint16(2), pywbem.Uint16(3)
-COMPLETED = 7
+COMPLETED, EXCEPTION = 7, 10
 ENABLED, ENABLED_BUT_OFFLINE = 2, 6
 
 
@@ -69,14 +69,15 @@ def test_a_guest_is_saved_started_from_its_state_then_saved_and_its_state_discar
         assert "has no snapshot" in error.value.status_description
 
 
-def guest_with_a_qcow2_disk(tiny_guest_xml, name: str, folder: str) -> str:
-    """A tiny guest with one blank qcow2 disk: QEMU keeps its snapshots inside the image."""
+def guest_with_a_disk(tiny_guest_xml, name: str, folder: str, disk_format: str = "qcow2") -> str:
+    """A tiny guest with one blank disk: QEMU keeps a full snapshot inside a qcow2 image,
+    and has no room for one in a raw image."""
     os.makedirs(folder)
-    image = os.path.join(folder, "disk.qcow2")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"], check=True)
+    image = os.path.join(folder, f"disk.{disk_format}")
+    subprocess.run(["qemu-img", "create", "-q", "-f", disk_format, image, "16M"], check=True)
     domain = etree.fromstring(tiny_guest_xml(name))
     domain.find("devices").insert(0, E.disk(
-        E.driver(name="qemu", type="qcow2"), E.source(file=image),
+        E.driver(name="qemu", type=disk_format), E.source(file=image),
         E.target(dev="vda", bus="virtio"), type="file", device="disk"))
     return etree.tostring(domain, encoding="unicode")
 
@@ -84,7 +85,7 @@ def guest_with_a_qcow2_disk(tiny_guest_xml, name: str, folder: str) -> str:
 def test_libvirts_snapshots_are_taken_reverted_to_and_deleted(
         qemu_uri, qemu_conn, tiny_guest_xml, scratch_guest_name, pool_dir, tmp_path: Path):
     name = scratch_guest_name()
-    domain = qemu_conn.defineXML(guest_with_a_qcow2_disk(tiny_guest_xml, name, pool_dir))
+    domain = qemu_conn.defineXML(guest_with_a_disk(tiny_guest_xml, name, pool_dir))
     domain.create()
     with snapshot_service(qemu_uri, tmp_path, name) as (conn, service, guest):
         settings = pywbem.CIMInstance("KVM_VirtualSystemSettingData", {
@@ -137,3 +138,19 @@ def test_libvirts_snapshots_are_taken_reverted_to_and_deleted(
         assert conn.InvokeMethod("DestroySnapshot", service,
                                  AffectedSnapshot=disks.path)[0] == 0
         assert domain.snapshotNum() == 0
+
+
+def test_a_full_snapshot_libvirt_refuses_fails_with_its_job_and_leaves_nothing(
+        qemu_uri, qemu_conn, tiny_guest_xml, scratch_guest_name, pool_dir, tmp_path: Path):
+    name = scratch_guest_name()
+    domain = qemu_conn.defineXML(guest_with_a_disk(tiny_guest_xml, name, pool_dir, "raw"))
+    domain.create()
+    with snapshot_service(qemu_uri, tmp_path, name) as (conn, service, guest):
+        result, out = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
+                                        SnapshotType=FULL)
+        assert result == 2
+        assert "ResultingSnapshot" not in out
+        job = conn.GetInstance(out["Job"])
+        assert job["JobState"] == EXCEPTION
+        assert "unsupported for storage type raw" in job["ErrorDescription"]
+        assert domain.snapshotNum() == 0 and domain.isActive()
