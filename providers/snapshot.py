@@ -14,12 +14,15 @@ Name ``SnapshotService``), and its capabilities (InstanceID
   by the guest's own VirtualSystemSettingData. ``ApplySnapshot`` starts the
   guest from it, ``DestroySnapshot`` discards it.
 
-``CreateSnapshot`` returns 0 with ``ResultingSnapshot`` and, where the server
-keeps jobs, ``Job``: a job already Completed (libvirt-cim's clients look for
-one). When libvirt fails, the guest is left as it was and the method returns
-2 with that job Failed, its ErrorDescription saying why. Other types return
-1 (Not Supported): a managed save cannot keep the state of a guest that goes
-on running (32768). A SnapshotSettings that is a setting data names and
+Where the server keeps jobs, ``CreateSnapshot`` of a libvirt snapshot returns
+4096 and the ``Job`` taking it (a full snapshot of a running guest writes its
+memory out, which can outlast a request), linked by ``AffectedJobElement`` to
+the guest and to the snapshot it makes; a managed save returns 0 with
+``ResultingSnapshot`` and a job already Completed, as libvirt-cim's clients
+expect, or 2 with that job Failed, its ErrorDescription saying why. Without
+jobs, both return 0 and ``ResultingSnapshot`` once done. When libvirt fails,
+the guest is left as it was. Other types return 1 (Not Supported): a managed
+save cannot keep the state of a guest that goes on running (32768). A SnapshotSettings that is a setting data names and
 describes a new libvirt snapshot (ElementName, Description); anything else
 there (libvirt-cim's clients send the service's capabilities) is ignored.
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,7 +68,7 @@ from providers.settings import guest_of_vssd
 from providers.singleton import SingletonProvider
 from providers.snapshot_settings import names_snapshot, snapshot_at
 from providers.valuemaps import EnabledState, SnapshotMethod, SnapshotReturnCode, SnapshotType
-from providers.virt import Domain, naming
+from providers.virt import Domain, Hypervisor, naming
 from virtcim.jobs import JobControl
 from virtcim.provider import MethodProvider, RequestContext, cim_method
 from virtcim.valuemaps import JobState
@@ -93,12 +97,18 @@ class VirtualSystemSnapshotServiceCapabilitiesProvider(SingletonProvider):
         # DMTF spells the asynchronous list "Aynchronous".
         return {"ElementName": SNAPSHOT_CAPABILITIES_ID,
                 "SynchronousMethodsSupported": list(SnapshotMethod),
-                "AynchronousMethodsSupported": [],
+                "AynchronousMethodsSupported": [SnapshotMethod.CREATE_SNAPSHOT],
                 "SnapshotTypesSupported": list(SUPPORTED_TYPES)}  # fmt: skip
 
 
 class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
     """``<Prefix>_VirtualSystemSnapshotService``: takes, applies and destroys snapshots."""
+
+    def __init__(self, hypervisor: Hypervisor) -> None:
+        super().__init__(hypervisor)
+        #: (guest UUID, snapshot name) of the snapshots being taken now.
+        self._being_taken: set[tuple[str, str]] = set()
+        self._reserving = threading.Lock()
 
     def path(self, ctx: RequestContext) -> CIMInstanceName:
         return snapshot_service_path(ctx, self.hypervisor)
@@ -125,20 +135,7 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
             return SnapshotReturnCode.NOT_SUPPORTED
         if SnapshotType == _SAVED_STATE:
             return self._save(ctx, domain)
-        name, description = self._named(ctx, SnapshotSettings)
-        with self.hypervisor.editing(domain) as (fresh,):
-            taken = {snapshot.name for snapshot in fresh.snapshots()}
-            if name is None:
-                name = _free_name(taken)
-            elif name in taken:
-                raise CIMError(CIM_ERR_INVALID_PARAMETER,
-                               f"CreateSnapshot: SnapshotSettings ElementName: guest "
-                               f"{fresh.name!r} has a snapshot {name!r} already")  # fmt: skip
-            disk_only = SnapshotType == _DISK
-            return self._as_job(
-                ctx, fresh, f"Snapshot {name} of {fresh.name}",
-                lambda: fresh.take_snapshot(name, description, disk_only=disk_only),
-                snapshot_path(ctx, self.hypervisor, fresh.name, name))
+        return self._take(ctx, domain, SnapshotSettings, disk_only=SnapshotType == _DISK)
 
     @cim_method
     def ApplySnapshot(
@@ -180,6 +177,53 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
                                "running guest has a memory state to save")  # fmt: skip
             return self._as_job(ctx, fresh, f"Snapshot of {fresh.name}", fresh.save_state,
                                 vssd_path(ctx, self.hypervisor, fresh.name))
+
+    def _take(self, ctx: RequestContext, domain: Domain, settings: object, *,
+              disk_only: bool) -> Created:  # fmt: skip
+        """libvirt's snapshot of the guest, taken by a job of its own where the server keeps
+        jobs (a full snapshot of a running guest writes its memory out, which can outlast
+        a request): 4096 and the job, linked to the guest and to the snapshot it makes."""
+        hv = self.hypervisor
+        name, description = self._named(ctx, settings)
+        name = self._reserve(domain, name)
+        resulting = snapshot_path(ctx, hv, domain.name, name)
+
+        def take(control: JobControl | None = None) -> None:
+            try:
+                with hv.editing(domain) as (fresh,):
+                    fresh.take_snapshot(name, description, disk_only=disk_only)
+            finally:
+                with self._reserving:
+                    self._being_taken.discard((domain.uuid, name))
+
+        if ctx.jobs is None:
+            take()
+            return SnapshotReturnCode.COMPLETED, {"ResultingSnapshot": resulting}
+        try:
+            job = ctx.jobs.start(f"Snapshot {name} of {domain.name}", VIRT_NAMESPACE, take,
+                                 owner=snapshot_service_path(ctx, hv),
+                                 affected=[guest_path(ctx, hv, domain.name), resulting])
+        except BaseException:
+            with self._reserving:
+                self._being_taken.discard((domain.uuid, name))
+            raise
+        return SnapshotReturnCode.JOB_STARTED, {
+            "Job": ctx.path(job.classname, namespace=VIRT_NAMESPACE, InstanceID=job.instance_id)}
+
+    def _reserve(self, domain: Domain, name: str | None) -> str:
+        """``name``, or a free one, kept for a snapshot of ``domain`` about to be taken: a
+        name the guest has, or that another CreateSnapshot is taking, is refused."""
+        with self._reserving:
+            taken = {snapshot.name for snapshot in domain.snapshots()}
+            taken |= {taking for uuid, taking in self._being_taken if uuid == domain.uuid}
+            if name is None:
+                name = _free_name(taken)
+            elif name in taken:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER,
+                               f"CreateSnapshot: SnapshotSettings ElementName: guest "
+                               f"{domain.name!r} has a snapshot {name!r} already")  # fmt: skip
+            self._being_taken.add((domain.uuid, name))
+        return name
 
     def _as_job(self, ctx: RequestContext, domain: Domain, title: str,
                 work: Callable[[], None], resulting: CIMInstanceName) -> Created:  # fmt: skip

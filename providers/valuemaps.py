@@ -450,6 +450,7 @@ class SnapshotReturnCode(enum.IntEnum):
     COMPLETED = 0
     NOT_SUPPORTED = 1
     FAILED = 2
+    JOB_STARTED = 4096
 
 
 # --- settings associations -----------------------------------------------------------------

@@ -11,11 +11,13 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import libvirt
 import pytest
+import pywbem
 from lxml import etree
 from lxml.builder import E
 
@@ -208,3 +210,15 @@ def pool_dir() -> Iterator[str]:
     os.chmod(parent, 0o755)
     yield os.path.join(parent, "images")
     shutil.rmtree(parent, ignore_errors=True)
+
+
+def finished_job(conn: pywbem.WBEMConnection, reply: tuple) -> pywbem.CIMInstance:
+    """The job of a method that answered 4096 and its job, once the job has finished."""
+    answer, out = reply
+    assert answer == 4096, reply
+    deadline = time.monotonic() + 120
+    job = conn.GetInstance(out["Job"])
+    while job["JobState"] == 4 and time.monotonic() < deadline:  # Running
+        time.sleep(0.1)
+        job = conn.GetInstance(out["Job"])
+    return job

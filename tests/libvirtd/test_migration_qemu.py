@@ -8,7 +8,6 @@ diskless, so a live move takes a couple of seconds.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from lxml import etree
 from pywbem import CIM_ERR_FAILED, CIMError, CIMInstance, CIMInstanceName
 
 from tests.http.servers import running_server
+from tests.libvirtd.conftest import finished_job as any_finished_job
 from tests.libvirtd.conftest import remove_guest, scratch_names
 from tests.libvirtd.second_host import SecondHost
 
@@ -101,14 +101,8 @@ def is_migratable(conn, name: str, host: str) -> bool:
 
 def finished_job(conn, reply: tuple) -> CIMInstance:
     """The move's job once it has finished: a move returns 4096 and its job."""
-    answer, out = reply
-    assert answer == 4096
-    deadline = time.monotonic() + 120
-    job = conn.GetInstance(out["Job"])
-    while job["JobState"] == 4 and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job = conn.GetInstance(out["Job"])
-    [moved] = conn.AssociatorNames(out["Job"], AssocClass="CIM_AffectedJobElement")
+    job = any_finished_job(conn, reply)
+    [moved] = conn.AssociatorNames(reply[1]["Job"], AssocClass="CIM_AffectedJobElement")
     assert moved.classname == "KVM_ComputerSystem"
     return job
 

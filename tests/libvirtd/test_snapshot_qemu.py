@@ -1,6 +1,6 @@
 """The VirtualSystemSnapshotService over HTTP on QEMU: libvirt's managed save of a running
 tiny guest, the guest started from it, and the saved state discarded; libvirt's own
-snapshots of a tiny guest with a qcow2 disk, taken, reverted to and deleted."""
+snapshots of a tiny guest with a qcow2 disk, taken by jobs, reverted to and deleted."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from lxml import etree
 from lxml.builder import E
 
 from tests.http.servers import running_server
+from tests.libvirtd.conftest import finished_job
 
 pytestmark = [pytest.mark.http]
 
@@ -69,6 +70,15 @@ def test_a_guest_is_saved_started_from_its_state_then_saved_and_its_state_discar
         assert "has no snapshot" in error.value.status_description
 
 
+def made_by(conn: pywbem.WBEMConnection, reply: tuple) -> pywbem.CIMInstanceName:
+    """The snapshot a CreateSnapshot job made: the job is linked to its guest and to it."""
+    linked = conn.AssociatorNames(reply[1]["Job"], AssocClass="CIM_AffectedJobElement")
+    assert sorted(path.classname for path in linked) == [
+        "KVM_ComputerSystem", "KVM_SnapshotSettingData"]
+    [snapshot] = [path for path in linked if path.classname == "KVM_SnapshotSettingData"]
+    return snapshot
+
+
 def guest_with_a_disk(tiny_guest_xml, name: str, folder: str, disk_format: str = "qcow2") -> str:
     """A tiny guest with one blank disk: QEMU keeps a full snapshot inside a qcow2 image,
     and has no room for one in a raw image."""
@@ -91,11 +101,10 @@ def test_libvirts_snapshots_are_taken_reverted_to_and_deleted(
         settings = pywbem.CIMInstance("KVM_VirtualSystemSettingData", {
             "ElementName": "booted", "Description": "memory and disk, running"})
 
-        result, out = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
-                                        SnapshotType=FULL, SnapshotSettings=settings)
-        assert result == 0
-        assert conn.GetInstance(out["Job"])["JobState"] == COMPLETED
-        booted = out["ResultingSnapshot"]
+        reply = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
+                                  SnapshotType=FULL, SnapshotSettings=settings)
+        assert finished_job(conn, reply)["JobState"] == COMPLETED
+        booted = made_by(conn, reply)
         assert booted["InstanceID"] == f"KVM:{name}/booted"
         taken = etree.fromstring(domain.snapshotLookupByName("booted").getXMLDesc())
         assert taken.findtext("state") == "running"
@@ -116,10 +125,10 @@ def test_libvirts_snapshots_are_taken_reverted_to_and_deleted(
         assert not conn.AssociatorNames(guest, AssocClass="KVM_SnapshotOfVirtualSystem")
 
         # a disk-only snapshot of a running guest: new overlay files beside the disks
-        result, out = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
-                                        SnapshotType=DISK)
-        assert result == 0
-        disks = conn.GetInstance(out["ResultingSnapshot"])
+        reply = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
+                                  SnapshotType=DISK)
+        assert finished_job(conn, reply)["JobState"] == COMPLETED
+        disks = conn.GetInstance(made_by(conn, reply))
         assert disks["SnapshotType"] == 3
         [snapshot] = domain.listAllSnapshots()
         assert etree.fromstring(snapshot.getXMLDesc()).findtext("state") == "disk-snapshot"
@@ -146,11 +155,9 @@ def test_a_full_snapshot_libvirt_refuses_fails_with_its_job_and_leaves_nothing(
     domain = qemu_conn.defineXML(guest_with_a_disk(tiny_guest_xml, name, pool_dir, "raw"))
     domain.create()
     with snapshot_service(qemu_uri, tmp_path, name) as (conn, service, guest):
-        result, out = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
-                                        SnapshotType=FULL)
-        assert result == 2
-        assert "ResultingSnapshot" not in out
-        job = conn.GetInstance(out["Job"])
+        reply = conn.InvokeMethod("CreateSnapshot", service, AffectedSystem=guest,
+                                  SnapshotType=FULL)
+        job = finished_job(conn, reply)
         assert job["JobState"] == EXCEPTION
         assert "unsupported for storage type raw" in job["ErrorDescription"]
         assert domain.snapshotNum() == 0 and domain.isActive()

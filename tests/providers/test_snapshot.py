@@ -5,6 +5,7 @@ associations; the same on QEMU is in tests/libvirtd."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import libvirt
@@ -36,7 +37,7 @@ GUEST = "snap-guest"
 #: libvirt-cim's "memory state, guest left off": the type a managed save gives.
 MEMORY_GUEST_OFF = Uint16(32769)
 FULL, DISK = 2, 3
-COMPLETED, EXCEPTION = 7, 10
+RUNNING, COMPLETED, EXCEPTION = 4, 7, 10
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_capabilities_list_three_synchronous_methods_and_the_three_types(cim):
     [caps] = cim.enumerate(CAPABILITIES)
     assert caps["InstanceID"] == "SnapshotCapabilities"
     assert caps["SynchronousMethodsSupported"] == [2, 3, 4]
-    assert caps["AynchronousMethodsSupported"] == []
+    assert caps["AynchronousMethodsSupported"] == [2]  # libvirt's snapshots, in a job
     assert caps["SnapshotTypesSupported"] == [FULL, DISK, 32769]
 
 
@@ -429,17 +430,56 @@ def test_a_name_libvirt_cannot_keep_as_a_file_name_is_an_invalid_parameter(cim, 
     assert not libvirt_snapshots(guest)
 
 
-def test_a_snapshot_libvirt_refuses_fails_with_its_failed_job(cim_with_jobs, guest):
+def finished(cim: Cim, job: CIMInstanceName) -> CIMInstance:
+    """The job once it has finished."""
+    deadline = time.monotonic() + 30
+    while (found := cim.get(job))["JobState"] == RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return found
+
+
+def test_a_snapshot_is_taken_by_a_job_linked_to_the_guest_and_the_snapshot(
+        cim_with_jobs, jobs, guest):
+    result = create(cim_with_jobs, cim_with_jobs.guest(GUEST), FULL,
+                    SnapshotSettings=named("s1"))
+    assert result.return_value == 4096
+    assert list(result.out_params) == ["Job"]
+    assert finished(cim_with_jobs, result.out_params["Job"])["JobState"] == COMPLETED
+    [recorded] = jobs.jobs()
+    assert [p["InstanceID"] if "InstanceID" in p else p["Name"] for p in recorded.affected] == [
+        GUEST, f"Test:{GUEST}/s1"]
+    assert recorded.owner["Name"] == "SnapshotService"
+    assert list(libvirt_snapshots(guest)) == ["s1"]
+
+
+def test_a_name_another_createsnapshot_is_taking_is_an_invalid_parameter(
+        cim_with_jobs, guest, hypervisor):
+    with hypervisor.editing(hypervisor.domain(GUEST)):  # holds the first job back
+        first = create(cim_with_jobs, cim_with_jobs.guest(GUEST), FULL,
+                       SnapshotSettings=named("s1"))
+        assert first.return_value == 4096
+        with pytest.raises(CIMError) as error:
+            create(cim_with_jobs, cim_with_jobs.guest(GUEST), FULL, SnapshotSettings=named("s1"))
+        assert error.value.status_code == CIM_ERR_INVALID_PARAMETER
+        unnamed = create(cim_with_jobs, cim_with_jobs.guest(GUEST), FULL)
+    for result in (first, unnamed):
+        assert finished(cim_with_jobs, result.out_params["Job"])["JobState"] == COMPLETED
+    assert len(libvirt_snapshots(guest)) == 2
+
+
+def test_a_snapshot_libvirt_refuses_ends_its_job_in_exception(cim_with_jobs, guest):
     # libvirt's test driver takes no disk-only snapshots
     result = create(cim_with_jobs, cim_with_jobs.guest(GUEST), DISK,
                     SnapshotSettings=named("disks"))
-    assert result.return_value == 2
-    assert "ResultingSnapshot" not in result.out_params
-    job = cim_with_jobs.get(result.out_params["Job"])
+    assert result.return_value == 4096
+    job = finished(cim_with_jobs, result.out_params["Job"])
     assert job["JobState"] == EXCEPTION
     assert "cannot take a snapshot of guest" in job["ErrorDescription"]
     assert not libvirt_snapshots(guest)
     assert guest.isActive()
+    # the name was let go with the job
+    assert create(cim_with_jobs, cim_with_jobs.guest(GUEST), FULL,
+                  SnapshotSettings=named("disks")).return_value == 4096
 
 
 @pytest.mark.parametrize("method, parameter", [("ApplySnapshot", "Snapshot"),
