@@ -66,7 +66,7 @@ from providers.paths import (
 )
 from providers.settings import guest_of_vssd
 from providers.singleton import SingletonProvider
-from providers.snapshot_settings import names_snapshot, snapshot_at
+from providers.snapshot_settings import existing_snapshot, names_snapshot, snapshot_named_at
 from providers.valuemaps import EnabledState, SnapshotMethod, SnapshotReturnCode, SnapshotType
 from providers.virt import Domain, Hypervisor, naming
 from virtcim.jobs import JobControl
@@ -282,12 +282,11 @@ class VirtualSystemSnapshotServiceProvider(SingletonProvider, MethodProvider):
     @contextmanager
     def _libvirt_snapshot(self, setting: CIMInstanceName) -> Iterator[tuple[Domain, str]]:
         """The guest and the name of the snapshot ``setting`` names, the guest held under
-        its edit lock for the block."""
+        its edit lock for the block and the snapshot found there."""
         hv = self.hypervisor
-        domain, _ = snapshot_at(hv, setting)
-        with hv.editing(domain):
-            fresh, snapshot = snapshot_at(hv, setting)  # as it is now, under the lock
-            yield fresh, snapshot.name
+        guest, name = snapshot_named_at(hv, setting)
+        with hv.editing(hv.domain(guest)) as (domain,):
+            yield domain, existing_snapshot(domain, name).name
 
     @contextmanager
     def _saved_state(self, method: str, parameter: str,

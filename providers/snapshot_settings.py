@@ -39,8 +39,10 @@ __all__ = [
     "GUEST_SNAPSHOTS",
     "SNAPSHOT_TREE",
     "SnapshotSettingDataProvider",
+    "existing_snapshot",
     "names_snapshot",
     "snapshot_at",
+    "snapshot_named_at",
 ]
 
 
@@ -52,6 +54,14 @@ def names_snapshot(hv: Hypervisor, path: CIMInstanceName) -> bool:
 
 def snapshot_at(hv: Hypervisor, path: CIMInstanceName) -> tuple[Domain, DomainSnapshot]:
     """The guest and the snapshot ``path`` names; ``CIM_ERR_NOT_FOUND`` when it names none."""
+    guest, name = snapshot_named_at(hv, path)
+    domain = hv.domain(guest)
+    return domain, existing_snapshot(domain, name)
+
+
+def snapshot_named_at(hv: Hypervisor, path: CIMInstanceName) -> tuple[str, str]:
+    """The guest's name and the snapshot's ``path`` gives (neither is looked for);
+    ``CIM_ERR_NOT_FOUND`` when it is no snapshot's path of ``hv``."""
     instance_id = path.keybindings.get("InstanceID")
     try:
         prefix, guest, name = naming.parse_snapshot_instance_id(str(instance_id))
@@ -59,12 +69,16 @@ def snapshot_at(hv: Hypervisor, path: CIMInstanceName) -> tuple[Domain, DomainSn
         raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no snapshot: {error}") from None
     if not names_snapshot(hv, path) or prefix != hv.prefix:
         raise CIMError(CIM_ERR_NOT_FOUND, f"{path} names no snapshot on {hv.uri}")
-    domain = hv.domain(guest)
+    return guest, name
+
+
+def existing_snapshot(domain: Domain, name: str) -> DomainSnapshot:
+    """The guest's snapshot ``name``; ``CIM_ERR_NOT_FOUND`` when it has none so named."""
     snapshot = domain.snapshot(name)
     if snapshot is None:
-        raise CIMError(CIM_ERR_NOT_FOUND,
-                       f"guest {guest!r} has no snapshot {name!r} on {hv.uri}")  # fmt: skip
-    return domain, snapshot
+        raise CIMError(CIM_ERR_NOT_FOUND, f"guest {domain.name!r} has no snapshot {name!r} "
+                                          f"on {domain.hypervisor.uri}")
+    return snapshot
 
 
 def snapshots_of(ctx: RequestContext, domain: Domain) -> list[DomainSnapshot]:
