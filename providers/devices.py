@@ -208,7 +208,8 @@ class MemoryProvider(DeviceProvider):
 
 
 class LogicalDiskProvider(DeviceProvider):
-    """``<Prefix>_LogicalDisk``: each ``<disk>`` with a target device (disk, cdrom, floppy, lun)."""
+    """``<Prefix>_LogicalDisk``: each ``<disk>`` with a target device (disk, cdrom, floppy,
+    lun), and each ``<filesystem>`` by its target directory (a container's mounts)."""
 
     generic_class = "LogicalDisk"
 

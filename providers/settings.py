@@ -33,6 +33,7 @@ from providers.computer_system import guests_named
 from providers.memo import guests, snapshot_instance
 from providers.paths import VSSD, rasd_path, vssd_path
 from providers.per_guest import PerGuestProvider
+from providers.valuemaps import EmulatedType
 from providers.virt import Domain, Hypervisor, naming
 from providers.virt.mapping import Kind, disk, resources, system
 from virtcim.provider import InstanceProvider, RequestContext
@@ -165,8 +166,8 @@ def _rasd_values(
     ctx: RequestContext, hv: Hypervisor, domain: Domain, setting: resources.Setting
 ) -> dict[str, Any]:
     values = dict(setting.values)
-    if setting.kind is Kind.DISK:
-        values.update(_disk_size(domain, values))
+    if setting.kind is Kind.DISK and values.get("EmulatedType") != EmulatedType.FILESYSTEM:
+        values.update(_disk_size(domain, values))  # a mounted directory has no size
     parent = _PARENT_KIND.get(setting.kind)
     if parent is not None:
         values["Parent"] = rasd_path(ctx, hv, parent, domain.name, setting.device_id).to_wbem_uri()

@@ -165,6 +165,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
                                f"DefineSystem ResourceSettings[{index}]: a second device "
                                f"{ident!r} for guest {name!r}")  # fmt: skip
             seen.add(ident)
+        system.without_display_hardware(xml)
         with hv.transaction() as transaction:
             domain = transaction.define(xml)
             if values.get("AutoStart"):
@@ -416,6 +417,7 @@ class VirtualSystemManagementServiceProvider(SingletonProvider, MethodProvider):
     def _commit(
         self, domain: Domain, config: DomainXML, live: Sequence[Callable[[], None]]
     ) -> None:
+        system.without_display_hardware(config)
         with domain.transaction():
             if domain.is_active:
                 for step in live:

@@ -226,7 +226,9 @@ class DomainXML:
     # reads: devices
 
     def disks(self) -> list[Disk]:
-        return [disk.read(element) for element in self._root.iterfind("devices/disk")]
+        """The disks and mounted filesystems, in document order."""
+        return [disk.read(element) for element in self._root.iterfind("devices/*")
+                if element.tag in disk.TAGS]
 
     def interfaces(self) -> list[Interface]:
         return [interface.read(element) for element in self._root.iterfind("devices/interface")]

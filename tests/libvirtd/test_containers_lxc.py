@@ -66,3 +66,50 @@ def test_a_container_is_defined_read_and_destroyed_through_cim(tmp_path, lxc_con
         rv, _ = conn.InvokeMethod("DestroySystem", service, AffectedSystem=path)
         assert rv == 0
         assert container_name not in lxc_conn.listDefinedDomains()
+
+
+def test_a_containers_mounts_are_disk_settings_as_libvirt_cims_lxc_clients_send_them(
+        tmp_path, lxc_conn, container_name):
+    mounted = tmp_path / "shared"
+    mounted.mkdir()
+    with running_server(tmp_path, uris=(LXC_URI,)) as server:
+        conn = server.connection()
+        (service,) = conn.EnumerateInstanceNames("LXC_VirtualSystemManagementService")
+        vssd = pywbem.CIMInstance("LXC_VirtualSystemSettingData", properties={
+            "VirtualSystemIdentifier": container_name, "InitPath": "/bin/sh"})
+        # libvirt-cim's LXC clients: no ResourceType, no VirtualDevice; MountPoint and Address
+        mount = pywbem.CIMInstance("LXC_DiskResourceAllocationSettingData", properties={
+            "InstanceID": f"{container_name}//tmp", "MountPoint": "/tmp", "Address": str(mounted)})
+        graphics = pywbem.CIMInstance("LXC_GraphicsResourceAllocationSettingData", properties={
+            "ResourceType": pywbem.Uint16(24), "ResourceSubType": "vnc"})
+        rv, out = conn.InvokeMethod("DefineSystem", service, SystemSettings=vssd,
+                                    ResourceSettings=[mount, graphics])
+        assert rv == 0
+        path = out["ResultingSystem"]
+        xml = lxc_conn.lookupByName(container_name).XMLDesc()
+        assert f"<source dir='{mounted}'/>" in xml and "<target dir='/tmp'/>" in xml
+        assert "<model type='none'" in xml  # libvirt takes a container's graphics so only
+
+        settings = conn.GetInstance(pywbem.CIMInstanceName(
+            "LXC_DiskResourceAllocationSettingData", {"InstanceID": f"{container_name}//tmp"},
+            namespace="root/virt"))
+        assert (settings["MountPoint"], settings["VirtualDevice"], settings["Address"],
+                settings["EmulatedType"], settings["ResourceType"]) == (
+            "/tmp", "/tmp", str(mounted), 3, 17)
+        (logical,) = conn.EnumerateInstances("LXC_LogicalDisk")
+        assert (logical["DeviceID"], logical["Name"]) == (f"{container_name}//tmp", "/tmp")
+
+        second = pywbem.CIMInstance("LXC_DiskResourceAllocationSettingData", properties={
+            "MountPoint": "/mnt/data", "Address": str(mounted), "readonly": True})
+        (vssd_path,) = conn.AssociatorNames(path, AssocClass="CIM_SettingsDefineState")
+        rv, out = conn.InvokeMethod("AddResourceSettings", service,
+                                    AffectedConfiguration=vssd_path, ResourceSettings=[second])
+        assert rv == 0
+        assert "<target dir='/mnt/data'/>" in lxc_conn.lookupByName(container_name).XMLDesc()
+        rv, _ = conn.InvokeMethod("RemoveResourceSettings", service,
+                                  ResourceSettings=out["ResultingResourceSettings"])
+        assert rv == 0
+        assert "/mnt/data" not in lxc_conn.lookupByName(container_name).XMLDesc()
+
+        rv, _ = conn.InvokeMethod("DestroySystem", service, AffectedSystem=path)
+        assert rv == 0

@@ -16,6 +16,8 @@ from tests.mapping_checks import check_every_device
 DEVICES = [
     "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>",
     "<controller type='usb' index='0' model='qemu-xhci'/>",
+    "<filesystem type='mount' accessmode='mapped'><source dir='/tmp'/><target dir='shared'/>"
+    "</filesystem>",
     "<interface type='user'><mac address='52:54:00:5a:11:01'/><model type='virtio'/></interface>",
     "<serial type='pty'><target port='0'/></serial>",
     "<console type='pty'><target type='serial' port='0'/></console>",

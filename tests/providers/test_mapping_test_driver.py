@@ -18,9 +18,14 @@ PAIRS = [
 ]
 
 
+#: A shared directory: the rich guest's one device kind beyond those of the other tests.
+MOUNT = ("<filesystem type='mount' accessmode='mapped'><source dir='/srv/shared'/>"
+         "<target dir='shared'/></filesystem>")
+
+
 @pytest.fixture(params=["defined", "running"])
 def rich_guest(request, define_guest, rich_xml, guest_name):
-    handle = define_guest(guest_name, rich_xml)
+    handle = define_guest(guest_name, rich_xml.replace("</devices>", MOUNT + "</devices>"))
     if request.param == "running":
         handle.create()
     return guest_name

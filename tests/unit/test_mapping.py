@@ -30,6 +30,12 @@ SAMPLES = {
         "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>",
         "<disk type='file' device='floppy'><source file='/f.img'/><target dev='fda'/></disk>",
     ],
+    "filesystem": [
+        "<filesystem type='mount' accessmode='passthrough'><driver type='path'/>"
+        "<source dir='/srv/box'/><target dir='/'/></filesystem>",
+        "<filesystem type='mount'><source dir='/srv/shared'/><target dir='/mnt/shared'/>"
+        "<readonly/></filesystem>",
+    ],
     "interface": [
         "<interface type='network'><mac address='52:54:00:12:34:56'/>"
         "<source network='default'/><model type='virtio'/><target dev='vnet0'/>"
@@ -72,7 +78,8 @@ def test_every_device_module_is_in_the_table():
 
 def test_each_kind_reads_the_elements_its_device_module_names():
     assert device_tags(Kind.CONSOLE) == console.TAGS == ("console", "serial")
-    assert device_tags(Kind.STORAGE) == device_tags(Kind.DISK) == disk.TAGS
+    assert device_tags(Kind.DISK) == disk.TAGS == ("disk", "filesystem")
+    assert device_tags(Kind.STORAGE) == disk.STORAGE_TAGS == ("disk",)
     assert KINDS_OF_TAG["interface"] == (Kind.NET, Kind.ETHERNET)
     assert not is_device(Kind.PROC) and device_tags(Kind.MEM) == ()
 

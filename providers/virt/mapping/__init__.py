@@ -51,7 +51,7 @@ class DeviceMapping(NamedTuple):
 #: Each device kind of setting, by the class that shows it.
 DEVICES: Mapping[Kind, DeviceMapping] = {
     Kind.DISK: DeviceMapping(disk.TAGS, disk.settings, disk.write),
-    Kind.STORAGE: DeviceMapping(disk.TAGS, disk.storage_settings, disk.write_storage),
+    Kind.STORAGE: DeviceMapping(disk.STORAGE_TAGS, disk.storage_settings, disk.write_storage),
     Kind.NET: DeviceMapping(interface.TAGS, interface.settings, interface.write),
     Kind.ETHERNET: DeviceMapping(interface.TAGS, interface.ethernet_settings,
                                  interface.write_ethernet),
@@ -90,7 +90,7 @@ def device_tags(kind: Kind) -> tuple[str, ...]:
 def device_id(element: etree._Element) -> str | None:
     """The RASD device id of a device element, or ``None`` for devices not modelled.
 
-    disk -> target dev, interface -> MAC, graphics -> type, input -> ``type:bus``,
+    disk -> target dev, filesystem -> target dir, interface -> MAC, graphics -> type, input -> ``type:bus``,
     console/serial -> ``charconsole:<port>``, controller -> ``controller:<type>:<index>``.
     """
     read = DEVICE_IDS.get(element.tag) if isinstance(element.tag, str) else None

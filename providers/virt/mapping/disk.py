@@ -1,5 +1,12 @@
-"""``<disk>``: the disk record, DiskResourceAllocationSettingData and
+"""``<disk>`` and ``<filesystem>``: the disk record, DiskResourceAllocationSettingData and
 StorageAllocationSettingData, read from the element and written back to it.
+
+A ``<filesystem>`` (a host directory mounted in a container, or shared with a
+QEMU guest) is a disk setting with EmulatedType 3 (Filesystem), known by its
+target directory, as libvirt-cim showed a container's mounts: ``MountPoint``
+and ``VirtualDevice`` name the target, ``Address`` the host directory. On the
+LXC driver every new disk setting is a mount, as it was for libvirt-cim's
+``LXC_`` classes; elsewhere one that gives EmulatedType 3 or a ``MountPoint``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from providers.virt.xmltree import (
 __all__ = [
     "DISK_UNITS",
     "Disk",
+    "STORAGE_TAGS",
     "TAGS",
     "device_id",
     "read",
@@ -40,7 +48,9 @@ __all__ = [
 ]
 
 
-TAGS = ("disk",)
+TAGS = ("disk", "filesystem")
+#: The elements a StorageAllocationSettingData stands for (a mount is no storage extent).
+STORAGE_TAGS = ("disk",)
 
 #: Units of a disk's size (its VirtualQuantity), as libvirt-cim wrote them.
 DISK_UNITS = "Bytes"
@@ -54,8 +64,9 @@ _SOURCE_ATTRIBUTE = {"file": "file", "block": "dev", "dir": "dir"}
 
 @dataclass(frozen=True)
 class Disk:
-    """A ``<disk>``: ``device`` is disk, cdrom, floppy or lun; ``source`` the file,
-    block device, directory, network image name or volume name, by ``source_type``."""
+    """A ``<disk>`` or ``<filesystem>``: ``device`` is disk, cdrom, floppy, lun or
+    filesystem; ``source`` the file, block device, directory, network image name or
+    volume name, by ``source_type``; ``target_dev`` a filesystem's target directory."""
 
     device_id: str
     device: str
@@ -72,22 +83,32 @@ class Disk:
 
 
 def device_id(element: etree._Element) -> str:
-    """A disk is known by its target device (``vda``, ``hdc``)."""
-    return attribute(element, "target", "dev") or ""
+    """A disk is known by its target device (``vda``, ``hdc``), a filesystem by its
+    target directory (``/tmp``)."""
+    return _target(element) or ""
+
+
+def _target(element: etree._Element) -> str | None:
+    return attribute(element, "target", "dir" if _is_filesystem(element) else "dev")
+
+
+def _is_filesystem(element: etree._Element) -> bool:
+    return element.tag == "filesystem"
 
 
 def read(element: etree._Element) -> Disk:
     source = element.find("source")
+    filesystem = _is_filesystem(element)
     return Disk(
         device_id=device_id(element),
-        device=element.get("device", "disk"),
-        source_type=element.get("type", "file"),
+        device="filesystem" if filesystem else element.get("device", "disk"),
+        source_type=element.get("type", "mount" if filesystem else "file"),
         source=source_of(element),
         source_pool=source.get("pool") if source is not None else None,
         source_protocol=source.get("protocol") if source is not None else None,
-        target_dev=attribute(element, "target", "dev"),
+        target_dev=_target(element),
         target_bus=attribute(element, "target", "bus"),
-        driver_name=attribute(element, "driver", "name"),
+        driver_name=None if filesystem else attribute(element, "driver", "name"),
         driver_type=attribute(element, "driver", "type"),
         readonly=element.find("readonly") is not None,
         element=element,
@@ -103,7 +124,9 @@ def source_of(element: etree._Element) -> str | None:
 
 
 def settings(element: etree._Element) -> dict[str, Any]:
-    """The DiskResourceAllocationSettingData values of a disk."""
+    """The DiskResourceAllocationSettingData values of a disk or filesystem."""
+    if _is_filesystem(element):
+        return _filesystem_settings(element)
     disk = read(element)
     source = disk.source
     if source is None and disk.device in ("cdrom", "floppy"):
@@ -123,6 +146,21 @@ def settings(element: etree._Element) -> dict[str, Any]:
         "shareable": element.find("shareable") is not None,
         "rawio": element.get("rawio"),
         "sgio": element.get("sgio"),
+        **read_address(element),
+    }
+
+
+def _filesystem_settings(element: etree._Element) -> dict[str, Any]:
+    mount = read(element)
+    return {
+        "VirtualDevice": mount.target_dev,
+        "MountPoint": mount.target_dev,
+        "Address": mount.source,
+        "HostResource": [mount.source] if mount.source else None,
+        "EmulatedType": int(EmulatedType.FILESYSTEM),
+        "DriverType": mount.driver_type,
+        "AccessMode": element.get("accessmode"),
+        "readonly": mount.readonly,
         **read_address(element),
     }
 
@@ -147,8 +185,39 @@ _EMULATED_TYPES = {
 
 
 def write(
-    element: etree._Element | None, values: Mapping[str, Any], _driver: str
+    element: etree._Element | None, values: Mapping[str, Any], driver: str
 ) -> etree._Element:
+    """Write a disk setting to ``element``, or to a new ``<disk>`` or ``<filesystem>``."""
+    if element is None:
+        filesystem = _wants_filesystem(values, driver)
+    else:
+        filesystem = _is_filesystem(element)
+        emulated = _emulated_type(values)
+        if emulated is not None and (emulated is EmulatedType.FILESYSTEM) != filesystem:
+            raise SettingsError(
+                "EmulatedType cannot turn a disk into a filesystem or a filesystem into a disk"
+            )
+    if filesystem:
+        return _write_filesystem(element, values)
+    return _write_disk(element, values)
+
+
+def _wants_filesystem(values: Mapping[str, Any], driver: str) -> bool:
+    return (driver == "lxc" or "MountPoint" in values
+            or _emulated_type(values) is EmulatedType.FILESYSTEM)
+
+
+def _emulated_type(values: Mapping[str, Any]) -> EmulatedType | None:
+    emulated = values.get("EmulatedType")
+    if emulated is None:
+        return None
+    try:
+        return EmulatedType(int(emulated))
+    except ValueError:
+        raise SettingsError(f"EmulatedType {emulated} is not 0-4") from None
+
+
+def _write_disk(element: etree._Element | None, values: Mapping[str, Any]) -> etree._Element:
     target_dev = values.get("VirtualDevice")
     if element is None:
         if not target_dev:
@@ -176,15 +245,9 @@ def write(
 
 
 def _disk_device(values: Mapping[str, Any]) -> str | None:
-    emulated = values.get("EmulatedType")
+    emulated = _emulated_type(values)
     if emulated is not None:
-        try:
-            kind = EmulatedType(int(emulated))
-        except ValueError:
-            raise SettingsError(f"EmulatedType {emulated} is not 0-4") from None
-        if kind is EmulatedType.FILESYSTEM:
-            raise SettingsError("EmulatedType 3 (filesystem) is not supported for disks")
-        return kind.name.lower()
+        return emulated.name.lower()
     rtype = values.get("ResourceType")
     return _DEVICE_BY_RESOURCE_TYPE.get(int(rtype)) if rtype is not None else None
 
@@ -217,6 +280,62 @@ def _set_disk_source(element: etree._Element, path: str) -> None:
         source = child(element, "source", before=("target",))
     for name in _SOURCE_ATTRIBUTE.values():
         source.attrib.pop(name, None)
+    source.set(attribute, path)
+
+
+#: The source attribute a filesystem's Address is written to, by filesystem type.
+_MOUNT_SOURCE_ATTRIBUTE = {"mount": "dir", "bind": "dir", "file": "file", "block": "dev"}
+#: libvirt's access modes of a shared directory.
+_ACCESS_MODES = ("passthrough", "mapped", "squash")
+
+
+def _write_filesystem(
+    element: etree._Element | None, values: Mapping[str, Any]
+) -> etree._Element:
+    target = _mount_target(values)
+    if element is None:
+        if not target:
+            raise SettingsError("MountPoint (or VirtualDevice) is required for a new filesystem")
+        if not values.get("Address"):
+            raise SettingsError("Address, the host directory, is required for a new filesystem")
+        element = etree.Element("filesystem", type="mount")
+    if target:
+        child(element, "target").set("dir", target)
+    if "Address" in values:
+        _set_mount_source(element, values["Address"])
+    access = values.get("AccessMode")
+    if access is not None and access not in _ACCESS_MODES:
+        raise SettingsError(f"AccessMode {access!r} is not one of {', '.join(_ACCESS_MODES)}")
+    set_attrs(element, {"accessmode": access})
+    set_attrs(maybe_child(element, "driver", values, ("DriverType",)),
+              {"type": values.get("DriverType")})
+    if "readonly" in values:
+        set_flag_child(element, "readonly", bool(values["readonly"]))
+    set_address(element, values)
+    return element
+
+
+def _mount_target(values: Mapping[str, Any]) -> str | None:
+    """The target directory: MountPoint, as libvirt-cim's LXC clients give it, or
+    VirtualDevice, as its other clients name a disk's target."""
+    mount_point, device = values.get("MountPoint"), values.get("VirtualDevice")
+    if mount_point and device and mount_point != device:
+        raise SettingsError(
+            f"MountPoint {mount_point!r} and VirtualDevice {device!r} both name the "
+            "filesystem's target and differ"
+        )
+    return mount_point or device
+
+
+def _set_mount_source(element: etree._Element, path: str) -> None:
+    if not path:
+        raise SettingsError("Address, the host directory, is required for a filesystem")
+    fs_type = element.get("type", "mount")
+    attribute = _MOUNT_SOURCE_ATTRIBUTE.get(fs_type)
+    if attribute is None:
+        raise SettingsError(f"Address of a {fs_type!r} filesystem cannot be changed")
+    source = child(element, "source", before=("target",))
+    source.attrib.clear()
     source.set(attribute, path)
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "new_domain",
     "system_name",
     "system_settings",
+    "without_display_hardware",
 ]
 
 
@@ -109,6 +110,21 @@ def new_domain(name: str, domain_type: str, os_type: str = "hvm") -> DomainXML:
         # libvirt starts a container only with a PTY console for its init.
         etree.SubElement(devices, "console", type="pty")
     return xml
+
+
+def without_display_hardware(xml: DomainXML) -> None:
+    """Give a container's graphics libvirt's "no video device".
+
+    A container has no display hardware, and libvirt refuses graphics without
+    a video model it cannot choose for a container ("missing video model");
+    libvirt-cim's LXC clients send a graphics setting with every definition.
+    """
+    root = xml.root
+    if xml.os_type == "exe" and root.find("devices/graphics") is not None \
+            and root.find("devices/video") is None:
+        video = etree.Element("video")
+        etree.SubElement(video, "model", type="none")
+        xml.add_device(video)
 
 
 def clone_definition(reference: DomainXML, name: str, *, driver: str = "qemu") -> DomainXML:
