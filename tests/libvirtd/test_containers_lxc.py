@@ -39,18 +39,24 @@ def container_name(lxc_conn):
     domain.undefine()
 
 
+def define_container(conn: pywbem.WBEMConnection, name: str, *settings: pywbem.CIMInstance,
+                     ) -> tuple[pywbem.CIMInstanceName, pywbem.CIMInstanceName]:
+    """DefineSystem of a container running ``/bin/sh``: the service and the new guest."""
+    (service,) = conn.EnumerateInstanceNames("LXC_VirtualSystemManagementService")
+    vssd = pywbem.CIMInstance("LXC_VirtualSystemSettingData", properties={
+        "VirtualSystemIdentifier": name, "InitPath": "/bin/sh"})
+    rv, out = conn.InvokeMethod("DefineSystem", service, SystemSettings=vssd,
+                                ResourceSettings=list(settings))
+    assert rv == 0
+    return service, out["ResultingSystem"]
+
+
 def test_a_container_is_defined_read_and_destroyed_through_cim(tmp_path, lxc_conn, container_name):
     with running_server(tmp_path, uris=(LXC_URI,)) as server:
         conn = server.connection()
-        (service,) = conn.EnumerateInstanceNames("LXC_VirtualSystemManagementService")
-        vssd = pywbem.CIMInstance("LXC_VirtualSystemSettingData", properties={
-            "VirtualSystemIdentifier": container_name, "InitPath": "/bin/sh"})
         memory = pywbem.CIMInstance("LXC_MemResourceAllocationSettingData", properties={
             "VirtualQuantity": pywbem.Uint64(64), "AllocationUnits": "MegaBytes"})
-        rv, out = conn.InvokeMethod("DefineSystem", service, SystemSettings=vssd,
-                                    ResourceSettings=[memory])
-        assert rv == 0
-        path = out["ResultingSystem"]
+        service, path = define_container(conn, container_name, memory)
         assert path.classname == "LXC_ComputerSystem"
 
         xml = lxc_conn.lookupByName(container_name).XMLDesc()
@@ -74,18 +80,12 @@ def test_a_containers_mounts_are_disk_settings_as_libvirt_cims_lxc_clients_send_
     mounted.mkdir()
     with running_server(tmp_path, uris=(LXC_URI,)) as server:
         conn = server.connection()
-        (service,) = conn.EnumerateInstanceNames("LXC_VirtualSystemManagementService")
-        vssd = pywbem.CIMInstance("LXC_VirtualSystemSettingData", properties={
-            "VirtualSystemIdentifier": container_name, "InitPath": "/bin/sh"})
         # libvirt-cim's LXC clients: no ResourceType, no VirtualDevice; MountPoint and Address
         mount = pywbem.CIMInstance("LXC_DiskResourceAllocationSettingData", properties={
             "InstanceID": f"{container_name}//tmp", "MountPoint": "/tmp", "Address": str(mounted)})
         graphics = pywbem.CIMInstance("LXC_GraphicsResourceAllocationSettingData", properties={
             "ResourceType": pywbem.Uint16(24), "ResourceSubType": "vnc"})
-        rv, out = conn.InvokeMethod("DefineSystem", service, SystemSettings=vssd,
-                                    ResourceSettings=[mount, graphics])
-        assert rv == 0
-        path = out["ResultingSystem"]
+        service, path = define_container(conn, container_name, mount, graphics)
         xml = lxc_conn.lookupByName(container_name).XMLDesc()
         assert f"<source dir='{mounted}'/>" in xml and "<target dir='/tmp'/>" in xml
         assert "<model type='none'" in xml  # libvirt takes a container's graphics so only
